@@ -1,0 +1,19 @@
+"""Operator implementations, one module per op family. Importing this package fills the registry.
+
+Each module is imported by name (explicit registration, never a namespace scan).
+"""
+
+from onnumba.ops import (  # noqa: F401
+    activation,
+    conv,
+    conv_transpose,
+    dropout,
+    elementwise,
+    gemm,
+    normalization,
+    pad,
+    pool,
+    resize,
+    shape,
+    slice,
+)

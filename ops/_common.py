@@ -1,0 +1,107 @@
+"""Small helpers shared by the op families: dtype and rank checks, broadcasting, reading const inputs.
+
+Every check raises through ``node.error(...)``, so messages name the node, the op and the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnumba.errors import shape_str
+from onnumba.registry import TensorInfo
+
+FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+INTS = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                   np.uint64))
+NUMERIC = FLOATS + INTS
+INDEX = (np.dtype(np.int32), np.dtype(np.int64))
+
+#: largest number of elements any op may allocate for one output (guards hostile shapes/pads: 2**40 ...)
+MAX_ELEMENTS = 2 ** 34
+
+
+def require_input(node, inputs, i: int, what: str = "") -> TensorInfo:
+    """Return input ``i``'s info, raising if the node omits a required input."""
+    if i >= len(inputs) or inputs[i] is None:
+        raise node.error(f"required input {what or i} is missing", input=i)
+    return inputs[i]
+
+
+def check_dtype(node, info: TensorInfo, i: int, allowed, what: str = "") -> None:
+    if info.dtype not in allowed:
+        names = ", ".join(sorted({np.dtype(d).name for d in allowed}))
+        raise node.error(f"{what + ': ' if what else ''}element type {info.dtype.name} is not supported; "
+                         f"expected one of {names}", input=i)
+
+
+def check_same_dtype(node, inputs, idx) -> np.dtype:
+    dt = None
+    for i in idx:
+        if i < len(inputs) and inputs[i] is not None:
+            if dt is None:
+                dt = inputs[i].dtype
+            elif inputs[i].dtype != dt:
+                raise node.error(f"element type {inputs[i].dtype.name} differs from input {idx[0]}'s {dt.name}; "
+                                 f"the op requires one type", input=i)
+    return dt
+
+
+def check_rank(node, info: TensorInfo, i: int, rank=None, min_rank=None, what: str = "") -> None:
+    if rank is not None and info.rank != rank:
+        raise node.error(f"{what + ': ' if what else ''}expected rank {rank}, got rank {info.rank} with shape "
+                         f"{shape_str(info.shape)}", input=i)
+    if min_rank is not None and info.rank < min_rank:
+        raise node.error(f"{what + ': ' if what else ''}expected rank >= {min_rank}, got shape "
+                         f"{shape_str(info.shape)}", input=i)
+
+
+def check_size(node, shape, what: str = "output") -> None:
+    """Refuse absurd output sizes before anything is allocated."""
+    n = 1
+    for d in shape:
+        if d < 0:
+            raise node.error(f"{what} shape {shape_str(shape)} has a negative dimension")
+        n *= int(d)
+    if n > MAX_ELEMENTS:
+        raise node.error(f"{what} shape {shape_str(shape)} has {n} elements, more than onnumba's limit of "
+                         f"{MAX_ELEMENTS}; check the model's attributes")
+
+
+def broadcast_shapes(node, shapes, idx=None) -> tuple:
+    """Numpy (multidirectional) broadcasting of ``shapes``, with an error naming the inputs that clash."""
+    idx = list(range(len(shapes))) if idx is None else list(idx)
+    rank = max((len(s) for s in shapes), default=0)
+    out = [1] * rank
+    for s, i in zip(shapes, idx):
+        for k, d in enumerate(s):
+            a = rank - len(s) + k
+            if d == out[a] or d == 1:
+                continue
+            if out[a] == 1:
+                out[a] = d
+            else:
+                raise node.error(f"shape {shape_str(s)} cannot be broadcast with the other inputs' shapes "
+                                 f"{', '.join(shape_str(t) for t in shapes)} (axis {a}: {d} vs {out[a]})", input=i)
+    return tuple(out)
+
+
+def normalize_axis(node, axis: int, rank: int, *, attribute: str | None = None, input: int | None = None,
+                   extra: int = 0) -> int:
+    """Resolve a negative axis against ``rank`` (+``extra`` for ops that insert axes) or raise."""
+    r = rank + extra
+    if not -r <= axis < max(r, 1):
+        raise node.error(f"axis {axis} is out of range for rank {r} (expected {-r} <= axis < {r})",
+                         attribute=attribute, input=input)
+    return axis + r if axis < 0 else axis
+
+
+def const_ints(node, consts, i: int, what: str = "") -> tuple | None:
+    """Read a plan-time constant integer input as a tuple of python ints (None when the input is omitted)."""
+    if i >= len(consts) or not node.has_input(i):
+        return None
+    c = consts[i]
+    if c is None:
+        raise node.error(f"{what or 'this input'} must be a constant known at plan time", input=i)
+    if c.dtype.kind not in "iu":
+        raise node.error(f"{what or 'this input'} must be an integer tensor, got {c.dtype.name}", input=i)
+    return tuple(int(v) for v in np.asarray(c).reshape(-1))

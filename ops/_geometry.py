@@ -1,0 +1,170 @@
+"""All conv / pool / conv-transpose output sizes and pads, in one place (pure python, table-tested).
+
+Functions raise :class:`GeometryError` naming the attribute at fault; ops turn it into a node error with
+``raise node.error(str(e), attribute=e.attribute)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: no spatial size, pad or stride may exceed this (guards hostile attributes such as pads of 2**40)
+MAX_DIM = 2 ** 31 - 1
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+class GeometryError(ValueError):
+    def __init__(self, message: str, attribute: str | None = None):
+        super().__init__(message)
+        self.attribute = attribute
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Pads per spatial axis: ``begins[i]`` before, ``ends[i]`` after. Always explicit after resolution."""
+
+    begins: tuple
+    ends: tuple
+
+    @property
+    def onnx_pads(self) -> tuple:
+        return tuple(self.begins) + tuple(self.ends)
+
+
+def _check_ints(name: str, values, n: int, minimum: int) -> tuple:
+    values = tuple(int(v) for v in values)
+    if len(values) != n:
+        raise GeometryError(f"expected {n} values (one per spatial axis), got {len(values)}: {list(values)}", name)
+    for v in values:
+        if v < minimum or v > MAX_DIM:
+            raise GeometryError(f"values must be in [{minimum}, {MAX_DIM}], got {list(values)}", name)
+    return values
+
+
+def check_window(kernel, strides, dilations, n: int) -> tuple:
+    """Validate kernel_shape (>=1), strides (>=1) and dilations (>=1) for ``n`` spatial axes."""
+    return (_check_ints("kernel_shape", kernel, n, 1), _check_ints("strides", strides, n, 1),
+            _check_ints("dilations", dilations, n, 1))
+
+
+def check_pads(pads, n: int, *, allow_negative: bool = False) -> Padding:
+    """``pads`` attribute ([x1_begin, x2_begin, ..., x1_end, x2_end, ...]) -> Padding."""
+    pads = tuple(int(p) for p in pads)
+    if len(pads) != 2 * n:
+        raise GeometryError(f"expected {2 * n} values (begin and end per spatial axis), got {len(pads)}: "
+                            f"{list(pads)}", "pads")
+    for p in pads:
+        if (p < 0 and not allow_negative) or abs(p) > MAX_DIM:
+            raise GeometryError(f"pads must be in [0, {MAX_DIM}], got {list(pads)}", "pads")
+    return Padding(pads[:n], pads[n:])
+
+
+def same_padding(in_sizes, kernel, strides, dilations, upper: bool) -> Padding:
+    """SAME_UPPER / SAME_LOWER: output = ceil(in / stride); the odd unit goes at the end for UPPER.
+
+    Uses the dilated kernel extent (k - 1) * d + 1, as the spec's formula does.
+    """
+    begins, ends = [], []
+    for i, k, s, d in zip(in_sizes, kernel, strides, dilations):
+        out = -(-i // s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - i, 0)
+        small = total // 2
+        begins.append(small if upper else total - small)
+        ends.append(total - small if upper else small)
+    return Padding(tuple(begins), tuple(ends))
+
+
+def resolve_padding(auto_pad: str, pads, in_sizes, kernel, strides, dilations) -> Padding:
+    """Turn ``auto_pad`` + ``pads`` into explicit pads for concrete input sizes (conv and pool)."""
+    n = len(in_sizes)
+    if auto_pad not in AUTO_PADS:
+        raise GeometryError(f"expected one of {', '.join(AUTO_PADS)}, got {auto_pad!r}", "auto_pad")
+    if auto_pad == "VALID":
+        return Padding((0,) * n, (0,) * n)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        return same_padding(in_sizes, kernel, strides, dilations, auto_pad == "SAME_UPPER")
+    return check_pads(pads if pads else (0,) * (2 * n), n)
+
+
+def window_output_sizes(in_sizes, kernel, strides, dilations, padding: Padding, *, ceil_mode: bool = False,
+                        what: str = "input") -> tuple:
+    """Output spatial sizes of a sliding window (Conv, MaxPool, AveragePool ...).
+
+    floor((in + pb + pe - ((k-1)*d + 1)) / s) + 1, or ceil(...) with ``ceil_mode``, where a last window
+    that would start inside the end padding is dropped (ONNX / PyTorch rule).
+    """
+    out = []
+    for ax, (i, k, s, d, pb, pe) in enumerate(zip(in_sizes, kernel, strides, dilations, padding.begins,
+                                                  padding.ends)):
+        ext = (k - 1) * d + 1
+        span = i + pb + pe - ext
+        if span < 0:
+            raise GeometryError(f"the window (kernel {k}, dilation {d}: extent {ext}) is larger than the padded "
+                                f"{what} along spatial axis {ax} ({i} + pads {pb} + {pe} = {i + pb + pe})",
+                                "kernel_shape")
+        if ceil_mode:
+            o = -(-span // s) + 1
+            # ONNX ceil_mode drops a window that starts in the end padding
+            if (o - 1) * s >= i + pb:
+                o -= 1
+        else:
+            o = span // s + 1
+        out.append(o)
+    return tuple(out)
+
+
+def conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad: str = "NOTSET", pads=None,
+                            output_padding=None, output_shape=None) -> tuple:
+    """Output sizes and pads of ConvTranspose, per the spec.
+
+    Returns ``(out_sizes, Padding)``. Pads may be negative when ``output_shape`` asks for an output larger
+    than the full (unpadded) result; the full result is then extended with zeros.
+
+    full = s * (in - 1) + output_padding + (k - 1) * d + 1
+    given output_shape: total = full - out; SAME_UPPER puts the odd unit at the end, otherwise at the start
+    SAME_*: out = in * s; explicit pads: out = full - pb - pe.
+    """
+    n = len(in_sizes)
+    if auto_pad not in AUTO_PADS:
+        raise GeometryError(f"expected one of {', '.join(AUTO_PADS)}, got {auto_pad!r}", "auto_pad")
+    op = _check_ints("output_padding", output_padding if output_padding else (0,) * n, n, 0)
+    for o, s, d in zip(op, strides, dilations):
+        if o >= s and o >= d:
+            raise GeometryError(f"each value must be smaller than its stride or dilation "
+                                f"(strides {list(strides)}, dilations {list(dilations)}), got {list(op)}",
+                                "output_padding")
+    full = [s * (i - 1) + o + (k - 1) * d + 1 for i, k, s, d, o in zip(in_sizes, kernel, strides, dilations, op)]
+    if output_shape:
+        out = tuple(int(v) for v in output_shape)
+        if len(out) != n:
+            raise GeometryError(f"expected {n} values (one per spatial axis), got {list(out)}", "output_shape")
+        for v in out:
+            if v < 1 or v > MAX_DIM:
+                raise GeometryError(f"values must be in [1, {MAX_DIM}], got {list(out)}", "output_shape")
+        begins, ends = [], []
+        for f, o in zip(full, out):
+            total = f - o
+            if auto_pad == "SAME_UPPER":
+                b = total // 2
+            else:
+                b = total - total // 2
+            begins.append(b)
+            ends.append(total - b)
+        return out, Padding(tuple(begins), tuple(ends))
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = tuple(i * s for i, s in zip(in_sizes, strides))
+        begins, ends = [], []
+        for f, o in zip(full, out):
+            total = f - o
+            b = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+            begins.append(b)
+            ends.append(total - b)
+        return out, Padding(tuple(begins), tuple(ends))
+    padding = Padding((0,) * n, (0,) * n) if auto_pad == "VALID" else check_pads(pads if pads else (0,) * (2 * n), n)
+    out = tuple(f - pb - pe for f, pb, pe in zip(full, padding.begins, padding.ends))
+    for ax, o in enumerate(out):
+        if o < 1:
+            raise GeometryError(f"pads {list(padding.onnx_pads)} leave no output along spatial axis {ax} "
+                                f"(full size {full[ax]})", "pads")
+    return out, padding

@@ -1,0 +1,1 @@
+"""dropout operators (not implemented yet)."""

@@ -1,0 +1,1 @@
+"""pad operators (not implemented yet)."""

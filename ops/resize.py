@@ -1,0 +1,1 @@
+"""resize operators (not implemented yet)."""

@@ -1,0 +1,1 @@
+"""slice operators (not implemented yet)."""

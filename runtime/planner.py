@@ -1,0 +1,137 @@
+"""Graph + concrete input shapes -> Plan: shapes and dtypes per value, folded constants, last uses.
+
+A plan is specialised to one input-shape signature (every dim concrete), so each op's ``infer`` works on
+plain ints and every Shape / ConstantOfShape / Reshape-shape chain folds to a constant here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnumba.errors import ModelError, shape_str
+from onnumba.registry import PlanContext, TensorInfo
+
+#: check every op's outputs against what its ``infer`` promised (tests turn this on)
+CHECK_OUTPUTS = os.environ.get("ONNUMBA_CHECK_OUTPUTS", "") not in ("", "0")
+
+
+@dataclass
+class Step:
+    node: object
+    attrs: object
+    inputs: tuple  # value names ('' = omitted)
+    outputs: tuple
+    infos: tuple  # TensorInfo per output ('' outputs get None)
+    free: tuple  # names whose last use is this step
+
+
+@dataclass
+class Plan:
+    steps: list
+    consts: dict  # name -> np.ndarray, values known at plan time
+    infos: dict  # name -> TensorInfo
+    output_names: tuple
+
+
+def check_output(node, i: int, arr, info: TensorInfo) -> None:
+    """Raise if an op produced something other than what its ``infer`` declared (an onnumba bug)."""
+    if not isinstance(arr, np.ndarray):
+        raise ModelError(f"{node.where(output=i)}: internal error, the op returned {type(arr).__name__}, "
+                         f"not an array")
+    if arr.dtype != info.dtype or arr.shape != info.shape:
+        raise ModelError(f"{node.where(output=i)}: internal error, the op returned {arr.dtype}{shape_str(arr.shape)}"
+                         f" but inferred {info.dtype}{shape_str(info.shape)}")
+
+
+def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContext,
+              wanted: tuple | None = None) -> Plan:
+    """Specialise ``graph`` for the concrete infos of its inputs.
+
+    Args:
+        graph: the loaded :class:`onnumba.graph.Graph`.
+        feeds_info: name -> TensorInfo for every fed value (real inputs and overridden initializers).
+        fed_overrides: the overridable initializers that are fed this time (they are not constants).
+        ctx: per-plan facts (training mode).
+        wanted: output names to compute (None: all graph outputs); nodes nothing wanted needs are skipped.
+    """
+    infos: dict = dict(feeds_info)
+    consts: dict = {}
+    for name, arr in graph.initializers.items():
+        if name in fed_overrides:
+            continue
+        consts[name] = arr
+        infos[name] = TensorInfo(arr.dtype, arr.shape)
+
+    wanted = tuple(v.name for v in graph.outputs) if wanted is None else tuple(wanted)
+    needed = set(wanted)
+    live_nodes = []
+    for node in reversed(graph.nodes):
+        if any(o in needed for o in node.outputs if o):
+            live_nodes.append(node)
+            needed.update(n for n in node.inputs if n)
+    live_nodes.reverse()
+
+    steps = []
+    for node in live_nodes:
+        in_infos = [infos[n] if n else None for n in node.inputs]
+        in_consts = [consts.get(n) if n else None for n in node.inputs]
+        for i in node.impl.plan_constant_inputs:
+            if node.has_input(i) and in_consts[i] is None:
+                raise node.error("must be known when the plan is made (an initializer, a Constant or computed "
+                                 "from shapes only), but it depends on a fed input", input=i)
+        attrs = node.impl.bind(node, node.parsed, in_infos, in_consts, ctx)
+        out_infos = node.impl.infer(node, attrs, in_infos, in_consts)
+        out_infos = list(out_infos)
+        if len(out_infos) < len([o for o in node.outputs if o]) or len(out_infos) > len(node.outputs):
+            raise node.error(f"has {len(node.outputs)} outputs but the op produces {len(out_infos)}")
+        out_infos += [None] * (len(node.outputs) - len(out_infos))
+        for o, info in zip(node.outputs, out_infos):
+            if o:
+                infos[o] = info
+        all_const = node.impl.foldable and all(c is not None for n, c in zip(node.inputs, in_consts) if n)
+        if all_const:
+            arrays = node.impl.run(node, attrs, in_consts)
+            for i, (o, arr) in enumerate(zip(node.outputs, arrays)):
+                if o:
+                    check_output(node, i, arr, out_infos[i])
+                    consts[o] = arr
+            continue
+        steps.append(Step(node, attrs, tuple(node.inputs), tuple(node.outputs), tuple(out_infos), ()))
+
+    # last uses: a value is freed after the last step that reads it, unless it is an output or a constant
+    keep = set(wanted) | set(consts)
+    last = {}
+    for k, st in enumerate(steps):
+        for n in st.inputs:
+            if n and n not in keep:
+                last[n] = k
+        for n in st.outputs:
+            if n and n not in keep:
+                last.setdefault(n, k)  # an output nothing reads is freed right away
+    frees = [[] for _ in steps]
+    for n, k in last.items():
+        frees[k].append(n)
+    for st, fr in zip(steps, frees):
+        st.free = tuple(fr)
+    return Plan(steps, consts, infos, wanted)
+
+
+def execute(plan: Plan, feeds: dict) -> list:
+    """Run the plan's steps on ``feeds`` (name -> array) and return the wanted outputs in order."""
+    env = dict(plan.consts)
+    env.update(feeds)
+    for st in plan.steps:
+        node = st.node
+        arrays = [env[n] if n else None for n in st.inputs]
+        outs = node.impl.run(node, st.attrs, arrays)
+        for i, (o, arr) in enumerate(zip(st.outputs, outs)):
+            if o:
+                if CHECK_OUTPUTS:
+                    check_output(node, i, arr, st.infos[i])
+                env[o] = arr
+        for n in st.free:
+            env.pop(n, None)
+    return [env[n] for n in plan.output_names]

@@ -1,0 +1,233 @@
+"""An onnxruntime-shaped session: build = load -> graph -> plan; run = validate feeds -> execute plan.
+
+Code written for ``onnxruntime.InferenceSession`` (``get_inputs``, ``get_outputs``, ``run(None, feeds)``,
+``run([name], feeds)``) runs unchanged on :class:`InferenceSession`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import onnumba.ops  # noqa: F401  (fills the registry)
+from onnumba.errors import InputError, InputTypeError, shape_str
+from onnumba.graph import build_graph, dtype_to_type_name, load_model
+from onnumba.planner import execute, make_plan
+from onnumba.registry import PlanContext, TensorInfo
+
+#: run-config key that switches every Dropout (and training-capable op) of the model into training mode
+TRAINING_MODE_KEY = "onnumba.training_mode"
+
+
+class GraphOptimizationLevel:
+    """Mirror of ``onnxruntime.GraphOptimizationLevel`` (the values are the same ints)."""
+
+    ORT_DISABLE_ALL = 0
+    ORT_ENABLE_BASIC = 1
+    ORT_ENABLE_EXTENDED = 2
+    ORT_ENABLE_ALL = 99
+
+
+class SessionOptions:
+    """Subset of ``onnxruntime.SessionOptions`` that onnumba honours.
+
+    Attributes:
+        intra_op_num_threads: Numba threads used by this session's runs (0: Numba's default).
+        graph_optimization_level: ``GraphOptimizationLevel``; 0 disables graph rewrites (fusions, folding
+            of BatchNormalization into Conv); anything else enables them.
+    """
+
+    def __init__(self):
+        self.intra_op_num_threads = 0
+        self.inter_op_num_threads = 0
+        self.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.log_severity_level = 2
+        self.enable_profiling = False
+
+
+class RunOptions:
+    """Subset of ``onnxruntime.RunOptions``; ``training_mode=True`` runs every Dropout in training mode.
+
+    ``add_run_config_entry("onnumba.training_mode", "1")`` does the same, onnxruntime-style.
+    """
+
+    def __init__(self, training_mode: bool = False):
+        self._entries = {}
+        self.training_mode = training_mode
+        self.log_severity_level = 2
+
+    def add_run_config_entry(self, key: str, value: str) -> None:
+        self._entries[str(key)] = str(value)
+        if key == TRAINING_MODE_KEY:
+            self.training_mode = str(value).strip().lower() in ("1", "true", "yes", "on")
+
+    def get_run_config_entry(self, key: str) -> str:
+        return self._entries[key]
+
+
+@dataclass(frozen=True)
+class NodeArg:
+    """What ``get_inputs()`` / ``get_outputs()`` return: ``.name``, ``.shape``, ``.type``."""
+
+    name: str
+    shape: list
+    type: str
+
+    def __repr__(self):
+        return f"NodeArg(name={self.name!r}, type={self.type!r}, shape={self.shape!r})"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    producer_name: str
+    graph_name: str
+    domain: str
+    description: str
+    graph_description: str
+    version: int
+    custom_metadata_map: dict = field(default_factory=dict)
+
+
+def _node_arg(vi) -> NodeArg:
+    shape = None if vi.shape is None else list(vi.shape)
+    return NodeArg(vi.name, shape, vi.type_name)
+
+
+def _feed_dtype_ok(arr: np.ndarray, want: np.dtype) -> bool:
+    if want == object:
+        return arr.dtype == object or arr.dtype.kind in "US"
+    return arr.dtype == want
+
+
+class InferenceSession:
+    """Load an ONNX model and run it, with onnxruntime's API.
+
+    Args:
+        path_or_bytes: a path to an ``.onnx`` file, the file's bytes, or an ``onnx.ModelProto``.
+        sess_options: :class:`SessionOptions` (threads, graph optimization level).
+        providers: accepted for compatibility; onnumba always runs on the CPU.
+    """
+
+    def __init__(self, path_or_bytes, sess_options: SessionOptions | None = None, providers=None,
+                 provider_options=None, **kwargs):
+        self._options = sess_options or SessionOptions()
+        proto = load_model(path_or_bytes)
+        self._model = proto
+        graph = build_graph(proto)
+        if self._options.graph_optimization_level:
+            from onnumba.optimizer import optimize  # noqa: PLC0415  (optional rewrites)
+
+            graph = optimize(graph)
+        self._graph = graph
+        self._inputs = {vi.name: vi for vi in graph.inputs}
+        self._outputs = [vi.name for vi in graph.outputs]
+        self._plans: dict = {}
+        self._lock = threading.Lock()
+        # a model whose inputs are all fully static is planned now, so its errors show at load
+        if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
+            infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
+            self._plan_for(infos, frozenset(), False, None)
+
+    # ---------------------------------------------------------------------------------- metadata
+    def get_inputs(self) -> list:
+        return [_node_arg(vi) for vi in self._graph.inputs]
+
+    def get_outputs(self) -> list:
+        return [_node_arg(vi) for vi in self._graph.outputs]
+
+    def get_overridable_initializers(self) -> list:
+        return [_node_arg(vi) for vi in self._graph.overridable.values()]
+
+    def get_modelmeta(self) -> ModelMetadata:
+        m = self._model
+        return ModelMetadata(
+            producer_name=m.producer_name, graph_name=m.graph.name, domain=m.domain,
+            description=m.doc_string, graph_description=m.graph.doc_string, version=int(m.model_version),
+            custom_metadata_map={p.key: p.value for p in m.metadata_props})
+
+    def get_providers(self) -> list:
+        return ["CPUExecutionProvider"]
+
+    def get_provider_options(self) -> dict:
+        return {"CPUExecutionProvider": {}}
+
+    def get_session_options(self) -> SessionOptions:
+        return self._options
+
+    # ---------------------------------------------------------------------------------- running
+    def _check_feeds(self, input_feed) -> dict:
+        if not isinstance(input_feed, dict):
+            raise InputError(f"input_feed must be a dict of input name -> numpy array, got "
+                             f"{type(input_feed).__name__}")
+        feeds = {}
+        expected = list(self._inputs)
+        for name, value in input_feed.items():
+            vi = self._inputs.get(name) or self._graph.overridable.get(name)
+            if vi is None:
+                raise InputError(f"unknown input {name!r}; the model's inputs are {expected}")
+            arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+            want = vi.dtype
+            if not _feed_dtype_ok(arr, want):
+                raise InputTypeError(f"input {name!r}: expected element type {vi.type_name}, got "
+                                     f"{dtype_to_type_name(arr.dtype) if arr.dtype.kind not in 'US' else 'string'}"
+                                     f" (numpy {arr.dtype}); convert it with .astype(np.{want.name})")
+            if want == object and arr.dtype != object:
+                arr = arr.astype(object)
+            if vi.shape is not None:
+                if arr.ndim != len(vi.shape):
+                    raise InputError(f"input {name!r}: expected rank {len(vi.shape)} with shape "
+                                     f"{shape_str(vi.shape)}, got rank {arr.ndim} with shape {shape_str(arr.shape)}")
+                for axis, (d, got) in enumerate(zip(vi.shape, arr.shape)):
+                    if isinstance(d, int) and d != got:
+                        raise InputError(f"input {name!r}: dimension {axis} must be {d} (expected shape "
+                                         f"{shape_str(vi.shape)}), got shape {shape_str(arr.shape)}")
+            feeds[name] = arr
+        missing = [n for n in self._inputs if n not in feeds]
+        if missing:
+            raise InputError(f"missing input(s) {missing}; the model's inputs are {expected}")
+        return feeds
+
+    def _plan_for(self, infos: dict, overrides: frozenset, training: bool, wanted):
+        key = (tuple(sorted((n, i.dtype.str, i.shape) for n, i in infos.items())), overrides, training, wanted)
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = make_plan(self._graph, infos, overrides, PlanContext(training=training), wanted)
+                    if len(self._plans) > 64:  # bounded cache of shape signatures
+                        self._plans.pop(next(iter(self._plans)))
+                    self._plans[key] = plan
+        return plan
+
+    def run(self, output_names, input_feed, run_options: RunOptions | None = None) -> list:
+        """Compute ``output_names`` (None: all outputs) from ``input_feed`` (name -> numpy array)."""
+        if output_names is None:
+            wanted = None
+            names = self._outputs
+        else:
+            names = list(output_names)
+            for n in names:
+                if n not in self._outputs:
+                    raise InputError(f"unknown output name {n!r}; the model's outputs are {self._outputs}")
+            wanted = tuple(names)
+        feeds = self._check_feeds(input_feed)
+        infos = {n: TensorInfo(a.dtype, a.shape) for n, a in feeds.items()}
+        overrides = frozenset(n for n in feeds if n in self._graph.overridable)
+        training = bool(getattr(run_options, "training_mode", False))
+        plan = self._plan_for(infos, overrides, training, wanted)
+        threads = int(self._options.intra_op_num_threads or 0)
+        if threads > 0:
+            import numba  # noqa: PLC0415
+
+            prev = numba.get_num_threads()
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            try:
+                outs = execute(plan, feeds)
+            finally:
+                numba.set_num_threads(prev)
+        else:
+            outs = execute(plan, feeds)
+        return [np.asarray(o) for o in outs]
