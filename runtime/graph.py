@@ -284,11 +284,17 @@ def load_model(model, *, check: bool = True) -> onnx.ModelProto:
         if t.data_location == TensorProto.EXTERNAL:
             _load_external_tensor(t, base_dir)
     if check:
-        try:
-            onnx.checker.check_model(proto)
-        except Exception as e:
-            raise ModelError(f"onnx.checker rejected the model: {str(e).strip().splitlines()[0]}") from None
+        check_model(proto)
     return proto
+
+
+def check_model(proto: onnx.ModelProto) -> None:
+    """Run onnx's checker; its complaint becomes a ModelError."""
+    try:
+        onnx.checker.check_model(proto)
+    except Exception as e:
+        lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+        raise ModelError(f"onnx.checker rejected the model: {lines[0] if lines else type(e).__name__}") from None
 
 
 def build_graph(proto: onnx.ModelProto) -> Graph:

@@ -13,7 +13,7 @@ import numpy as np
 
 import onnumba.ops  # noqa: F401  (fills the registry)
 from onnumba.errors import InputError, InputTypeError, shape_str
-from onnumba.graph import build_graph, dtype_to_type_name, load_model
+from onnumba.graph import build_graph, check_model, dtype_to_type_name, load_model
 from onnumba.planner import execute, make_plan
 from onnumba.registry import PlanContext, TensorInfo
 
@@ -113,9 +113,10 @@ class InferenceSession:
     def __init__(self, path_or_bytes, sess_options: SessionOptions | None = None, providers=None,
                  provider_options=None, **kwargs):
         self._options = sess_options or SessionOptions()
-        proto = load_model(path_or_bytes)
+        proto = load_model(path_or_bytes, check=False)
         self._model = proto
-        graph = build_graph(proto)
+        graph = build_graph(proto)  # structural errors (cycles, unsupported ops) get onnumba's own messages
+        check_model(proto)
         if self._options.graph_optimization_level:
             from onnumba.optimizer import optimize  # noqa: PLC0415  (optional rewrites)
 

@@ -1,0 +1,124 @@
+"""The conformance table: per registered op, onnx's official node cases run through onnumba, and the
+same cases cross-checked against onnxruntime when it is installed.
+
+``onnumba conformance`` prints it; the test suite runs the same cases (tests/test_onnx_node_suite.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import warnings
+
+import numpy as np
+
+from onnumba.registry import DEFAULT_DOMAINS, resolve, supported_ops
+
+
+def _collect():
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sorted(collect_testcases(), key=lambda c: c.name)
+
+
+def _supported(case) -> bool:
+    opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version for o in case.model.opset_import}
+    try:
+        for n in case.model.graph.node:
+            d = "" if n.domain in DEFAULT_DOMAINS else n.domain
+            resolve(d, n.op_type, opsets.get(d, 0))
+    except Exception:
+        return False
+    return True
+
+
+def _compare(got, ref, rtol, atol) -> str | None:
+    got, ref = np.asarray(got), np.asarray(ref)
+    if got.dtype != ref.dtype:
+        return f"dtype {got.dtype} vs {ref.dtype}"
+    if got.shape != ref.shape:
+        return f"shape {got.shape} vs {ref.shape}"
+    if ref.dtype == object:
+        return None if got.tolist() == ref.tolist() else "values differ"
+    try:
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol)
+    except AssertionError:
+        return "values differ"
+    return None
+
+
+def run_case(case, session_factory) -> str | None:
+    """None when the case passes, else a one-line reason."""
+    try:
+        sess = session_factory(case.model)
+        names = [i.name for i in sess.get_inputs()]
+        for inputs, expected in case.data_sets:
+            feeds = dict(zip(names, inputs))
+            outs = sess.run(None, feeds)
+            for got, ref in zip(outs, expected):
+                why = _compare(got, ref, case.rtol, case.atol)
+                if why:
+                    return why
+    except Exception as e:  # the table reports failures, it does not stop at them
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:160]
+    return None
+
+
+def conformance_table(ops=None, with_ort: bool = True) -> list[dict]:
+    """Rows of {op, versions, cases, passed, failed, ort_agree, ort_cases, failures}."""
+    import onnumba
+
+    ort = None
+    if with_ort:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            ort = None
+    ops = set(ops) if ops else None
+    by_op = collections.defaultdict(list)
+    for case in _collect():
+        kinds = {n.op_type for n in case.model.graph.node}
+        if len(kinds) == 1 and _supported(case):
+            by_op[next(iter(kinds))].append(case)
+    rows = []
+    for r in supported_ops():
+        op = r["op_type"]
+        if ops and op not in ops:
+            continue
+        cases = by_op.get(op, [])
+        fails = {}
+        ort_agree = ort_cases = 0
+        for c in cases:
+            why = run_case(c, lambda m: onnumba.InferenceSession(m))
+            if why:
+                fails[c.name] = why
+            if ort is not None:
+                def ort_factory(m):
+                    so = ort.SessionOptions()
+                    so.log_severity_level = 4
+                    return ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+                if run_case(c, ort_factory) is None:  # ORT passes the case itself: do we agree with it?
+                    ort_cases += 1
+                    ort_agree += why is None
+        rows.append({"op": op, "versions": r["versions"], "cases": len(cases), "passed": len(cases) - len(fails),
+                     "failed": len(fails), "ort_cases": ort_cases if ort else None, "ort_agree": ort_agree,
+                     "failures": fails})
+    return rows
+
+
+def format_table(rows) -> str:
+    lines = ["| op | versions | onnx node cases passed | onnxruntime passes too, and we agree |",
+             "|---|---|---|---|"]
+    for r in rows:
+        ort = "n/a" if r["ort_cases"] is None else f"{r['ort_agree']}/{r['ort_cases']}"
+        lines.append(f"| {r['op']} | {', '.join(map(str, r['versions']))} | {r['passed']}/{r['cases']} | {ort} |")
+    tot = sum(r["cases"] for r in rows)
+    ok = sum(r["passed"] for r in rows)
+    lines.append(f"\n{ok}/{tot} single-op node cases pass across {len(rows)} ops.")
+    fails = [(r["op"], n, w) for r in rows for n, w in r["failures"].items()]
+    if fails:
+        lines.append("\nFailures:")
+        lines += [f"- {op} {n}: {w}" for op, n, w in fails]
+    return "\n".join(lines)
