@@ -1,11 +1,64 @@
-"""Graph rewrites applied at load when the session's graph_optimization_level is not 0.
+"""Plan rewrites (graph optimizations), applied per plan when graph_optimization_level is not 0.
 
-Each rewrite must give the same results as the unoptimised graph within float tolerance.
+Rewrites run on a specialised plan, where constants and concrete shapes are known and the run's training
+flag is fixed, so e.g. a Dropout is only dropped when it cannot train. The rewrite rules themselves live with
+the ops (``ops/fusion.py``) and are registered here with :func:`register_rewrite`: nothing in ``runtime/``
+knows an op's name. Each rewrite must give the same results as the unoptimised plan within float tolerance.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 
-def optimize(graph):
-    """Return ``graph`` with the registered rewrites applied (none yet)."""
-    return graph
+import numpy as np
+
+from onnumba.registry import PlanContext, TensorInfo
+
+_REWRITES: list = []
+
+
+def register_rewrite(fn):
+    """Decorator: ``fn(state: RewriteState) -> None`` edits the plan in place; rewrites run in order."""
+    _REWRITES.append(fn)
+    return fn
+
+
+@dataclass
+class RewriteState:
+    steps: list  # planner.Step, in execution order
+    consts: dict
+    infos: dict
+    wanted: tuple  # graph outputs to keep
+    ctx: PlanContext
+
+    _counter = itertools.count()
+
+    def consumers(self, name: str) -> list:
+        """(step, input index) pairs reading ``name``."""
+        return [(st, k) for st in self.steps for k, n in enumerate(st.inputs) if n == name]
+
+    def single_consumer(self, name: str):
+        """The one step reading ``name`` when exactly one does and it is not a graph output, else None."""
+        if name in self.wanted:
+            return None
+        cons = self.consumers(name)
+        if len(cons) != 1 or cons[0][0].inputs.count(name) != 1:
+            return None
+        return cons[0][0]
+
+    def add_const(self, hint: str, value: np.ndarray) -> str:
+        name = f"{hint}__onnumba_{next(self._counter)}"
+        self.consts[name] = value
+        self.infos[name] = TensorInfo(value.dtype, value.shape)
+        return name
+
+    def rename_uses(self, old: str, new: str) -> None:
+        for st in self.steps:
+            if old in st.inputs:
+                st.inputs = tuple(new if n == old else n for n in st.inputs)
+
+
+def apply_rewrites(state: RewriteState) -> None:
+    for fn in _REWRITES:
+        fn(state)

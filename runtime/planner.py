@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnumba.errors import ModelError, shape_str
+from onnumba.optimizer import RewriteState, apply_rewrites
 from onnumba.registry import PlanContext, TensorInfo
 
 #: check every op's outputs against what its ``infer`` promised (tests turn this on)
@@ -47,7 +48,7 @@ def check_output(node, i: int, arr, info: TensorInfo) -> None:
 
 
 def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContext,
-              wanted: tuple | None = None) -> Plan:
+              wanted: tuple | None = None, optimize: bool = True) -> Plan:
     """Specialise ``graph`` for the concrete infos of its inputs.
 
     Args:
@@ -56,6 +57,7 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         fed_overrides: the overridable initializers that are fed this time (they are not constants).
         ctx: per-plan facts (training mode).
         wanted: output names to compute (None: all graph outputs); nodes nothing wanted needs are skipped.
+        optimize: apply the registered plan rewrites (fusions, BatchNormalization folding ...).
     """
     infos: dict = dict(feeds_info)
     consts: dict = {}
@@ -100,6 +102,11 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
                     consts[o] = arr
             continue
         steps.append(Step(node, attrs, tuple(node.inputs), tuple(node.outputs), tuple(out_infos), ()))
+
+    if optimize:
+        state = RewriteState(steps, consts, infos, wanted, ctx)
+        apply_rewrites(state)
+        steps = state.steps
 
     # last uses: a value is freed after the last step that reads it, unless it is an output or a constant
     keep = set(wanted) | set(consts)

@@ -117,10 +117,7 @@ class InferenceSession:
         self._model = proto
         graph = build_graph(proto)  # structural errors (cycles, unsupported ops) get onnumba's own messages
         check_model(proto)
-        if self._options.graph_optimization_level:
-            from onnumba.optimizer import optimize  # noqa: PLC0415  (optional rewrites)
-
-            graph = optimize(graph)
+        self._optimize = bool(self._options.graph_optimization_level)
         self._graph = graph
         self._inputs = {vi.name: vi for vi in graph.inputs}
         self._outputs = [vi.name for vi in graph.outputs]
@@ -197,7 +194,8 @@ class InferenceSession:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
-                    plan = make_plan(self._graph, infos, overrides, PlanContext(training=training), wanted)
+                    plan = make_plan(self._graph, infos, overrides, PlanContext(training=training), wanted,
+                                     optimize=self._optimize)
                     if len(self._plans) > 64:  # bounded cache of shape signatures
                         self._plans.pop(next(iter(self._plans)))
                     self._plans[key] = plan
