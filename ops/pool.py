@@ -1,1 +1,401 @@
-"""pool operators (not implemented yet)."""
+"""Pooling: MaxPool (with the optional Indices output), AveragePool, GlobalAveragePool, GlobalMaxPool.
+
+One kernel per reduction handles 1, 2 and 3 spatial axes: the input is reshaped to (N*C, D0, D1, D2) with
+leading size-1 axes, and the valid taps of every window are precomputed per axis at plan time
+(``lo[o] <= j < hi[o]``), so the kernels loop over in-bounds taps only and never test bounds. The loops go
+"rows then window": for one output row, each contributing input row is swept once and every output column
+reduces its taps from that row.
+
+Integer and float16 inputs are computed in float32 (exact for max) and cast back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, require_input
+from onnumba.ops._geometry import GeometryError, check_window, resolve_padding, window_output_sizes
+from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.registry import Op, TensorInfo, register
+
+_I8 = (np.dtype(np.int8), np.dtype(np.uint8))
+#: onnumba's pooling kernels cover 1 to 3 spatial axes (as onnxruntime's do)
+MAX_SPATIAL = 3
+
+
+# ----------------------------------------------------------------------------------------------- kernels
+
+@njit(**KERNEL)
+def _maxpool_kernel(x, out, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s2, d0, d1, d2, p0, p1, p2, init):
+    nc_n = x.shape[0]
+    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
+    for t in prange(nc_n * o0_n * o1_n):
+        nc = t // (o0_n * o1_n)
+        r = t - nc * (o0_n * o1_n)
+        o0 = r // o1_n
+        o1 = r - o0 * o1_n
+        orow = out[nc, o0, o1]
+        for o2 in range(o2_n):
+            orow[o2] = init
+        for j0 in range(lo0[o0], hi0[o0]):
+            i0 = o0 * s0 - p0 + j0 * d0
+            for j1 in range(lo1[o1], hi1[o1]):
+                i1 = o1 * s1 - p1 + j1 * d1
+                row = x[nc, i0, i1]
+                for o2 in range(o2_n):
+                    base = o2 * s2 - p2
+                    m = orow[o2]
+                    for j2 in range(lo2[o2], hi2[o2]):
+                        v = row[base + j2 * d2]
+                        if v > m:
+                            m = v
+                    orow[o2] = m
+
+
+@njit(**KERNEL)
+def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s2, d0, d1, d2, p0, p1, p2,
+                            init, col_major):
+    nc_n, n0, n1, n2 = x.shape
+    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
+    plane = n0 * n1 * n2
+    for t in prange(nc_n * o0_n * o1_n):
+        nc = t // (o0_n * o1_n)
+        r = t - nc * (o0_n * o1_n)
+        o0 = r // o1_n
+        o1 = r - o0 * o1_n
+        orow = out[nc, o0, o1]
+        irow = idx[nc, o0, o1]
+        for o2 in range(o2_n):
+            orow[o2] = init
+            irow[o2] = -1
+        # row-major window order with a strict '>': the first maximum wins, as in the spec's reference
+        for j0 in range(lo0[o0], hi0[o0]):
+            i0 = o0 * s0 - p0 + j0 * d0
+            for j1 in range(lo1[o1], hi1[o1]):
+                i1 = o1 * s1 - p1 + j1 * d1
+                row = x[nc, i0, i1]
+                for o2 in range(o2_n):
+                    base = o2 * s2 - p2
+                    m = orow[o2]
+                    best = irow[o2]
+                    for j2 in range(lo2[o2], hi2[o2]):
+                        i2 = base + j2 * d2
+                        v = row[i2]
+                        if v > m or best < 0:
+                            m = v
+                            if col_major:
+                                best = i0 + i1 * n0 + i2 * n0 * n1
+                            else:
+                                best = (i0 * n1 + i1) * n2 + i2
+                    orow[o2] = m
+                    irow[o2] = best
+        for o2 in range(o2_n):
+            if irow[o2] >= 0:
+                irow[o2] += nc * plane
+
+
+@njit(**KERNEL)
+def _avgpool_kernel(x, out, lo0, hi0, lo1, hi1, lo2, hi2, c0, c1, c2, s0, s1, s2, d0, d1, d2, p0, p1, p2):
+    nc_n = x.shape[0]
+    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
+    for t in prange(nc_n * o0_n * o1_n):
+        nc = t // (o0_n * o1_n)
+        r = t - nc * (o0_n * o1_n)
+        o0 = r // o1_n
+        o1 = r - o0 * o1_n
+        orow = out[nc, o0, o1]
+        for o2 in range(o2_n):
+            orow[o2] = 0.0
+        for j0 in range(lo0[o0], hi0[o0]):
+            i0 = o0 * s0 - p0 + j0 * d0
+            for j1 in range(lo1[o1], hi1[o1]):
+                i1 = o1 * s1 - p1 + j1 * d1
+                row = x[nc, i0, i1]
+                for o2 in range(o2_n):
+                    base = o2 * s2 - p2
+                    acc = orow[o2]
+                    for j2 in range(lo2[o2], hi2[o2]):
+                        acc += row[base + j2 * d2]
+                    orow[o2] = acc
+        c01 = c0[o0] * c1[o1]
+        for o2 in range(o2_n):
+            den = c01 * c2[o2]
+            # a window with no counted tap (all padding, count_include_pad=0) is 0/0
+            orow[o2] = orow[o2] / den if den > 0 else np.nan
+
+
+@njit(**KERNEL)
+def _global_pool_kernel(x, out, is_max):
+    rows, n = x.shape
+    for r in prange(rows):
+        src = x[r]
+        if is_max:
+            m = src[0]
+            for i in range(1, n):
+                if src[i] > m:
+                    m = src[i]
+            out[r] = m
+        else:
+            acc = 0.0
+            for i in range(n):
+                acc += src[i]
+            out[r] = acc / n
+
+
+# ----------------------------------------------------------------------------------------------- geometry
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
+def _taps(in_size: int, out_size: int, k: int, s: int, d: int, pb: int, pe: int):
+    """Per output position: first and end tap index inside the input, and the tap count inside the padded input.
+
+    Window ``o`` reads input positions ``o*s - pb + j*d`` for ``j`` in ``[0, k)``; the valid ones form one run
+    ``lo <= j < hi``. ``padded`` counts the taps inside ``[-pb, in + pe)`` (padding counted, a ceil-mode
+    overhang past the padded end not counted).
+    """
+    start = np.arange(out_size, dtype=np.int64) * s - pb
+    lo = np.clip(-(start // d), 0, k)  # ceil(-start / d) for the first tap at position >= 0
+    hi = np.clip((in_size - 1 - start) // d + 1, 0, k)
+    hi = np.maximum(hi, lo)
+    padded = np.clip((in_size + pe - 1 - start) // d + 1, 0, k)
+    return lo.astype(np.int64), hi.astype(np.int64), padded.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PoolAttrs:
+    kernel: tuple
+    strides: tuple
+    dilations: tuple
+    auto_pad: str
+    pads: tuple  # as given ([] when absent)
+    ceil_mode: bool
+    count_include_pad: bool = False
+    storage_order: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class PoolPlan:
+    """Pool attributes resolved for one concrete input shape."""
+
+    attrs: PoolAttrs
+    out_spatial: tuple
+    begins: tuple  # per kernel axis (3), the leading ones 0
+    taps: tuple  # (lo0, hi0, lo1, hi1, lo2, hi2)
+    counts: tuple  # (c0, c1, c2) divisors per axis (AveragePool)
+    steps: tuple  # (s0, s1, s2, d0, d1, d2)
+
+
+def _parse_pool_attrs(node, *, max_pool: bool) -> PoolAttrs:
+    kernel = node.attr("kernel_shape", None, "ints")
+    if kernel is None:
+        raise node.error("the required attribute is missing", attribute="kernel_shape")
+    n = len(kernel)
+    if not 1 <= n <= MAX_SPATIAL:
+        raise node.error(f"onnumba pools over 1 to {MAX_SPATIAL} spatial axes, got {n} kernel dims "
+                         f"{list(kernel)}", attribute="kernel_shape")
+    strides = node.attr("strides", None, "ints") or [1] * n
+    dilations = node.attr("dilations", None, "ints") or [1] * n
+    try:
+        kernel, strides, dilations = check_window(kernel, strides, dilations, n)
+    except GeometryError as e:
+        raise node.error(str(e), attribute=e.attribute) from None
+    auto_pad = node.attr("auto_pad", "NOTSET", "str")
+    if isinstance(auto_pad, bytes):
+        auto_pad = auto_pad.decode()
+    pads = tuple(node.attr("pads", None, "ints") or ())
+    try:
+        # validates auto_pad and the pads list once (sizes do not matter for that)
+        resolve_padding(auto_pad, pads, (1,) * n, kernel, strides, dilations)
+    except GeometryError as e:
+        raise node.error(str(e), attribute=e.attribute) from None
+    ceil_mode = node.attr("ceil_mode", 0, "int")
+    if ceil_mode not in (0, 1):
+        raise node.error(f"expected 0 or 1, got {ceil_mode}", attribute="ceil_mode")
+    cip = node.attr("count_include_pad", 0, "int")
+    if cip not in (0, 1):
+        raise node.error(f"expected 0 or 1, got {cip}", attribute="count_include_pad")
+    so = node.attr("storage_order", 0, "int")
+    if so not in (0, 1):
+        raise node.error(f"expected 0 (row major) or 1 (column major), got {so}", attribute="storage_order")
+    return PoolAttrs(kernel, strides, dilations, auto_pad, pads, bool(ceil_mode), bool(cip), so)
+
+
+def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
+    n = len(attrs.kernel)
+    if x.rank != n + 2:
+        raise node.error(f"expected rank {n + 2} (N, C and {n} spatial axes, from kernel_shape "
+                         f"{list(attrs.kernel)}), got shape {x.shape}", input=0)
+    spatial = x.shape[2:]
+    try:
+        padding = resolve_padding(attrs.auto_pad, attrs.pads, spatial, attrs.kernel, attrs.strides,
+                                  attrs.dilations)
+        # spec: with auto_pad VALID (and SAME) ceil_mode does not change the output size
+        ceil = attrs.ceil_mode and attrs.auto_pad == "NOTSET"
+        out = window_output_sizes(spatial, attrs.kernel, attrs.strides, attrs.dilations, padding, ceil_mode=ceil)
+    except GeometryError as e:
+        raise node.error(str(e), attribute=e.attribute) from None
+    for ax, o in enumerate(out):
+        if o < 1:
+            raise node.error(f"the output would be empty along spatial axis {ax} (size {o})", attribute="kernel_shape")
+    check_size(node, x.shape[:2] + out)
+    pad3 = 3 - n
+    taps, counts = [], []
+    begins = (0,) * pad3 + tuple(padding.begins)
+    for ax in range(3):
+        if ax < pad3:
+            one = np.ones(1, np.int64)
+            taps += [np.zeros(1, np.int64), one]
+            counts.append(one)
+            continue
+        a = ax - pad3
+        lo, hi, padded = _taps(spatial[a], out[a], attrs.kernel[a], attrs.strides[a], attrs.dilations[a],
+                               padding.begins[a], padding.ends[a])
+        taps += [lo, hi]
+        counts.append(padded if attrs.count_include_pad else hi - lo)
+    steps = ((1,) * pad3 + attrs.strides) + ((1,) * pad3 + attrs.dilations)
+    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps)
+
+
+def _as_3d(x: np.ndarray, ctype) -> np.ndarray:
+    n, c = x.shape[:2]
+    sp = (1,) * (5 - x.ndim) + x.shape[2:]
+    return np.ascontiguousarray(x.reshape((n * c,) + sp), dtype=ctype)
+
+
+def _lowest(dtype: np.dtype) -> float:
+    if dtype.kind == "f":
+        return -np.inf
+    return float(np.iinfo(dtype).min)
+
+
+# ----------------------------------------------------------------------------------------------- ops
+
+@register("MaxPool", versions=(1, 8, 10, 11, 12, 22))
+class MaxPool(Op):
+    """Max pooling over 1 to 3 spatial axes, with the optional int64 Indices output (opset 8+).
+
+    Indices are flattened over N*C*D0*D1*D2 (batch and channel offsets included), row major or, with
+    ``storage_order=1``, column major over the spatial axes. A window with no input element (all padding)
+    gives -inf for floats and the type's minimum for integers.
+    """
+
+    @classmethod
+    def parse_attrs(cls, node):
+        attrs = _parse_pool_attrs(node, max_pool=True)
+        if node.version < 8 and len(node.outputs) > 1:
+            raise node.error(f"MaxPool-{node.version} has one output; Indices needs opset 8", output=1)
+        return attrs
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        return _bind_pool(node, attrs, require_input(node, inputs, 0, "X"))
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = inputs[0]
+        allowed = FLOATS + (_I8 if node.version >= 12 else ())
+        check_dtype(node, x, 0, allowed)
+        shape = x.shape[:2] + attrs.out_spatial
+        outs = [TensorInfo(x.dtype, shape)]
+        if len(node.outputs) > 1 and node.outputs[1]:
+            outs.append(TensorInfo(np.int64, shape))
+        return outs
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        ctype = _compute_dtype(x.dtype)
+        x3 = _as_3d(x, ctype)
+        nc = x3.shape[0]
+        o3 = (1,) * (3 - len(attrs.out_spatial)) + attrs.out_spatial
+        out = np.empty((nc,) + o3, ctype)
+        p = attrs.begins
+        init = _lowest(x.dtype)
+        want_idx = len(node.outputs) > 1 and node.outputs[1] != ""
+        if want_idx:
+            idx = np.empty((nc,) + o3, np.int64)
+            _maxpool_kernel_indices(x3, out, idx, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init,
+                                    attrs.attrs.storage_order == 1)
+        else:
+            _maxpool_kernel(x3, out, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init)
+        shape = x.shape[:2] + attrs.out_spatial
+        y = out.reshape(shape).astype(x.dtype, copy=False)
+        if want_idx:
+            return [y, idx.reshape(shape)]
+        return [y]
+
+
+@register("AveragePool", versions=(1, 7, 10, 11, 19, 22))
+class AveragePool(Op):
+    """Average pooling over 1 to 3 spatial axes.
+
+    The divisor counts the taps inside the input (``count_include_pad=0``) or inside the padded input
+    (``count_include_pad=1``); taps of a ceil-mode window past the end padding are never counted.
+    """
+
+    @classmethod
+    def parse_attrs(cls, node):
+        return _parse_pool_attrs(node, max_pool=False)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        return _bind_pool(node, attrs, require_input(node, inputs, 0, "X"))
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = inputs[0]
+        check_dtype(node, x, 0, FLOATS)
+        return [TensorInfo(x.dtype, x.shape[:2] + attrs.out_spatial)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        ctype = _compute_dtype(x.dtype)
+        x3 = _as_3d(x, ctype)
+        o3 = (1,) * (3 - len(attrs.out_spatial)) + attrs.out_spatial
+        out = np.empty((x3.shape[0],) + o3, ctype)
+        p = attrs.begins
+        _avgpool_kernel(x3, out, *attrs.taps, *attrs.counts, *attrs.steps, p[0], p[1], p[2])
+        return [out.reshape(x.shape[:2] + attrs.out_spatial).astype(x.dtype, copy=False)]
+
+
+class _GlobalPool(Op):
+    is_max = False
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = require_input(node, inputs, 0, "X")
+        check_dtype(node, x, 0, FLOATS)
+        check_rank(node, x, 0, min_rank=3, what="expected (N, C, D1, ...)")
+        if x.size == 0 and x.shape[0] * x.shape[1] > 0:
+            raise node.error(f"cannot pool over empty spatial axes, got shape {x.shape}", input=0)
+        return [TensorInfo(x.dtype, x.shape[:2] + (1,) * (x.rank - 2))]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        ctype = _compute_dtype(x.dtype)
+        rows = x.shape[0] * x.shape[1]
+        x2 = np.ascontiguousarray(x.reshape(rows, -1) if rows else x.reshape(0, 1), dtype=ctype)
+        out = np.empty(rows, ctype)
+        if rows:
+            _global_pool_kernel(x2, out, cls.is_max)
+        return [out.reshape(x.shape[:2] + (1,) * (x.ndim - 2)).astype(x.dtype, copy=False)]
+
+
+@register("GlobalAveragePool", versions=(1, 22))
+class GlobalAveragePool(_GlobalPool):
+    """Mean over every spatial axis: (N, C, D1, ...) -> (N, C, 1, ...)."""
+
+    is_max = False
+
+
+@register("GlobalMaxPool", versions=(1, 22))
+class GlobalMaxPool(_GlobalPool):
+    """Max over every spatial axis: (N, C, D1, ...) -> (N, C, 1, ...)."""
+
+    is_max = True
