@@ -1,0 +1,39 @@
+"""Side-by-side timing helpers: A B A B ... in one process, medians, compile time separate."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
+    """Time each callable ``repeats`` times, interleaved (A B A B ...), after ``warmup`` calls each.
+
+    Returns name -> median seconds.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def first_call(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def geomean(values) -> float:
+    values = [v for v in values if v and v > 0]
+    if not values:
+        return float("nan")
+    prod = 1.0
+    for v in values:
+        prod *= v
+    return prod ** (1.0 / len(values))
