@@ -1,0 +1,48 @@
+"""Shared helpers of the converters tests: export a model, check it, run it on onnxruntime."""
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from onnumba.converters import Input, Model
+
+_SESSION_OPTIONS = ort.SessionOptions()
+_SESSION_OPTIONS.intra_op_num_threads = 1
+_SESSION_OPTIONS.inter_op_num_threads = 1
+_SESSION_OPTIONS.log_severity_level = 3  # the training_mode initializer-input warning is expected
+
+
+def run_ort(proto, feeds, outputs=None):
+    """Run a ModelProto on onnxruntime (CPU, one thread)."""
+    sess = ort.InferenceSession(proto.SerializeToString(), _SESSION_OPTIONS,
+                                providers=["CPUExecutionProvider"])
+    return sess.run(outputs, feeds)
+
+
+def export(model, **kwargs):
+    """to_onnx + an independent full check of what it returned."""
+    proto = model.to_onnx(**kwargs)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def run_model(model, *xs, **kwargs):
+    """Export ``model`` and run it on ``xs`` (float32) with onnxruntime; returns the outputs."""
+    proto = export(model, **kwargs)
+    names = [i.name for i in proto.graph.input if i.name != "training_mode"]
+    feeds = {n: np.asarray(x, dtype=np.float32) for n, x in zip(names, xs)}
+    return run_ort(proto, feeds)
+
+
+def single_layer(layer, shape):
+    """Model(Input(shape) -> layer)."""
+    x = Input(shape)
+    return Model(x, layer(x))
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def op_types(proto):
+    return [n.op_type for n in proto.graph.node]
