@@ -1,1 +1,353 @@
-"""elementwise operators (not implemented yet)."""
+"""Elementwise operators: Add, Sub, Mul, Div, Pow (binary, numpy broadcasting or the legacy ``broadcast`` /
+``axis`` form before opset 7), Sum, Mean, Max, Min (variadic) and the unary math ops (Exp, Log, Sqrt, Neg,
+Abs, Reciprocal, Erf, Floor, Ceil, Sign).
+
+A single elementwise op is memory bound, so numpy's ufuncs (writing into an output allocated here) are as
+fast as a Numba loop; only Erf, which numpy lacks, has a Numba kernel. Output element types follow the spec:
+the input type is kept (int32 + int32 -> int32, float16 stays float16, computed by numpy through float32).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from onnumba.errors import InputError, shape_str
+from onnumba.ops._common import (
+    FLOATS,
+    NUMERIC,
+    broadcast_shapes,
+    check_dtype,
+    check_same_dtype,
+    check_size,
+    require_input,
+)
+from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.registry import Op, TensorInfo, register
+
+SIGNED = FLOATS + tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
+
+
+# ============================================================================================= binary
+
+@dataclass(frozen=True)
+class BinaryAttrs:
+    legacy_broadcast: bool  # opset < 7: 'broadcast' attribute; B is aligned to A at 'axis' (or suffix)
+    axis: int | None
+    b_shape: tuple | None = None  # legacy form: the shape B is reshaped to before numpy broadcasting
+    out_shape: tuple | None = None
+
+
+def _parse_binary(node, legacy_below: int) -> BinaryAttrs:
+    if node.version >= legacy_below:
+        return BinaryAttrs(False, None)
+    bc = node.attr("broadcast", 0, kind="int")
+    if bc not in (0, 1):
+        raise node.error(f"must be 0 or 1, got {bc}", attribute="broadcast")
+    return BinaryAttrs(bool(bc), node.attr("axis", None, kind="int"))
+
+
+def _legacy_b_shape(node, attrs, a: tuple, b: tuple) -> tuple:
+    """Opset < 7 broadcasting: B (a one-element tensor, or a contiguous run of A's dims starting at ``axis``,
+    suffix by default) is reshaped so numpy broadcasting then does the rest."""
+    if not attrs.legacy_broadcast:
+        if a != b:
+            raise node.error(f"shape {shape_str(b)} differs from input 0's {shape_str(a)} and the node does not "
+                             f"set broadcast=1 (before opset 7 shapes must match)", input=1)
+        return b
+    n_b = 1
+    for d in b:
+        n_b *= d
+    if n_b == 1 and len(b) <= len(a):
+        return (1,) * len(a)
+    if len(b) > len(a):
+        raise node.error(f"shape {shape_str(b)} has a higher rank than input 0's {shape_str(a)}; with broadcast=1 "
+                         f"B must match a contiguous run of A's dims", input=1)
+    axis = len(a) - len(b) if attrs.axis is None else attrs.axis
+    if axis < 0:
+        axis += len(a)
+    if not 0 <= axis <= len(a) - len(b) or tuple(a[axis:axis + len(b)]) != tuple(b):
+        raise node.error(f"shape {shape_str(b)} does not match input 0's dims {shape_str(a)} starting at axis "
+                         f"{attrs.axis if attrs.axis is not None else 'suffix'} (legacy broadcast=1)", input=1)
+    return (1,) * axis + tuple(b) + (1,) * (len(a) - axis - len(b))
+
+
+class _Binary(Op):
+    """Two inputs of one element type, numpy broadcasting (legacy form before ``legacy_below``)."""
+
+    allowed: tuple = NUMERIC
+    legacy_below: int = 7
+    ufunc = None
+
+    @classmethod
+    def parse_attrs(cls, node):
+        return _parse_binary(node, cls.legacy_below)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        a = require_input(node, inputs, 0, "A")
+        b = require_input(node, inputs, 1, "B")
+        cls.check_types(node, a, b)
+        if node.version < cls.legacy_below:
+            b_shape = _legacy_b_shape(node, attrs, a.shape, b.shape)
+            out = broadcast_shapes(node, [a.shape, b_shape], idx=[0, 1])
+            b_shape = None if b_shape == b.shape else b_shape
+        else:
+            b_shape, out = None, broadcast_shapes(node, [a.shape, b.shape], idx=[0, 1])
+        check_size(node, out)
+        return replace(attrs, b_shape=b_shape, out_shape=out)
+
+    @classmethod
+    def check_types(cls, node, a, b):
+        check_dtype(node, a, 0, cls.allowed)
+        check_same_dtype(node, [a, b], [0, 1])
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        a, b = arrays
+        if attrs.b_shape is not None:
+            b = b.reshape(attrs.b_shape)
+        out = np.empty(attrs.out_shape, dtype=a.dtype)
+        with np.errstate(all="ignore"):
+            cls.compute(node, a, b, out)
+        return [out]
+
+    @classmethod
+    def compute(cls, node, a, b, out):
+        cls.ufunc(a, b, out=out)
+
+
+_ARITH_VERSIONS = (1, 6, 7, 13, 14)
+
+
+@register("Add", versions=_ARITH_VERSIONS)
+class Add(_Binary):
+    """A + B (integers wrap around on overflow)."""
+
+    ufunc = np.add
+
+
+@register("Sub", versions=_ARITH_VERSIONS)
+class Sub(_Binary):
+    """A - B."""
+
+    ufunc = np.subtract
+
+
+@register("Mul", versions=_ARITH_VERSIONS)
+class Mul(_Binary):
+    """A * B."""
+
+    ufunc = np.multiply
+
+
+@register("Div", versions=_ARITH_VERSIONS)
+class Div(_Binary):
+    """A / B; integer division truncates toward zero (like C and onnxruntime), and an integer division by zero
+    is an error rather than undefined behaviour."""
+
+    @classmethod
+    def compute(cls, node, a, b, out):
+        if a.dtype.kind == "f":
+            np.divide(a, b, out=out)
+            return
+        if b.size and not np.all(b):
+            raise node.error("integer division by zero", input=1, cls=InputError)
+        if a.dtype.kind == "u":
+            np.floor_divide(a, b, out=out)
+        else:
+            # a - fmod(a, b) is an exact multiple of b moved toward zero, so floor division is exact there
+            np.floor_divide(a - np.fmod(a, b), b, out=out)
+
+
+@register("Pow", versions=(1, 7, 12, 13, 15))
+class Pow(_Binary):
+    """A ** B with the output of A's type; B may have another numeric type from opset 12.
+
+    Integer bases with float exponents are computed in float64 and truncated toward zero; integer bases with
+    negative integer exponents likewise (numpy refuses them).
+    """
+
+    allowed = FLOATS + (np.dtype(np.int32), np.dtype(np.int64))
+    legacy_below = 7
+
+    @classmethod
+    def check_types(cls, node, a, b):
+        check_dtype(node, a, 0, cls.allowed, "base")
+        if node.version >= 12:
+            check_dtype(node, b, 1, NUMERIC, "exponent")
+        else:
+            check_same_dtype(node, [a, b], [0, 1])
+
+    @classmethod
+    def compute(cls, node, a, b, out):
+        if a.dtype.kind == "f":
+            np.power(a, b.astype(a.dtype, copy=False), out=out)
+        elif b.dtype.kind in "iu" and (b.dtype.kind == "u" or b.size == 0 or b.min() >= 0):
+            np.power(a, b.astype(a.dtype, copy=False), out=out)
+        else:
+            np.copyto(out, np.trunc(np.power(a.astype(np.float64), b.astype(np.float64))), casting="unsafe")
+
+
+# ============================================================================================ variadic
+
+@dataclass(frozen=True)
+class VariadicAttrs:
+    out_shape: tuple | None = None
+
+
+class _Variadic(Op):
+    """One or more inputs of one element type; numpy broadcasting from opset 8, equal shapes before."""
+
+    allowed: tuple = FLOATS
+    ufunc = None
+
+    @classmethod
+    def parse_attrs(cls, node):
+        if node.n_inputs < 1:
+            raise node.error("needs at least one input")
+        return VariadicAttrs()
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        n = node.n_inputs
+        infos = [require_input(node, inputs, i) for i in range(n)]
+        check_dtype(node, infos[0], 0, cls.allowed)
+        check_same_dtype(node, infos, list(range(n)))
+        if node.version < 8:
+            for i, x in enumerate(infos[1:], 1):
+                if x.shape != infos[0].shape:
+                    raise node.error(f"shape {shape_str(x.shape)} differs from input 0's {shape_str(infos[0].shape)}"
+                                     f"; before opset 8 all inputs must have one shape", input=i)
+        out = broadcast_shapes(node, [x.shape for x in infos])
+        check_size(node, out)
+        return VariadicAttrs(out)
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        arrays = [a for a in arrays if a is not None]
+        dt = arrays[0].dtype
+        # float16 accumulates in float32 and is rounded once at the end
+        acc_dt = np.float32 if dt == np.float16 else dt
+        acc = np.empty(attrs.out_shape, dtype=acc_dt)
+        acc[...] = arrays[0]
+        with np.errstate(all="ignore"):
+            for a in arrays[1:]:
+                cls.ufunc(acc, a, out=acc)
+            cls.finish(acc, len(arrays))
+        return [acc if acc.dtype == dt else acc.astype(dt)]
+
+    @classmethod
+    def finish(cls, acc, n):
+        pass
+
+
+@register("Sum", versions=(1, 6, 8, 13))
+class Sum(_Variadic):
+    """Elementwise sum of the inputs."""
+
+    ufunc = np.add
+
+
+@register("Mean", versions=(1, 6, 8, 13))
+class Mean(_Variadic):
+    """Elementwise mean of the inputs."""
+
+    ufunc = np.add
+
+    @classmethod
+    def finish(cls, acc, n):
+        np.divide(acc, acc.dtype.type(n), out=acc)
+
+
+@register("Max", versions=(1, 6, 8, 12, 13))
+class Max(_Variadic):
+    """Elementwise maximum (NaN propagates); integer types from opset 12."""
+
+    allowed = NUMERIC
+    ufunc = np.maximum
+
+
+@register("Min", versions=(1, 6, 8, 12, 13))
+class Min(_Variadic):
+    """Elementwise minimum (NaN propagates); integer types from opset 12."""
+
+    allowed = NUMERIC
+    ufunc = np.minimum
+
+
+# =============================================================================================== unary
+
+@njit(**KERNEL)
+def _erf_kernel(x, out):
+    for i in prange(x.size):
+        out[i] = math.erf(x[i])
+
+
+def _erf(x, out):
+    """Erf through a Numba kernel (numpy has none); float32/float64 natively, others via float32/float64."""
+    dt = x.dtype
+    work = dt if dt in (np.float32, np.float64) else (np.float32 if dt == np.float16 else np.float64)
+    xs = np.ascontiguousarray(x, dtype=work).reshape(-1)
+    if work == dt:
+        _erf_kernel(xs, out.reshape(-1))
+    else:
+        tmp = np.empty(xs.shape, work)
+        _erf_kernel(xs, tmp)
+        np.copyto(out.reshape(-1), tmp if dt.kind == "f" else np.trunc(tmp), casting="unsafe")
+
+
+class _Unary(Op):
+    """One input; the output has its type and shape."""
+
+    allowed: tuple = FLOATS
+    func = None
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = require_input(node, inputs, 0, "X")
+        check_dtype(node, x, 0, cls.allowed)
+        return [x]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        out = np.empty(x.shape, dtype=x.dtype)
+        with np.errstate(all="ignore"):
+            cls.func(x, out=out)
+        return [out]
+
+
+def _unary(name: str, versions: tuple, func, allowed=FLOATS, doc: str = ""):
+    cls = type(name, (_Unary,), {"func": staticmethod(func), "allowed": allowed,
+                                "__doc__": doc or f"Elementwise {name}.", "__module__": __name__})
+    return register(name, versions=versions)(cls)
+
+
+def _reciprocal(x, out):
+    np.divide(x.dtype.type(1), x, out=out)
+
+
+Exp = _unary("Exp", (1, 6, 13), np.exp)
+Log = _unary("Log", (1, 6, 13), np.log)
+Sqrt = _unary("Sqrt", (1, 6, 13), np.sqrt)
+Reciprocal = _unary("Reciprocal", (1, 6, 13), _reciprocal)
+Floor = _unary("Floor", (1, 6, 13), np.floor)
+Ceil = _unary("Ceil", (1, 6, 13), np.ceil)
+Neg = _unary("Neg", (1, 6, 13), np.negative, SIGNED, "Elementwise -X (signed types; integers wrap).")
+Abs = _unary("Abs", (1, 6, 13), np.absolute, NUMERIC, "Elementwise |X| (integers wrap: |-128| is -128 in int8).")
+Sign = _unary("Sign", (9, 13), np.sign, NUMERIC, "Elementwise sign: -1, 0 or 1 (NaN stays NaN).")
+Erf = _unary("Erf", (9, 13), _erf, NUMERIC, "Elementwise error function (a Numba kernel calling math.erf).")
+
+__all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Sum", "Mean", "Max", "Min", "Exp", "Log", "Sqrt", "Reciprocal",
+           "Floor", "Ceil", "Neg", "Abs", "Sign", "Erf"]
