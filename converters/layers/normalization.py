@@ -89,7 +89,7 @@ class BatchNormalization(Layer):
         elif t.onnx_axis(axis) != 1:
             # ONNX normalises axis 1: store the tensor with the feature axis second
             t = ctx.to_perm(t, (0, axis) + tuple(a for a in range(1, rank) if a != axis))
-        names = [ctx.f32(p, f"{self.name}_{n}")
+        names = [ctx.f32(p, f"{self.name}.{n}")
                  for p, n in zip(params, ("gamma", "beta", "moving_mean", "moving_variance"))]
         if not ctx.training:
             y = b.node("BatchNormalization", [t.name] + names, name=self.name,
