@@ -114,6 +114,22 @@ def window_output_sizes(in_sizes, kernel, strides, dilations, padding: Padding, 
     return tuple(out)
 
 
+def _split_total(full, out, upper: bool) -> Padding:
+    """Split ``total = full - out`` per axis: the odd unit at the end for SAME_UPPER, at the start otherwise.
+
+    The spec's ``total / 2`` truncates toward zero, so a negative total (output larger than the full result)
+    also puts its odd unit at the start unless SAME_UPPER: total -3 -> begin -2, end -1.
+    """
+    begins, ends = [], []
+    for f, o in zip(full, out):
+        total = f - o
+        half = -((-total) // 2) if total < 0 else total // 2
+        b = half if upper else total - half
+        begins.append(b)
+        ends.append(total - b)
+    return Padding(tuple(begins), tuple(ends))
+
+
 def conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad: str = "NOTSET", pads=None,
                             output_padding=None, output_shape=None) -> tuple:
     """Output sizes and pads of ConvTranspose, per the spec.
@@ -142,25 +158,10 @@ def conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad: s
         for v in out:
             if v < 1 or v > MAX_DIM:
                 raise GeometryError(f"values must be in [1, {MAX_DIM}], got {list(out)}", "output_shape")
-        begins, ends = [], []
-        for f, o in zip(full, out):
-            total = f - o
-            if auto_pad == "SAME_UPPER":
-                b = total // 2
-            else:
-                b = total - total // 2
-            begins.append(b)
-            ends.append(total - b)
-        return out, Padding(tuple(begins), tuple(ends))
+        return out, _split_total(full, out, auto_pad == "SAME_UPPER")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         out = tuple(i * s for i, s in zip(in_sizes, strides))
-        begins, ends = [], []
-        for f, o in zip(full, out):
-            total = f - o
-            b = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
-            begins.append(b)
-            ends.append(total - b)
-        return out, Padding(tuple(begins), tuple(ends))
+        return out, _split_total(full, out, auto_pad == "SAME_UPPER")
     padding = Padding((0,) * n, (0,) * n) if auto_pad == "VALID" else check_pads(pads if pads else (0,) * (2 * n), n)
     out = tuple(f - pb - pe for f, pb, pe in zip(full, padding.begins, padding.ends))
     for ax, o in enumerate(out):

@@ -1,1 +1,422 @@
-"""conv operators (not implemented yet)."""
+"""Conv (opsets 1, 11, 22): 1-d, 2-d and 3-d, groups, depthwise, dilations, strides, pads, auto_pad, bias.
+
+Everything runs on one internal 3-d layout: 1-d and 2-d inputs are viewed as (N, C, 1, 1, W) and
+(N, C, 1, H, W), so one kernel of each kind serves every rank. Three kernels:
+
+* ``_conv_kernel_1x1``: 1x1 kernel, stride 1, no pads: a GEMM straight on the input (no im2col).
+* ``_conv_kernel_im2col``: every other dense / grouped conv: per ``prange`` chunk (image, group, tile of
+  output rows) an im2col tile is built with row copies into a chunk-local buffer that stays in cache, then
+  multiplied by the group's weights with a single-threaded BLAS GEMM (``ops/_blas.py``), and the epilogue
+  (bias, activation) is applied to the freshly written output tile.
+* ``_conv_kernel_direct``: one input channel per group (depthwise with any channel multiplier, and
+  single-channel convs): a direct NCHW kernel, one output row at a time, whose inner loop runs over a
+  contiguous output row, so it vectorises; no layout round trip, so a depthwise Conv followed by a 1x1
+  Conv (a separable conv) stays NCHW throughout.
+
+float32 and float64 are computed natively; float16 in float32 and cast back.
+
+The fused epilogue (``activation`` of :class:`ConvAttrs`, applied by every kernel): a graph optimizer may
+fuse a following Relu / LeakyRelu / Clip into the Conv by replacing ``activation`` (and ``alpha`` or
+``clip_min`` / ``clip_max``) with ``dataclasses.replace``; a BatchNormalization is folded by rewriting W
+and B, which needs nothing here. :func:`conv_nchw` is the same computation as a plain function.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+from onnumba.ops import _blas
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, require_input
+from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, Padding, check_pads, check_window, \
+    resolve_padding, window_output_sizes
+from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
+from onnumba.registry import Op, TensorInfo, register
+
+#: activation codes of the fused epilogue
+ACTIVATIONS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
+
+#: im2col tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
+_TILE_ELEMS = 2 ** 18
+
+
+@dataclass(frozen=True)
+class ConvAttrs:
+    """Conv attributes with defaults filled in; ``bind`` adds the resolved ``padding`` and ``out_sizes``.
+
+    ``kernel_shape``/``strides``/``dilations``/``pads`` are None where the model omits them (their length
+    depends on the input rank, known in ``bind``). ``activation`` is one of ``ACTIVATIONS``: 'none' unless
+    a graph optimizer fused an activation ('leakyrelu' uses ``alpha``, 'clip' uses ``clip_min``/``clip_max``).
+    """
+
+    kernel_shape: tuple | None = None
+    strides: tuple | None = None
+    dilations: tuple | None = None
+    pads: tuple | None = None
+    auto_pad: str = "NOTSET"
+    group: int = 1
+    activation: str = "none"
+    alpha: float = 0.01
+    clip_min: float = -math.inf
+    clip_max: float = math.inf
+    # filled by bind
+    padding: Padding | None = None
+    out_sizes: tuple | None = None
+
+
+# ------------------------------------------------------------------------------------------------ kernels
+
+@njit(**SERIAL)
+def _epilogue(y, bias, has_bias, act, a0, a1):
+    """In place on a (rows, cols) tile: add bias[row], then the fused activation."""
+    for r in range(y.shape[0]):
+        bv = bias[r] if has_bias else 0.0
+        row = y[r]
+        if act == 0:
+            if has_bias:
+                for j in range(row.shape[0]):
+                    row[j] = row[j] + bv
+        elif act == 1:
+            for j in range(row.shape[0]):
+                v = row[j] + bv
+                row[j] = v if v > 0 else 0.0
+        elif act == 2:
+            for j in range(row.shape[0]):
+                v = row[j] + bv
+                row[j] = v if v >= 0 else v * a0
+        else:
+            for j in range(row.shape[0]):
+                v = row[j] + bv
+                # Clip: NaN passes through, like onnx's Clip
+                row[j] = a0 if v < a0 else (a1 if v > a1 else v)
+
+
+@njit(**SERIAL)
+def _ow_range(kw, W, OW, sw, dw, pw):
+    """Output columns [lo, hi) whose input column ow*sw + kw*dw - pw lies inside [0, W)."""
+    off = kw * dw - pw
+    # lo: smallest ow with ow*sw + off >= 0
+    lo = 0 if off >= 0 else (-off + sw - 1) // sw
+    # hi: one past the largest ow with ow*sw + off <= W - 1
+    last = W - 1 - off
+    hi = 0 if last < 0 else last // sw + 1
+    lo = min(lo, OW)
+    hi = max(min(hi, OW), lo)
+    return lo, hi
+
+
+@njit(**KERNEL)
+def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw,
+                        OD, OH, OW, rows_per_tile, act, a0, a1):
+    """x (N, C, D, H, W); w2 (M, C/group*KD*KH*KW); out (N, M, OD*OH*OW); one chunk per (n, g, tile)."""
+    N, C, D, H, W = x.shape
+    M = w2.shape[0]
+    Cg = C // group
+    Mg = M // group
+    KK = w2.shape[1]
+    R = OD * OH
+    ntile = (R + rows_per_tile - 1) // rows_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        q0 = t * rows_per_tile
+        q1 = min(q0 + rows_per_tile, R)
+        ncol = (q1 - q0) * OW
+        col = np.empty((KK, ncol), x.dtype)
+        r = 0
+        for c in range(Cg):
+            ci = g * Cg + c
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        lo, hi = _ow_range(kw, W, OW, sw, dw, pw)
+                        crow = col[r]
+                        for q in range(q0, q1):
+                            od = q // OH
+                            oh = q - od * OH
+                            idd = od * sd - pd + kd * dd
+                            ih = oh * sh - ph + kh * dh
+                            base = (q - q0) * OW
+                            if idd < 0 or idd >= D or ih < 0 or ih >= H:
+                                for j in range(OW):
+                                    crow[base + j] = 0.0
+                                continue
+                            xrow = x[n, ci, idd, ih]
+                            for j in range(lo):
+                                crow[base + j] = 0.0
+                            if sw == 1:
+                                s0 = lo + kw * dw - pw
+                                for j in range(hi - lo):
+                                    crow[base + lo + j] = xrow[s0 + j]
+                            else:
+                                for j in range(lo, hi):
+                                    crow[base + j] = xrow[j * sw + kw * dw - pw]
+                            for j in range(hi, OW):
+                                crow[base + j] = 0.0
+                        r += 1
+        p0 = q0 * OW
+        y = out[n, g * Mg:(g + 1) * Mg, p0:p0 + ncol]
+        _blas.gemm(w2[g * Mg:(g + 1) * Mg], col, y, 1.0, 0.0, False, False)
+        _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0, a1):
+    """1x1, stride 1, no pads: x3 (N, C, P); w2 (M, C/group); out (N, M, P); one chunk per (n, g, tile)."""
+    N, C, P = x3.shape
+    M = w2.shape[0]
+    Cg = C // group
+    Mg = M // group
+    ntile = (P + cols_per_tile - 1) // cols_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        p0 = t * cols_per_tile
+        p1 = min(p0 + cols_per_tile, P)
+        y = out[n, g * Mg:(g + 1) * Mg, p0:p1]
+        _blas.gemm(w2[g * Mg:(g + 1) * Mg], x3[n, g * Cg:(g + 1) * Cg, p0:p1], y, 1.0, 0.0, False, False)
+        _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_direct(x, w5, bias, has_bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph, pw, OD, OH, OW,
+                        act, a0, a1):
+    """One input channel per group (depthwise, any multiplier): x (N, C, D, H, W), w5 (M, 1, KD, KH, KW),
+    out (N, M, OD, OH, OW); one chunk per (n, m, od)."""
+    N, C, D, H, W = x.shape
+    M, _, KD, KH, KW = w5.shape
+    Mg = M // group
+    for job in prange(N * M * OD):
+        od = job % OD
+        m = (job // OD) % M
+        n = job // (OD * M)
+        ci = m // Mg
+        bv = bias[m] if has_bias else 0.0
+        acc = np.empty(OW, out.dtype)
+        los = np.empty(KW, np.int64)
+        his = np.empty(KW, np.int64)
+        for kw in range(KW):
+            los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
+        for oh in range(OH):
+            for j in range(OW):
+                acc[j] = bv
+            for kd in range(KD):
+                idd = od * sd - pd + kd * dd
+                if idd < 0 or idd >= D:
+                    continue
+                for kh in range(KH):
+                    ih = oh * sh - ph + kh * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    xrow = x[n, ci, idd, ih]
+                    for kw in range(KW):
+                        wv = w5[m, 0, kd, kh, kw]
+                        lo = los[kw]
+                        hi = his[kw]
+                        if sw == 1:
+                            s0 = lo + kw * dw - pw
+                            for j in range(hi - lo):
+                                acc[lo + j] += wv * xrow[s0 + j]
+                        else:
+                            for j in range(lo, hi):
+                                acc[j] += wv * xrow[j * sw + kw * dw - pw]
+            orow = out[n, m, od, oh]
+            if act == 0:
+                for j in range(OW):
+                    orow[j] = acc[j]
+            elif act == 1:
+                for j in range(OW):
+                    v = acc[j]
+                    orow[j] = v if v > 0 else 0.0
+            elif act == 2:
+                for j in range(OW):
+                    v = acc[j]
+                    orow[j] = v if v >= 0 else v * a0
+            else:
+                for j in range(OW):
+                    v = acc[j]
+                    orow[j] = a0 if v < a0 else (a1 if v > a1 else v)
+
+
+# ------------------------------------------------------------------------------------------------ entry
+
+def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int = _TILE_ELEMS) -> int:
+    """Units (output rows or columns) per tile: within ``budget`` elements of buffer, and enough tiles that
+    every thread gets work, balanced across threads."""
+    threads = max(1, numba.get_num_threads())
+    per = max(1, min(units, budget // max(unit_cost, 1)))
+    ntile = -(-units // per)
+    if outer_jobs * ntile < 2 * threads:
+        ntile = min(units, max(ntile, -(-2 * threads // max(outer_jobs, 1))))
+    # balance: grow the tile count until the jobs divide evenly over the threads (while tiles stay >= 1 unit)
+    for extra in range(threads):
+        cand = ntile + extra
+        if cand > units:
+            break
+        if (outer_jobs * cand) % threads == 0:
+            ntile = cand
+            break
+    return -(-units // max(ntile, 1))
+
+
+def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1,
+              activation="none", alpha=0.01, clip_min=-math.inf, clip_max=math.inf):
+    """Convolution of NC[D][H]W ``x`` (1 to 3 spatial axes) with ``w`` (M, C/group, k...), plus bias.
+
+    Args:
+        x: (N, C, *spatial) float16/32/64 array.
+        w: (M, C/group, *kernel) of the same dtype.
+        b: (M,) bias or None.
+        strides, dilations: per spatial axis (default 1).
+        pads_begin, pads_end: explicit pads per spatial axis (default 0); resolve auto_pad with
+            ``ops/_geometry.resolve_padding`` first.
+        group: number of groups; C and M must be multiples of it.
+        activation: fused epilogue, one of 'none', 'relu', 'leakyrelu' (slope ``alpha``), 'clip'
+            (``clip_min``, ``clip_max``), applied after the bias.
+
+    Returns:
+        (N, M, *out) array of x's dtype. Shapes are NOT validated here (the op's ``infer`` does that);
+        callers outside the op must pass consistent arguments.
+    """
+    nsp = x.ndim - 2
+    one = (1,) * nsp
+    strides = tuple(strides or one)
+    dilations = tuple(dilations or one)
+    pads_begin = tuple(pads_begin or (0,) * nsp)
+    pads_end = tuple(pads_end or (0,) * nsp)
+    ksz = tuple(w.shape[2:])
+    out_sp = window_output_sizes(x.shape[2:], ksz, strides, dilations, Padding(pads_begin, pads_end))
+    dtype = x.dtype
+    cdt = np.float32 if dtype == np.float16 else dtype
+    N, C = x.shape[:2]
+    M = w.shape[0]
+    pad3 = (3 - nsp)
+    x5 = np.ascontiguousarray(x, dtype=cdt).reshape((N, C) + (1,) * pad3 + tuple(x.shape[2:]))
+    w5 = np.ascontiguousarray(w, dtype=cdt).reshape((M, w.shape[1]) + (1,) * pad3 + ksz)
+    has_bias = b is not None
+    bias = np.ascontiguousarray(b, dtype=cdt) if has_bias else np.zeros(1, cdt)
+    s3 = (1,) * pad3 + strides
+    d3 = (1,) * pad3 + dilations
+    p3 = (0,) * pad3 + pads_begin
+    o3 = (1,) * pad3 + out_sp
+    k3 = w5.shape[2:]
+    act = ACTIVATIONS[activation]
+    a0, a1 = (float(alpha), 0.0) if act == 2 else (float(clip_min), float(clip_max))
+    P = o3[0] * o3[1] * o3[2]
+    out = np.empty((N, M, P), cdt)
+    Cg = C // group
+    if N * M * P and Cg == 1:
+        out5 = out.reshape((N, M) + o3)
+        _conv_kernel_direct(x5, w5, bias, has_bias, out5, group, *s3, *d3, *p3, *o3, act, a0, a1)
+    elif N * M * P:
+        _blas.ensure_ready()
+        w2 = w5.reshape(M, -1)
+        if k3 == (1, 1, 1) and s3 == (1, 1, 1) and p3 == (0, 0, 0) and o3 == x5.shape[2:]:
+            cols = _tiles(P, N * group, Cg)
+            _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
+        else:
+            rows = _tiles(o3[0] * o3[1], N * group, w2.shape[1] * o3[2])
+            _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, *k3, *s3, *d3, *p3, *o3, rows, act, a0, a1)
+    out = out.reshape((N, M) + out_sp)
+    return out.astype(dtype) if cdt != dtype else out
+
+
+# ------------------------------------------------------------------------------------------------ op
+
+def _ints_attr(node, name):
+    v = node.attr(name, None, "ints")
+    return None if v is None else tuple(int(i) for i in v)
+
+
+@register("Conv", versions=(1, 11, 22))
+class Conv(Op):
+    """ONNX Conv: Y = conv(X, W) + B, with groups, dilations, strides, pads or auto_pad."""
+
+    @classmethod
+    def parse_attrs(cls, node) -> ConvAttrs:
+        auto_pad = node.attr("auto_pad", "NOTSET", "str")
+        if isinstance(auto_pad, bytes):
+            auto_pad = auto_pad.decode()
+        if auto_pad not in AUTO_PADS:
+            raise node.error(f"expected one of {', '.join(AUTO_PADS)}, got {auto_pad!r}", attribute="auto_pad")
+        group = int(node.attr("group", 1, "int"))
+        if group < 1 or group > MAX_DIM:
+            raise node.error(f"must be >= 1, got {group}", attribute="group")
+        a = ConvAttrs(kernel_shape=_ints_attr(node, "kernel_shape"), strides=_ints_attr(node, "strides"),
+                      dilations=_ints_attr(node, "dilations"), pads=_ints_attr(node, "pads"),
+                      auto_pad=auto_pad, group=group)
+        for name, lo in (("kernel_shape", 1), ("strides", 1), ("dilations", 1), ("pads", 0)):
+            vals = getattr(a, name)
+            if vals is not None and any(v < lo or v > MAX_DIM for v in vals):
+                raise node.error(f"values must be in [{lo}, {MAX_DIM}], got {list(vals)}", attribute=name)
+        return a
+
+    @classmethod
+    def bind(cls, node, attrs: ConvAttrs, inputs, consts, ctx) -> ConvAttrs:
+        x = require_input(node, inputs, 0, "X")
+        w = require_input(node, inputs, 1, "W")
+        check_dtype(node, x, 0, FLOATS)
+        check_same_dtype(node, inputs, (0, 1, 2))
+        check_rank(node, x, 0, min_rank=3, what="X (N, C, spatial...)")
+        nsp = x.rank - 2
+        if nsp > 3:
+            raise node.error(f"onnumba's Conv supports 1 to 3 spatial axes, got input shape {x.shape}", input=0)
+        if w.rank != x.rank:
+            raise node.error(f"expected rank {x.rank} (M, C/group, kernel...) like X, got shape {w.shape}",
+                             input=1)
+        kernel = tuple(w.shape[2:])
+        if attrs.kernel_shape is not None and tuple(attrs.kernel_shape) != kernel:
+            raise node.error(f"{list(attrs.kernel_shape)} does not match W's spatial shape {list(kernel)} "
+                             f"(W has shape {w.shape})", attribute="kernel_shape")
+        if any(k < 1 for k in kernel):
+            raise node.error(f"expected kernel sizes >= 1, got shape {w.shape}", input=1)
+        one = (1,) * nsp
+        try:
+            _, strides, dilations = check_window(kernel, attrs.strides or one, attrs.dilations or one, nsp)
+            if attrs.auto_pad == "NOTSET" and attrs.pads is not None:
+                check_pads(attrs.pads, nsp)
+            padding = resolve_padding(attrs.auto_pad, attrs.pads, x.shape[2:], kernel, strides, dilations)
+            out_sizes = window_output_sizes(x.shape[2:], kernel, strides, dilations, padding)
+        except GeometryError as e:
+            raise node.error(str(e), attribute=e.attribute) from None
+        return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
+                       out_sizes=out_sizes)
+
+    @classmethod
+    def infer(cls, node, attrs: ConvAttrs, inputs, consts):
+        x, w = inputs[0], inputs[1]
+        N, C = x.shape[:2]
+        M, Cg = w.shape[:2]
+        g = attrs.group
+        if C % g:
+            raise node.error(f"group {g} does not divide the {C} input channels of X {x.shape}",
+                             attribute="group")
+        if M % g:
+            raise node.error(f"group {g} does not divide the {M} output channels (W's first axis, W shape "
+                             f"{w.shape})", attribute="group")
+        if Cg != C // g:
+            want = (M, C // g) + tuple(w.shape[2:])
+            raise node.error(f"expected shape (M, C/group, kernel...) = {want} with C/group={C // g} "
+                             f"(C={C}, group={g}), got {w.shape}", input=1)
+        if node.has_input(2) and len(inputs) > 2 and inputs[2] is not None:
+            b = inputs[2]
+            if b.shape != (M,):
+                raise node.error(f"expected shape ({M},) (one bias per output channel), got {b.shape}", input=2)
+        if attrs.activation not in ACTIVATIONS:
+            raise node.error(f"internal: unknown fused activation {attrs.activation!r}")
+        out = (N, M) + tuple(attrs.out_sizes)
+        check_size(node, out)
+        return [TensorInfo(x.dtype, out)]
+
+    @classmethod
+    def run(cls, node, attrs: ConvAttrs, arrays):
+        x, w = arrays[0], arrays[1]
+        b = arrays[2] if len(arrays) > 2 else None
+        p = attrs.padding
+        return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group,
+                          attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max)]
