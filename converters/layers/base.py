@@ -7,6 +7,7 @@ its output shape and records a ``Node``. ``Model.to_onnx`` walks the nodes and a
 ``flat_perm`` says how a Flatten of such a tensor orders its features.
 """
 
+import hashlib
 import re
 
 import numpy as np
@@ -385,6 +386,7 @@ class ExportContext:
         self.training = training
         self._training_mode = None
         self._layout_cache = {}
+        self._weight_cache = {}
         self.extra_outputs = []  # (value, name, shape): BatchNormalization running stats
 
     def to_perm(self, t, perm):
@@ -429,4 +431,9 @@ class ExportContext:
         return self._training_mode
 
     def f32(self, array, name):
-        return self.b.initializer(np.asarray(array, dtype=np.float32), name)
+        """A float32 initializer; a shared layer called twice gets its weights stored once."""
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        key = (name, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
+        if key not in self._weight_cache:
+            self._weight_cache[key] = self.b.initializer(array, name)
+        return self._weight_cache[key]

@@ -46,3 +46,14 @@ def rand(*shape, seed=0):
 
 def op_types(proto):
     return [n.op_type for n in proto.graph.node]
+
+
+def load_build_script(name):
+    """Import models/build_<name>.py as a module (models/ is not a package)."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "models", f"build_{name}.py")
+    spec = importlib.util.spec_from_file_location(f"build_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -320,3 +320,105 @@ def upsample_bilinear(x, size):
         w = (pos - lo).reshape([-1 if a == axis else 1 for a in range(x.ndim)])
         x = np.take(x, lo, axis=axis) * (1 - w) + np.take(x, hi, axis=axis) * w
     return x
+
+
+# ---------------------------------------------------------------------------------------------
+# whole models: walk a Keras-style model, layer by layer, from class name + config + weights
+
+def _cl(cfg, x, fn):
+    """Apply channels_last ``fn`` to ``x`` stored as cfg['data_format']."""
+    if cfg.get("data_format") == "channels_first":
+        return to_channels_first(fn(to_channels_last(x)))
+    return fn(x)
+
+
+def layer_forward(class_name, cfg, weights, inputs, training=False):
+    """Keras semantics of one layer call (inference unless ``training``; Dropout is identity)."""
+    x = inputs[0]
+    act = cfg.get("activation", "linear") or "linear"
+    ws = weights
+    if class_name == "Dense":
+        return activation(act, dense(x, ws[0], ws[1] if cfg["use_bias"] else None))
+    if class_name in ("Conv1D", "Conv2D", "Conv3D"):
+        return activation(act, _cl(cfg, x, lambda v: conv(
+            v, ws[0], ws[1] if cfg["use_bias"] else None, tuple(cfg["strides"]),
+            cfg["padding"], tuple(cfg["dilation_rate"]), cfg.get("groups", 1))))
+    if class_name in ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"):
+        return activation(act, _cl(cfg, x, lambda v: conv_transpose(
+            v, ws[0], ws[1] if cfg["use_bias"] else None, tuple(cfg["strides"]),
+            cfg["padding"], cfg.get("output_padding"), tuple(cfg["dilation_rate"]))))
+    if class_name in ("DepthwiseConv1D", "DepthwiseConv2D"):
+        return activation(act, _cl(cfg, x, lambda v: depthwise_conv(
+            v, ws[0], ws[1] if cfg["use_bias"] else None, tuple(cfg["strides"]),
+            cfg["padding"], tuple(cfg["dilation_rate"]))))
+    if class_name in ("SeparableConv1D", "SeparableConv2D"):
+        return activation(act, _cl(cfg, x, lambda v: separable_conv(
+            v, ws[0], ws[1], ws[2] if cfg["use_bias"] else None, tuple(cfg["strides"]),
+            cfg["padding"], tuple(cfg["dilation_rate"]))))
+    if class_name.startswith(("MaxPooling", "AveragePooling")):
+        mode = "max" if class_name.startswith("Max") else "average"
+        return _cl(cfg, x, lambda v: pool(v, tuple(cfg["pool_size"]), tuple(cfg["strides"]),
+                                          cfg["padding"], mode))
+    if class_name.startswith(("GlobalMaxPooling", "GlobalAveragePooling")):
+        mode = "max" if "Max" in class_name else "average"
+        if cfg.get("data_format") == "channels_first" and cfg.get("keepdims"):
+            return to_channels_first(global_pool(to_channels_last(x), mode, True))
+        if cfg.get("data_format") == "channels_first":
+            x = to_channels_last(x)
+        return global_pool(x, mode, cfg.get("keepdims", False))
+    if class_name == "BatchNormalization":
+        params = list(ws)
+        n = params[-1].shape[0]
+        gamma = params.pop(0) if cfg["scale"] else np.ones(n)
+        beta = params.pop(0) if cfg["center"] else np.zeros(n)
+        return batch_norm(x, gamma, beta, params[0], params[1], cfg["epsilon"], cfg["axis"])
+    if class_name == "Activation":
+        return activation(act, x)
+    if class_name == "Dropout":
+        return x
+    if class_name == "Flatten":
+        return flatten(x, cfg.get("data_format", "channels_last"))
+    if class_name == "Reshape":
+        return x.reshape((x.shape[0],) + tuple(cfg["target_shape"]))
+    if class_name == "Permute":
+        return x.transpose((0,) + tuple(cfg["dims"]))
+    if class_name == "ReLU":
+        return relu_layer(x, cfg["max_value"], cfg["negative_slope"], cfg["threshold"])
+    if class_name == "LeakyReLU":
+        return leaky_relu_layer(x, cfg["negative_slope"])
+    if class_name == "ELU":
+        return elu_layer(x, cfg["alpha"])
+    if class_name == "PReLU":
+        return prelu(x, ws[0])
+    if class_name == "Softmax":
+        return _softmax(x, cfg["axis"])
+    if class_name.startswith("ZeroPadding"):
+        return _cl(cfg, x, lambda v: zero_pad(v, [tuple(p) for p in cfg["padding"]]))
+    if class_name.startswith("Cropping"):
+        return _cl(cfg, x, lambda v: crop(v, [tuple(p) for p in cfg["cropping"]]))
+    if class_name.startswith("UpSampling"):
+        size = cfg["size"] if isinstance(cfg["size"], (list, tuple)) else [cfg["size"]]
+        fn = upsample_bilinear if cfg.get("interpolation") == "bilinear" else upsample_nearest
+        return _cl(cfg, x, lambda v: fn(v, size))
+    if class_name == "Concatenate":
+        return np.concatenate(inputs, axis=cfg["axis"])
+    merges = {"Add": lambda v: np.sum(v, axis=0), "Subtract": lambda v: v[0] - v[1],
+              "Multiply": lambda v: np.prod(v, axis=0), "Average": lambda v: np.mean(v, axis=0),
+              "Maximum": lambda v: np.max(v, axis=0), "Minimum": lambda v: np.min(v, axis=0)}
+    if class_name in merges:
+        return merges[class_name](np.stack(np.broadcast_arrays(*inputs)))
+    raise NotImplementedError(class_name)
+
+
+def model_forward(model, *xs):
+    """Keras inference of a functional / Sequential model built with onnumba.converters."""
+    model._ensure_graph()
+    values = {id(t): np.asarray(x, dtype=np.float64) for t, x in zip(model.inputs, xs)}
+    for node in model._nodes:
+        layer = node.layer
+        if type(layer).__name__ == "InputLayer":
+            continue
+        ins = [values[id(t)] for t in node.inputs]
+        out = layer_forward(type(layer).__name__, layer.get_config(), layer.get_weights(), ins)
+        values[id(node.outputs[0])] = out
+    return [values[id(t)] for t in model.outputs]
