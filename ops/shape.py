@@ -258,7 +258,10 @@ def reshape_target(node, in_shape: tuple, spec: tuple, allowzero: bool, *, input
     for d in out:
         known *= d
     if infer_at is not None:
-        if known == 0 or n_in % known:
+        if known == 0:
+            raise node.error(f"cannot infer the -1 of shape {shape_str(spec)}: its other dims multiply to 0, so "
+                             f"any value would fit", **where)
+        if n_in % known:
             raise node.error(f"cannot infer the -1 of shape {shape_str(spec)}: the input {shape_str(in_shape)} "
                              f"has {n_in} elements, not a multiple of {known}", **where)
         out[infer_at] = n_in // known
@@ -380,7 +383,7 @@ class Transpose(Op):
 
     @classmethod
     def run(cls, node, attrs, arrays):
-        return [np.ascontiguousarray(np.transpose(arrays[0], attrs.perm))]
+        return [np.transpose(arrays[0], attrs.perm).copy()]
 
 
 # ================================================================================= Squeeze, Unsqueeze
@@ -575,7 +578,7 @@ class Gather(Op):
         x, idx = arrays
         if not attrs.checked:
             _check_indices(node, idx, x.shape[attrs.axis], attrs.axis, cls=InputError)
-        return [np.take(x, idx, axis=attrs.axis)]
+        return [np.asarray(np.take(x, idx, axis=attrs.axis))]  # 1-d data, 0-d index: np.take gives a scalar
 
 
 def _check_indices(node, idx: np.ndarray, n: int, axis: int, cls) -> None:
