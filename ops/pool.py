@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, require_input
-from onnumba.ops._geometry import GeometryError, check_window, resolve_padding, window_output_sizes
+from onnumba.ops._geometry import (GeometryError, Padding, check_window, resolve_padding,
+                                   window_output_sizes)
 from onnumba.ops._numba import KERNEL, njit, prange
 from onnumba.registry import Op, TensorInfo, register
 
@@ -165,6 +166,23 @@ def _taps(in_size: int, out_size: int, k: int, s: int, d: int, pb: int, pe: int)
     return lo.astype(np.int64), hi.astype(np.int64), padded.astype(np.int64)
 
 
+def _same_pool_padding(in_sizes, kernel, strides, dilations, upper: bool) -> Padding:
+    """SAME_UPPER / SAME_LOWER pads of a pool, per the spec: output ceil(in / s) and
+    ``pad = (out - 1) * s + ((k - 1) * d + 1) - in``, NOT clamped at 0 (``_geometry.same_padding`` clamps):
+    a kernel smaller than its stride gets a negative pad that shifts the windows, as in onnx's reference
+    and onnxruntime. The begin pad is total/2 (UPPER) or (total+1)/2 (LOWER) rounded toward zero, which
+    is the spec's odd-unit rule for total >= 0 and onnxruntime's choice for the unspecified negative case.
+    """
+    begins, ends = [], []
+    for i, k, s, d in zip(in_sizes, kernel, strides, dilations):
+        out = -(-i // s)
+        total = (out - 1) * s + (k - 1) * d + 1 - i
+        b = int(total / 2) if upper else int((total + 1) / 2)
+        begins.append(b)
+        ends.append(total - b)
+    return Padding(tuple(begins), tuple(ends))
+
+
 @dataclass(frozen=True)
 class PoolAttrs:
     kernel: tuple
@@ -231,8 +249,12 @@ def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
                          f"{list(attrs.kernel)}), got shape {x.shape}", input=0)
     spatial = x.shape[2:]
     try:
-        padding = resolve_padding(attrs.auto_pad, attrs.pads, spatial, attrs.kernel, attrs.strides,
-                                  attrs.dilations)
+        if attrs.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            padding = _same_pool_padding(spatial, attrs.kernel, attrs.strides, attrs.dilations,
+                                         attrs.auto_pad == "SAME_UPPER")
+        else:
+            padding = resolve_padding(attrs.auto_pad, attrs.pads, spatial, attrs.kernel, attrs.strides,
+                                      attrs.dilations)
         # spec: with auto_pad VALID (and SAME) ceil_mode does not change the output size
         ceil = attrs.ceil_mode and attrs.auto_pad == "NOTSET"
         out = window_output_sizes(spatial, attrs.kernel, attrs.strides, attrs.dilations, padding, ceil_mode=ceil)
