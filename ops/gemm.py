@@ -113,7 +113,7 @@ class Gemm(Op):
                 ok = c.shape == (m, n)
             if not ok:
                 want = (f"(M, N) = ({m}, {n}) (broadcast=0)" if not attrs.broadcast else
-                        f"one unidirectionally broadcastable to (M, N) = ({m}, {n}): a scalar, ({n},), (1, {n}), "
+                        f"one unidirectionally broadcastable to (M, N) = ({m}, {n}): a scalar, ({n}), (1, {n}), "
                         f"({m}, 1) or ({m}, {n})")
                 raise node.error(f"expected shape {want}, got {shape_str(c.shape)}", input=2)
         check_size(node, (m, n))
