@@ -9,6 +9,7 @@ from onnumba.ops import (  # noqa: F401
     conv_transpose,
     dropout,
     elementwise,
+    fusion,
     gemm,
     normalization,
     pad,

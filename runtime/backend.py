@@ -69,9 +69,12 @@ class OnnumbaBackend(Backend):
         arrays = [np.asarray(a) for a in inputs]
         graph_inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
                         for n, a in zip(names, arrays)]
-        outs = [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o]
+        outs = [helper.make_empty_tensor_value_info(o) for o in node.output if o]
         graph = helper.make_graph([node], "run_node", graph_inputs, outs)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid(node.domain or "", opset)])
+        inferred = onnx.shape_inference.infer_shapes(model)
+        del model.graph.output[:]
+        model.graph.output.extend(inferred.graph.output)
         rep = cls.prepare(model, device, **kwargs)
         return rep.run(dict(zip(names, arrays)))
 

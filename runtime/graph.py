@@ -63,6 +63,8 @@ class ValueInfo:
     @classmethod
     def from_proto(cls, vi: onnx.ValueInfoProto) -> "ValueInfo":
         t = vi.type
+        if t.WhichOneof("value") is None:
+            return cls(vi.name, 0, None)  # declared without a type (allowed for graph outputs)
         if not t.HasField("tensor_type"):
             kind = t.WhichOneof("value")
             raise ModelError(f"graph value {vi.name!r} has type {kind!r}; onnumba supports tensors only")

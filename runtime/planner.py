@@ -94,8 +94,10 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
             if o:
                 infos[o] = info
         all_const = node.impl.foldable and all(c is not None for n, c in zip(node.inputs, in_consts) if n)
-        if all_const:
+        arrays = node.impl.plan_value(node, attrs, in_infos) if node.impl.foldable else None
+        if arrays is None and all_const:
             arrays = node.impl.run(node, attrs, in_consts)
+        if arrays is not None:
             for i, (o, arr) in enumerate(zip(node.outputs, arrays)):
                 if o:
                     check_output(node, i, arr, out_infos[i])

@@ -87,6 +87,11 @@ class Op:
         raise NotImplementedError(f"{cls.__name__}.infer")
 
     @classmethod
+    def plan_value(cls, node, attrs, inputs: Sequence[TensorInfo | None]) -> list[np.ndarray] | None:
+        """Outputs computable from input infos alone (Shape, Size), so they fold with fed inputs; else None."""
+        return None
+
+    @classmethod
     def run(cls, node, attrs, arrays: Sequence[np.ndarray | None]) -> list[np.ndarray]:
         """Compute the outputs. Inputs were validated by ``infer``; kernels get arrays and plain numbers."""
         raise NotImplementedError(f"{cls.__name__}.run")

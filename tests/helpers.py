@@ -30,12 +30,26 @@ def make_node_model(op_type: str, inputs: dict, outputs, attrs: dict | None = No
     inits = [onnx.numpy_helper.from_array(np.asarray(a), n) for n, a in initializers.items()]
     outs = []
     for o in outputs:
-        t = (output_types or {}).get(o, TensorProto.UNDEFINED)
-        outs.append(helper.make_tensor_value_info(o, t, None))
+        t = (output_types or {}).get(o)
+        outs.append(helper.make_tensor_value_info(o, t, None) if t else helper.make_empty_tensor_value_info(o))
     node = helper.make_node(op_type, node_inputs, list(outputs), domain=domain, **(attrs or {}))
     graph = helper.make_graph([node], f"{op_type}_test", graph_inputs, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(domain, opset)])
     model.ir_version = ir_version or min(model.ir_version, 8)
+    return with_inferred_output_types(model)
+
+
+def with_inferred_output_types(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Give untyped graph outputs the type onnx's shape inference finds (onnx's checker wants one)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:
+        return model
+    known = {vi.name: vi for vi in list(inferred.graph.value_info) + list(inferred.graph.output)}
+    for out in model.graph.output:
+        vi = known.get(out.name)
+        if not out.type.HasField("tensor_type") and vi is not None and vi.type.tensor_type.HasField("shape"):
+            out.CopyFrom(vi)
     return model
 
 
