@@ -283,6 +283,11 @@ class Model:
         from onnumba.converters.saving import functional_config
         return functional_config(self)
 
+    def save(self, path):
+        """Write a Keras 3 ``.keras`` archive (needs h5py)."""
+        from onnumba.converters.saving import save_keras
+        save_keras(self, path)
+
     def to_json(self, **kwargs):
         """Keras 3 ``to_json()``: the serialized model (class_name, config, module...)."""
         import json

@@ -124,7 +124,7 @@ class Layer:
     """
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, **kwargs):
+                 batch_input_shape=None, input_dim=None, activity_regularizer=None, **kwargs):
         self._location = user_location()
         if kwargs:
             key = sorted(kwargs)[0]
@@ -141,7 +141,8 @@ class Layer:
         self.built = False
         self._weights = []
         self._nodes = []
-        self._activity_regularizer = None
+        # kept for configs; it acts on activations during training, so ONNX export ignores it
+        self._activity_regularizer = activity_regularizer
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         if input_dim is not None:
