@@ -545,3 +545,68 @@ def test_reshape_minus_one_with_zero_sized_rest_is_ambiguous():
     with pytest.raises(onnumba.ModelError, match=r"cannot infer the -1 of shape \(0, -1\): its other dims multiply "
                                                  r"to 0"):
         _session(m)
+
+
+# ------------------------------------------------------------------- onnx node cases, values as constants
+
+#: onnx node cases whose shape / axes input is a graph input; onnumba needs it at plan time, so the node
+#: suite excludes them and they run here with that input turned into an initializer
+NODE_CASES_CONST_INPUTS = {
+    **{f"test_reshape_{n}": ("shape",) for n in (
+        "allowzero_reordered", "extended_dims", "negative_dim", "negative_extended_dims", "one_dim", "reduced_dims",
+        "reordered_all_dims", "reordered_last_dims", "zero_and_negative_dim", "zero_dim")},
+    "test_squeeze": ("axes",), "test_squeeze_negative_axes": ("axes",),
+    **{f"test_unsqueeze_{n}": ("axes",) for n in (
+        "axis_0", "axis_1", "axis_2", "negative_axes", "three_axes", "two_axes", "unsorted_axes")},
+    "test_expand_dim_changed": ("new_shape",), "test_expand_dim_unchanged": ("new_shape",),
+    "test_constantofshape_float_ones": ("x",), "test_constantofshape_int_shape_zero": ("x",),
+    "test_constantofshape_int_zeros": ("x",),
+}
+
+#: onnx node cases whose stored inputs are TensorProtos, which tests/node_suite.py passes on unconverted
+NODE_CASES_PROTO_INPUTS = [
+    f"test_cast{like}_{a}_to_{b}{exp}" for like, exp in (("", ""), ("like", "_expanded"))
+    for a, b in (("BFLOAT16", "FLOAT"), ("DOUBLE", "FLOAT"), ("DOUBLE", "FLOAT16"), ("FLOAT16", "DOUBLE"),
+                 ("FLOAT16", "FLOAT"), ("FLOAT", "BFLOAT16"), ("FLOAT", "DOUBLE"), ("FLOAT", "FLOAT16"))]
+
+
+def _as_array(v):
+    return onnx.numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else np.asarray(v)
+
+
+def run_node_case(name: str, const_inputs=()) -> None:
+    """Run onnx node case ``name`` with ``const_inputs`` made initializers and TensorProto data converted."""
+    from tests.node_suite import all_cases
+
+    case = next(c for c in all_cases() if c.name == name)
+    for inputs, expected in case.data_sets:
+        model = onnx.ModelProto()
+        model.CopyFrom(case.model)
+        g = model.graph
+        feeds = {}
+        for vi, arr in zip(list(g.input), inputs):
+            arr = _as_array(arr)
+            if vi.name in const_inputs:
+                g.initializer.append(onnx.numpy_helper.from_array(arr, vi.name))
+            else:
+                feeds[vi.name] = arr
+        keep = [i for i in g.input if i.name not in const_inputs]
+        del g.input[:]
+        g.input.extend(keep)
+        got = _session(model).run(None, feeds)
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            b = _as_array(b)
+            assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, a.shape, b.dtype, b.shape)
+            f64 = (lambda v: v.astype(np.float64)) if b.dtype.kind not in "fiub" else (lambda v: v)
+            np.testing.assert_allclose(f64(a), f64(b), rtol=case.rtol, atol=case.atol)
+
+
+@pytest.mark.parametrize("name", sorted(NODE_CASES_CONST_INPUTS))
+def test_node_case_with_constant_inputs(name):
+    run_node_case(name, NODE_CASES_CONST_INPUTS[name])
+
+
+@pytest.mark.parametrize("name", NODE_CASES_PROTO_INPUTS)
+def test_node_case_with_converted_inputs(name):
+    run_node_case(name)
