@@ -35,7 +35,9 @@ def pad_model(x, pads, mode="constant", value=None, axes=None, opset=19):
 @pytest.mark.parametrize("name,consts", [
     ("test_constant_pad", {"pads", "value"}), ("test_constant_pad_axes", {"pads", "value", "axes"}),
     ("test_constant_pad_negative_axes", {"pads", "value", "axes"}), ("test_edge_pad", {"pads"}),
-    ("test_reflect_pad", {"pads"}), ("test_wrap_pad", {"pads"})])
+    ("test_reflect_pad", {"pads"}), ("test_wrap_pad", {"pads"})] + [
+    (f"test_center_crop_pad_{k}_expanded", {"shape"})
+    for k in ("crop_and_pad", "crop_axes_chw", "crop_axes_hwc", "crop", "crop_negative_axes_hwc", "pad")])
 def test_onnx_node_case_with_constant_inputs(name, consts):
     node_case_with_const_inputs(name, consts)
 
