@@ -115,8 +115,8 @@ class Dropout(Op):
             u = np.random.RandomState(attrs.seed).uniform(0, 1, x.shape)
         else:
             u = _RNG.random(x.shape)
-        mask = u >= ratio
-        y = (x * mask) * x.dtype.type(1.0 / (1.0 - ratio))
+        mask = np.asarray(u >= ratio)
+        y = np.asarray((x * mask) * x.dtype.type(1.0 / (1.0 - ratio)))
         outs = [y.astype(x.dtype, copy=False)]
         if want_mask:
             outs.append(mask.astype(mask_dtype, copy=False))
