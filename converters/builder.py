@@ -49,7 +49,8 @@ class GraphBuilder:
         self.initializers = []
         self.inputs = []
         self.outputs = []
-        self._names = set()
+        self._names = set()       # value names (inputs, initializers, node outputs)
+        self._node_names = set()
         self._const_cache = {}
         self.required_opset = {}  # op description -> minimum opset, for error messages
 
@@ -120,13 +121,17 @@ class GraphBuilder:
             outputs = [self.unique(f"{base}_out" if outputs == 1 else f"{base}_out{i}")
                        for i in range(outputs)]
         else:
-            outputs = [o if o == "" else o for o in outputs]
             for o in outputs:
                 if o:
                     self._names.add(o)
         attrs = {k: v for k, v in attrs.items() if v is not None}
-        self.nodes.append(helper.make_node(op_type, list(inputs), outputs,
-                                           name=self.unique(base), **attrs))
+        node_name, n = base, 1
+        while node_name in self._node_names:
+            node_name = f"{base}_{n}"
+            n += 1
+        self._node_names.add(node_name)
+        self.nodes.append(helper.make_node(op_type, list(inputs), outputs, name=node_name,
+                                           **attrs))
         return outputs[0] if len(outputs) == 1 else outputs
 
     # -- model -----------------------------------------------------------------------------
