@@ -91,11 +91,6 @@ EXCLUDED: dict = {
            "test_flexattention_fp16_expanded_ver26", "test_flexattention_gqa_expanded_ver26",
            "test_flexattention_prob_mod_expanded_ver26", "test_flexattention_scaled_expanded_ver26",
            "test_flexattention_score_mod_expanded_ver26", "test_flexattention_soft_cap_expanded_ver26")},
-    **{name: "the crop shape is a fed input; Pad needs the pads it computes at plan time"
-       for name in (
-           "test_center_crop_pad_crop_and_pad_expanded", "test_center_crop_pad_crop_axes_chw_expanded",
-           "test_center_crop_pad_crop_axes_hwc_expanded", "test_center_crop_pad_crop_expanded",
-           "test_center_crop_pad_crop_negative_axes_hwc_expanded", "test_center_crop_pad_pad_expanded")},
     # --- elementwise ---
     # --- conv ---
     # --- conv_transpose / pad / slice ---
