@@ -144,7 +144,8 @@ def _layer_from_config(entry):
         raise ConfigError(f"layer {entry.get('name') or (entry.get('config') or {}).get('name')!r}"
                           f": class {class_name!r} is not supported; supported: "
                           f"{sorted(LAYER_CLASSES)}")
-    config = {k: v for k, v in dict(entry.get("config") or {}).items() if k not in _IGNORED_KEYS}
+    config = {k: v for k, v in dict(entry.get("config") or {}).items()
+              if k not in _IGNORED_KEYS and not (k == "lora_rank" and v is None)}
     try:
         return cls.from_config(config)
     except ConverterError as exc:

@@ -277,3 +277,25 @@ def test_callable_regularizer():
     conv = layers.Conv1D(2, 1, kernel_regularizer=lambda w: 2.0 * np.abs(w).max())
     model = Model(inp, conv(inp))
     assert model.regularization_loss() == pytest.approx(2.0 * np.abs(conv.get_weights()[0]).max())
+
+
+def test_training_export_of_vgg():
+    model = load_build_script("vgg").build(seed=0)
+    proto = export(model, training=True)
+    default = [i for i in proto.graph.initializer if i.name == "training_mode"][0]
+    assert onnx.numpy_helper.to_array(default) == np.array(True)  # training file drops units
+    bn = [l for l in model.layers if isinstance(l, layers.BatchNormalization)][0]
+    assert [o.name for o in proto.graph.output] == [
+        model.layers[-1].name, f"{bn.name}_moving_mean", f"{bn.name}_moving_variance"]
+    x = rand(4, 32, 32, 3)
+    probs, mean, var = run_ort(proto, {proto.graph.input[0].name: x,
+                                       "training_mode": np.array(False)})
+    # with dropout off, the running statistics follow from the batch feeding the BN layer
+    h = x
+    for layer in model.layers[:model.layers.index(bn)]:
+        h = ref.layer_forward(type(layer).__name__, layer.get_config(), layer.get_weights(), [h])
+    _, emean, evar = ref.batch_norm_train(h, *bn.get_weights(), epsilon=bn.epsilon,
+                                          momentum=bn.momentum)
+    np.testing.assert_allclose(mean, emean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(var, evar, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
