@@ -175,8 +175,9 @@ def axis_table(attrs, in_len: int, out_len: int, scale: float, roi: tuple | None
     return np.clip(idx, 0, in_len - 1), w, outside
 
 
-def _is_identity(idx: np.ndarray, w: np.ndarray, outside) -> bool:
-    if outside is not None or idx.shape[0] == 0:
+def _is_identity(idx: np.ndarray, w: np.ndarray, outside, in_len: int) -> bool:
+    """True when the table copies the axis unchanged (same length, each output reads its own position)."""
+    if outside is not None or idx.shape[0] != in_len or in_len == 0:
         return False
     o = np.arange(idx.shape[0])[:, None]
     on = idx == o
@@ -292,7 +293,7 @@ class _ResizeBase(Op):
                 continue
             idx, w, outside = axis_table(attrs, i_len, o_len, scale_v[a],
                                          roi_full[a] if roi_full else (0.0, 1.0))
-            tables.append(None if _is_identity(idx, w, outside) else (idx, w, outside))
+            tables.append(None if _is_identity(idx, w, outside, i_len) else (idx, w, outside))
         return replace(attrs, out_shape=out_shape, tables=tuple(tables))
 
     @classmethod
