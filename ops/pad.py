@@ -57,13 +57,14 @@ def _pad_kernel_gather(x, out, row_src, col_src, c_lo, c_hi, c_shift):
         b = t // nr
         r = t - b * nr
         base = row_src[r]
+        o = out[b, r]
+        xs = x[b]
         for j in range(c_lo):
-            out[b, r, j] = x[b, base + col_src[j]]
+            o[j] = xs[base + col_src[j]]
         src = base - c_shift
-        for j in range(c_lo, c_hi):
-            out[b, r, j] = x[b, src + j]
+        o[c_lo:c_hi] = xs[src + c_lo:src + c_hi]
         for j in range(c_hi, nc):
-            out[b, r, j] = x[b, base + col_src[j]]
+            o[j] = xs[base + col_src[j]]
 
 
 # ----------------------------------------------------------------------------------------------- geometry
