@@ -1,10 +1,9 @@
 """Model (functional) and Sequential: graph walk, summary, weights, ONNX export."""
 
-import numpy as np
 import onnx
 
 from onnumba.converters.builder import DEFAULT_OPSET, GraphBuilder
-from onnumba.converters.errors import ConverterError, ExportError, LayerTypeError, user_location
+from onnumba.converters.errors import ConverterError, LayerTypeError, user_location
 from onnumba.converters.layers.base import (ExportContext, ExportTensor, InputLayer, KerasTensor,
                                             Layer, unique_object_name)
 from onnumba.converters.layers.base_conv import BaseConv

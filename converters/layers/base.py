@@ -13,7 +13,6 @@ import re
 import numpy as np
 
 from onnumba.converters import initializers as _initializers
-from onnumba.converters import regularizers as _regularizers
 from onnumba.converters.errors import (IncompatibleShapeError, LayerArgumentError,
                                        LayerTypeError, user_location)
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from onnumba.converters import initializers as _initializers
 from onnumba.converters import regularizers as _regularizers
-from onnumba.converters.layers.base import ExportTensor, Layer, ShapeProblem
+from onnumba.converters.layers.base import Layer, ShapeProblem
 
 
 class BatchNormalization(Layer):

@@ -8,7 +8,7 @@ slice axes and resize scales are placed through the tensor's ``perm``): no Trans
 import numpy as np
 
 from onnumba.converters.layers.base import ShapeProblem
-from onnumba.converters.layers.base_conv import SpatialLayer, join_spatial, split_spatial
+from onnumba.converters.layers.base_conv import SpatialLayer, join_spatial
 
 
 def _spatial_axes(rank, data_format):
