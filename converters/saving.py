@@ -76,13 +76,10 @@ def functional_config(model):
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
 
-    def ends(tensors, as_list):
-        refs = [_history(model, t) for t in tensors]
-        return refs if as_list else refs[0]
-
+    # Keras 3 writes a single input / output as a one-element list too
     return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
-            "input_layers": ends(model.inputs, model._inputs_are_list),
-            "output_layers": ends(model.outputs, model._outputs_are_list)}
+            "input_layers": [_history(model, t) for t in model.inputs],
+            "output_layers": [_history(model, t) for t in model.outputs]}
 
 
 def sequential_config(model):
@@ -210,12 +207,13 @@ def _functional_from_config(config):
 
     def ends(spec):
         if spec and isinstance(spec[0], str):
-            return outputs[(spec[0], spec[1])][spec[2]], False
-        return [outputs[(s[0], s[1])][s[2]] for s in spec], True
+            return outputs[(spec[0], spec[1])][spec[2]]
+        tensors = [outputs[(s[0], s[1])][s[2]] for s in spec]
+        return tensors[0] if len(tensors) == 1 else tensors
 
     try:
-        inputs, in_list = ends(config["input_layers"])
-        outs, out_list = ends(config["output_layers"])
+        inputs = ends(config["input_layers"])
+        outs = ends(config["output_layers"])
     except KeyError as exc:
         raise ConfigError(f"Functional config refers to a missing layer output {exc}") from None
     return Model(inputs, outs, name=config.get("name"), trainable=config.get("trainable", True))
