@@ -47,8 +47,32 @@ def check_output(node, i: int, arr, info: TensorInfo) -> None:
                          f" but inferred {info.dtype}{shape_str(info.shape)}")
 
 
+def value_inputs(graph) -> frozenset:
+    """Graph inputs whose values some node needs at plan time (Reshape's shape, Pad's pads ... fed at run).
+
+    Walks back from every plan-constant input through the nodes producing it; Shape-like ops that compute
+    their output from input infos alone stop the walk (they need the shape, not the data).
+    """
+    from onnumba.registry import Op  # noqa: PLC0415
+
+    producer = {o: n for n in graph.nodes for o in n.outputs if o}
+    need, todo = set(), []
+    for n in graph.nodes:
+        todo += [n.inputs[i] for i in n.impl.plan_constant_inputs if n.has_input(i)]
+    while todo:
+        name = todo.pop()
+        if name in need:
+            continue
+        need.add(name)
+        p = producer.get(name)
+        if p is not None and p.impl.plan_value.__func__ is Op.plan_value.__func__:
+            todo += [i for i in p.inputs if i]
+    fed = {vi.name for vi in graph.inputs} | set(graph.overridable)
+    return frozenset(need & fed)
+
+
 def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContext,
-              wanted: tuple | None = None, optimize: bool = True) -> Plan:
+              wanted: tuple | None = None, optimize: bool = True, fed_values: dict | None = None) -> Plan:
     """Specialise ``graph`` for the concrete infos of its inputs.
 
     Args:
@@ -58,6 +82,7 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         ctx: per-plan facts (training mode).
         wanted: output names to compute (None: all graph outputs); nodes nothing wanted needs are skipped.
         optimize: apply the registered plan rewrites (fusions, BatchNormalization folding ...).
+        fed_values: fed inputs whose values the plan is specialised to (see :func:`value_inputs`).
     """
     infos: dict = dict(feeds_info)
     consts: dict = {}
@@ -66,6 +91,7 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
             continue
         consts[name] = arr
         infos[name] = TensorInfo(arr.dtype, arr.shape)
+    consts.update(fed_values or {})
 
     wanted = tuple(v.name for v in graph.outputs) if wanted is None else tuple(wanted)
     needed = set(wanted)

@@ -14,8 +14,11 @@ import numpy as np
 import onnumba.ops  # noqa: F401  (fills the registry)
 from onnumba.errors import InputError, InputTypeError, shape_str
 from onnumba.graph import build_graph, check_model, dtype_to_type_name, load_model
-from onnumba.planner import execute, make_plan
+from onnumba.planner import execute, make_plan, value_inputs
 from onnumba.registry import PlanContext, TensorInfo
+
+#: most elements a fed input may have when plans are specialised on its value
+_MAX_VALUE_INPUT = 4096
 
 #: run-config key that switches every Dropout (and training-capable op) of the model into training mode
 TRAINING_MODE_KEY = "onnumba.training_mode"
@@ -122,11 +125,14 @@ class InferenceSession:
         self._inputs = {vi.name: vi for vi in graph.inputs}
         self._outputs = [vi.name for vi in graph.outputs]
         self._plans: dict = {}
+        # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
+        self._value_inputs = value_inputs(graph)
         self._lock = threading.Lock()
         # a model whose inputs are all fully static is planned now, so its errors show at load
         if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
             infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
-            self._plan_for(infos, frozenset(), False, None)
+            if not self._value_inputs:
+                self._plan_for(infos, frozenset(), False, None)
 
     # ---------------------------------------------------------------------------------- metadata
     def get_inputs(self) -> list:
@@ -187,15 +193,16 @@ class InferenceSession:
             raise InputError(f"missing input(s) {missing}; the model's inputs are {expected}")
         return feeds
 
-    def _plan_for(self, infos: dict, overrides: frozenset, training: bool, wanted):
-        key = (tuple(sorted((n, i.dtype.str, i.shape) for n, i in infos.items())), overrides, training, wanted)
+    def _plan_for(self, infos: dict, overrides: frozenset, training: bool, wanted, values: dict | None = None):
+        vkey = tuple(sorted((n, a.dtype.str, a.shape, a.tobytes()) for n, a in (values or {}).items()))
+        key = (tuple(sorted((n, i.dtype.str, i.shape) for n, i in infos.items())), overrides, training, wanted, vkey)
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
                     plan = make_plan(self._graph, infos, overrides, PlanContext(training=training), wanted,
-                                     optimize=self._optimize)
+                                     optimize=self._optimize, fed_values=values)
                     if len(self._plans) > 64:  # bounded cache of shape signatures
                         self._plans.pop(next(iter(self._plans)))
                     self._plans[key] = plan
@@ -216,7 +223,14 @@ class InferenceSession:
         infos = {n: TensorInfo(a.dtype, a.shape) for n, a in feeds.items()}
         overrides = frozenset(n for n in feeds if n in self._graph.overridable)
         training = bool(getattr(run_options, "training_mode", False))
-        plan = self._plan_for(infos, overrides, training, wanted)
+        values = {}
+        for n in self._value_inputs & feeds.keys():
+            a = feeds[n]
+            if a.size > _MAX_VALUE_INPUT or a.dtype == object:
+                raise InputError(f"input {n!r} sets shapes or indices when the plan is made, so onnumba keys its "
+                                 f"plans on its value; it has {a.size} elements, more than {_MAX_VALUE_INPUT}")
+            values[n] = np.array(a, copy=True)
+        plan = self._plan_for(infos, overrides, training, wanted, values)
         threads = int(self._options.intra_op_num_threads or 0)
         if threads > 0:
             import numba  # noqa: PLC0415

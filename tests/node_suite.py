@@ -45,8 +45,15 @@ def run_case(case) -> None:
     """Run one case the way onnx's backend runner does and compare with its stored outputs."""
     from onnumba import backend
 
+    from onnx import TensorProto, numpy_helper
+
+    def arr(v):
+        return numpy_helper.to_array(v) if isinstance(v, TensorProto) else v
+
     rep = backend.prepare(case.model, "CPU")
     for inputs, expected in case.data_sets:
+        inputs = [arr(v) for v in inputs]
+        expected = [arr(v) for v in expected]
         outputs = list(rep.run(inputs))
         assert len(outputs) == len(expected), f"{len(outputs)} outputs, expected {len(expected)}"
         for i, (got, ref) in enumerate(zip(outputs, expected)):

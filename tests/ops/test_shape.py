@@ -450,12 +450,7 @@ def test_shape_chain_folds_to_reshape():
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
-    try:
-        (y,) = _session(m).run(None, {"x": x})
-    except onnumba.ModelError as e:
-        if "must be known when the plan is made" in str(e):
-            pytest.xfail("the planner does not fold Shape of a fed input yet (Shape.plan_value is the hook)")
-        raise
+    (y,) = _session(m).run(None, {"x": x})
     np.testing.assert_array_equal(y, x.reshape(2, 12))
 
 
