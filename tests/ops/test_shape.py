@@ -100,10 +100,16 @@ def test_reshape_errors(spec, allowzero, match):
         _session(m)
 
 
-def test_reshape_shape_must_be_plan_constant():
+def test_reshape_shape_fed_at_run_time_specialises_the_plan():
+    """A fed shape input is read when the plan is made: each distinct value gets its own plan."""
     m = make_node_model("Reshape", {"x": _x(2, 3), "s": _i64([6])}, ["y"], opset=13)
-    with pytest.raises(onnumba.ModelError, match=r"input 1 's': must be known when the plan is made"):
-        _session(m)
+    sess = _session(m)
+    x = _x(2, 3)
+    assert sess.run(None, {"x": x, "s": _i64([6])})[0].shape == (6,)
+    assert sess.run(None, {"x": x, "s": _i64([-1])})[0].shape == (6,)
+    assert len(sess._plans) == 2
+    with pytest.raises(onnumba.ModelError, match=r"Node 'Reshape_0' \(Reshape\)"):
+        sess.run(None, {"x": x, "s": _i64([4])})
 
 
 # ------------------------------------------------------------------------------------------- Flatten
