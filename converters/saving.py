@@ -76,10 +76,15 @@ def functional_config(model):
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
 
-    # Keras 3 writes a single input / output as a one-element list too
+    def ends(tensors, as_list):
+        # a real Keras 3 to_json() writes a model built on one tensor as a flat
+        # [layer, node, tensor] and a list of tensors as a list of those
+        refs = [_history(model, t) for t in tensors]
+        return refs if as_list else refs[0]
+
     return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
-            "input_layers": [_history(model, t) for t in model.inputs],
-            "output_layers": [_history(model, t) for t in model.outputs]}
+            "input_layers": ends(model.inputs, model._inputs_are_list),
+            "output_layers": ends(model.outputs, model._outputs_are_list)}
 
 
 def sequential_config(model):

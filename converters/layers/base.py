@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from onnumba.converters import initializers as _initializers
-from onnumba.converters.errors import (IncompatibleShapeError, LayerArgumentError,
+from onnumba.converters.errors import (ConfigError, IncompatibleShapeError, LayerArgumentError,
                                        LayerTypeError, user_location)
 
 _NAME_COUNTS = {}
@@ -315,15 +315,19 @@ class InputLayer(Layer):
         self.output = node.outputs[0]
 
     def get_config(self):
+        # the keys a recent Keras 3 writes (ragged / optional are always false here)
         return {"batch_shape": list(self.batch_shape), "dtype": "float32", "sparse": False,
-                "name": self.name}
+                "ragged": False, "name": self.name, "optional": False}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if "batch_input_shape" in config:
             config["batch_shape"] = config.pop("batch_input_shape")
-        config.pop("ragged", None)
+        for key in ("ragged", "optional"):
+            if config.pop(key, False):
+                raise ConfigError(f"InputLayer {config.get('name')!r}: {key}=True inputs are "
+                                  f"not supported")
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = None
         return cls(**config)
