@@ -103,6 +103,8 @@ class BaseConvTranspose(SpatialLayer):
         return [apply_activation(ctx, y, self.activation, self.name)]
 
     def get_config(self):
+        # Keras 3's own get_config leaves output_padding out (it is lost on a Keras round trip);
+        # it is written here so that our round trips keep it, and read back when present
         cfg = super().get_config()
         cfg.update(filters=self.filters, kernel_size=list(self.kernel_size),
                    strides=list(self.strides), padding=self.padding,
