@@ -219,11 +219,16 @@ def test_error_linear_on_integers():
         onnumba.InferenceSession(resize_model(x, (1, 1, 2, 2), attrs={"mode": "linear"}).SerializeToString())
 
 
-def test_error_scales_fed_at_run_time():
-    x = _x(1, 1, 2, 2)
-    model = resize_model(x, (1, 1, 2, 2), const=False)
-    with pytest.raises(onnumba.ModelError, match=r"input 2 'scales': must be known when the plan is made"):
-        onnumba.InferenceSession(model.SerializeToString()).run(None, {"X": x, "scales": np.ones(4, np.float32)})
+def test_scales_and_sizes_fed_at_run_time():
+    """Fed scales / sizes specialise the plan to their values: a new value gives a new output shape."""
+    x = _x(1, 1, 2, 3)
+    sess = onnumba.InferenceSession(resize_model(x, (1, 1, 2, 2), const=False).SerializeToString())
+    for sc in ((1, 1, 2, 2), (1, 1, 1.5, 3)):
+        (y,) = sess.run(None, {"X": x, "scales": np.array(sc, np.float32)})
+        np.testing.assert_allclose(y, ref.resize(x, sc), rtol=1e-6)
+    sess = onnumba.InferenceSession(resize_model(x, sizes=(1, 1, 3, 3), const=False).SerializeToString())
+    (y,) = sess.run(None, {"X": x, "sizes": np.array((1, 1, 5, 2), np.int64)})
+    np.testing.assert_allclose(y, ref.resize(x, sizes=(1, 1, 5, 2)), rtol=1e-6)
 
 
 def test_error_upsample_scale_below_one():
