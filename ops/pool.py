@@ -18,7 +18,7 @@ import numpy as np
 from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, require_input
 from onnumba.ops._geometry import (GeometryError, Padding, check_window, resolve_padding,
                                    window_output_sizes)
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
 from onnumba.registry import Op, TensorInfo, register
 
 _I8 = (np.dtype(np.int8), np.dtype(np.uint8))
@@ -28,31 +28,131 @@ MAX_SPATIAL = 3
 
 # ----------------------------------------------------------------------------------------------- kernels
 
+@njit(**SERIAL)
+def _reduce_row(dst, src, lo, hi, s, d, p, a, b, k, is_max, ph):
+    """dst[o] = max / sum of src's taps of window o (dst already holds the identity).
+
+    Border outputs take their tap ranges from ``lo``/``hi``; the interior outputs [a, b) have all k taps
+    inside, so they go tap by tap over contiguous runs (of ``src``, or for a stride s > 1 of the phase buffer
+    ``ph`` (s, ceil(W / s))), which LLVM vectorizes.
+    """
+    o_n = dst.shape[0]
+    for half in range(2):
+        start, stop = (0, a) if half == 0 else (b, o_n)
+        for o in range(start, stop):
+            base = o * s - p
+            acc = dst[o]
+            for j in range(lo[o], hi[o]):
+                v = src[base + j * d]
+                if is_max:
+                    acc = v if v > acc else acc
+                else:
+                    acc += v
+            dst[o] = acc
+    n = b - a
+    if n <= 0:
+        return
+    out = dst[a:b]
+    if s > 1:
+        # split the row into its s phases (ph[r, i] = src[i*s + r]) so every tap reads a contiguous run
+        w = src.shape[0]
+        for r in range(s):
+            phr = ph[r]
+            for i in range((w - r + s - 1) // s):
+                phr[i] = src[i * s + r]
+    for j in range(k):
+        first = a * s - p + j * d
+        if s == 1:
+            seg = src[first:]
+        else:
+            seg = ph[first % s, first // s:]
+        if is_max:
+            for q in range(n):
+                v = seg[q]
+                m = out[q]
+                out[q] = v if v > m else m
+        else:
+            for q in range(n):
+                out[q] += seg[q]
+
+
 @njit(**KERNEL)
-def _maxpool_kernel(x, out, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s2, d0, d1, d2, p0, p1, p2, init):
-    nc_n = x.shape[0]
-    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
-    for t in prange(nc_n * o0_n * o1_n):
-        nc = t // (o0_n * o1_n)
-        r = t - nc * (o0_n * o1_n)
-        o0 = r // o1_n
-        o1 = r - o0 * o1_n
-        orow = out[nc, o0, o1]
-        for o2 in range(o2_n):
-            orow[o2] = init
-        for j0 in range(lo0[o0], hi0[o0]):
-            i0 = o0 * s0 - p0 + j0 * d0
-            for j1 in range(lo1[o1], hi1[o1]):
-                i1 = o1 * s1 - p1 + j1 * d1
-                row = x[nc, i0, i1]
-                for o2 in range(o2_n):
-                    base = o2 * s2 - p2
-                    m = orow[o2]
-                    for j2 in range(lo2[o2], hi2[o2]):
-                        v = row[base + j2 * d2]
-                        if v > m:
-                            m = v
-                    orow[o2] = m
+def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2, is_max, init,
+                       n_chunks):
+    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW), chunks of planes per task.
+
+    Separable: each input row is reduced along W into a per-plane buffer (H, OW), then output rows reduce
+    buffer rows along H with contiguous, vectorized loops. ``den1``/``den2`` are the per-axis divisors of an
+    average (NaN where a window counts no tap); a max ignores them.
+    """
+    p_n, h_n, w_n = x.shape
+    oh_n, ow_n = out.shape[1], out.shape[2]
+    per = (p_n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        # buffers once per chunk of planes, not per plane
+        tmp = np.empty((h_n, ow_n), out.dtype)
+        ph = np.empty((s2, (w_n + s2 - 1) // s2), out.dtype)
+        for pl in range(c * per, min(p_n, (c + 1) * per)):
+            _plane(x[pl], out[pl], tmp, ph, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2,
+                   is_max, init)
+
+
+@njit(**SERIAL)
+def _plane(x, out, tmp, ph, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2, is_max, init):
+    """One plane of ``_pool_kernel_plane``: rows along W into ``tmp``, then ``tmp`` rows along H into out."""
+    h_n = x.shape[0]
+    oh_n, ow_n = out.shape[0], out.shape[1]
+    for h in range(h_n):
+        row = tmp[h]
+        for q in range(ow_n):
+            row[q] = init
+        _reduce_row(row, x[h], lo2, hi2, s2, d2, p2, a2, b2, k2, is_max, ph)
+    for oh in range(oh_n):
+        dst = out[oh]
+        for q in range(ow_n):
+            dst[q] = init
+        for j in range(lo1[oh], hi1[oh]):
+            src = tmp[oh * s1 - p1 + j * d1]
+            if is_max:
+                for q in range(ow_n):
+                    v = src[q]
+                    m = dst[q]
+                    dst[q] = v if v > m else m
+            else:
+                for q in range(ow_n):
+                    dst[q] += src[q]
+        if not is_max:
+            dh = den1[oh]
+            for q in range(ow_n):
+                dst[q] = dst[q] / (dh * den2[q])
+
+
+@njit(**KERNEL)
+def _pool_kernel_outer(x, out, lo, hi, s, d, p, den, is_max, init):
+    """Max / average pooling along the middle axis of x (A, L, B) -> out (A, O, B) (the first of 3 spatial
+    axes), vectorized over the contiguous B."""
+    a_n, b_n = x.shape[0], x.shape[2]
+    o_n = out.shape[1]
+    for t in prange(a_n * o_n):
+        a = t // o_n
+        o = t - a * o_n
+        dst = out[a, o]
+        for q in range(b_n):
+            dst[q] = init
+        for j in range(lo[o], hi[o]):
+            src = x[a, o * s - p + j * d]
+            if is_max:
+                for q in range(b_n):
+                    v = src[q]
+                    m = dst[q]
+                    dst[q] = v if v > m else m
+            else:
+                for q in range(b_n):
+                    dst[q] += src[q]
+        if not is_max:
+            dv = den[o]
+            for q in range(b_n):
+                dst[q] = dst[q] / dv
 
 
 @njit(**KERNEL)
@@ -95,36 +195,6 @@ def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s
         for o2 in range(o2_n):
             if irow[o2] >= 0:
                 irow[o2] += nc * plane
-
-
-@njit(**KERNEL)
-def _avgpool_kernel(x, out, lo0, hi0, lo1, hi1, lo2, hi2, c0, c1, c2, s0, s1, s2, d0, d1, d2, p0, p1, p2):
-    nc_n = x.shape[0]
-    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
-    for t in prange(nc_n * o0_n * o1_n):
-        nc = t // (o0_n * o1_n)
-        r = t - nc * (o0_n * o1_n)
-        o0 = r // o1_n
-        o1 = r - o0 * o1_n
-        orow = out[nc, o0, o1]
-        for o2 in range(o2_n):
-            orow[o2] = 0.0
-        for j0 in range(lo0[o0], hi0[o0]):
-            i0 = o0 * s0 - p0 + j0 * d0
-            for j1 in range(lo1[o1], hi1[o1]):
-                i1 = o1 * s1 - p1 + j1 * d1
-                row = x[nc, i0, i1]
-                for o2 in range(o2_n):
-                    base = o2 * s2 - p2
-                    acc = orow[o2]
-                    for j2 in range(lo2[o2], hi2[o2]):
-                        acc += row[base + j2 * d2]
-                    orow[o2] = acc
-        c01 = c0[o0] * c1[o1]
-        for o2 in range(o2_n):
-            den = c01 * c2[o2]
-            # a window with no counted tap (all padding, count_include_pad=0) is 0/0
-            orow[o2] = orow[o2] / den if den > 0 else np.nan
 
 
 @njit(**KERNEL)
@@ -205,6 +275,8 @@ class PoolPlan:
     taps: tuple  # (lo0, hi0, lo1, hi1, lo2, hi2)
     counts: tuple  # (c0, c1, c2) divisors per axis (AveragePool)
     steps: tuple  # (s0, s1, s2, d0, d1, d2)
+    interior: tuple  # (a2, b2, k2): last-axis outputs [a2, b2) have all k2 taps inside the input
+    dens: tuple  # per-axis divisors in the compute type, NaN where a window counts no tap (AveragePool)
 
 
 def _parse_pool_attrs(node, *, max_pool: bool) -> PoolAttrs:
@@ -279,7 +351,34 @@ def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
         taps += [lo, hi]
         counts.append(padded if attrs.count_include_pad else hi - lo)
     steps = ((1,) * pad3 + attrs.strides) + ((1,) * pad3 + attrs.dilations)
-    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps)
+    lo2, hi2 = taps[4], taps[5]
+    k2 = attrs.kernel[-1]
+    full = np.flatnonzero((lo2 == 0) & (hi2 == k2))  # one contiguous run (both bounds are monotonic)
+    a2, b2 = (int(full[0]), int(full[-1]) + 1) if full.size else (out[-1], out[-1])
+    ctype = _compute_dtype(x.dtype)
+    dens = tuple(np.where(c == 0, np.nan, c).astype(ctype) for c in counts)
+    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps, (a2, b2, k2), dens)
+
+
+def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.ndarray:
+    """Separable max / average pooling: an outer pass over the first of 3 spatial axes, then planes."""
+    ctype = _compute_dtype(x.dtype)
+    x3 = _as_3d(x, ctype)
+    nc, n0, n1, n2 = x3.shape
+    lo0, hi0, lo1, hi1, lo2, hi2 = plan.taps
+    s0, s1, s2, d0, d1, d2 = plan.steps
+    p0, p1, p2 = plan.begins
+    o0, o1, o2 = (1,) * (3 - len(plan.out_spatial)) + plan.out_spatial
+    if len(plan.out_spatial) == 3:
+        t = np.empty((nc, o0, n1 * n2), ctype)
+        _pool_kernel_outer(x3.reshape(nc, n0, n1 * n2), t, lo0, hi0, s0, d0, p0, plan.dens[0], is_max, init)
+        planes = t.reshape(nc * o0, n1, n2)
+    else:
+        planes = x3.reshape(nc * n0, n1, n2)
+    out = np.empty((planes.shape[0], o1, o2), ctype)
+    _pool_kernel_plane(planes, out, lo1, hi1, s1, d1, p1, plan.dens[1], lo2, hi2, s2, d2, p2, plan.dens[2],
+                       *plan.interior, is_max, init, min(planes.shape[0], 8 * num_threads()))
+    return out.reshape(x.shape[:2] + plan.out_spatial).astype(x.dtype, copy=False)
 
 
 def _as_3d(x: np.ndarray, ctype) -> np.ndarray:
@@ -330,25 +429,20 @@ class MaxPool(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x = arrays[0]
+        init = _lowest(x.dtype)
+        if not (len(node.outputs) > 1 and node.outputs[1] != ""):
+            return [_pool_run(x, attrs, True, init)]
         ctype = _compute_dtype(x.dtype)
         x3 = _as_3d(x, ctype)
         nc = x3.shape[0]
         o3 = (1,) * (3 - len(attrs.out_spatial)) + attrs.out_spatial
         out = np.empty((nc,) + o3, ctype)
+        idx = np.empty((nc,) + o3, np.int64)
         p = attrs.begins
-        init = _lowest(x.dtype)
-        want_idx = len(node.outputs) > 1 and node.outputs[1] != ""
-        if want_idx:
-            idx = np.empty((nc,) + o3, np.int64)
-            _maxpool_kernel_indices(x3, out, idx, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init,
-                                    attrs.attrs.storage_order == 1)
-        else:
-            _maxpool_kernel(x3, out, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init)
+        _maxpool_kernel_indices(x3, out, idx, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init,
+                                attrs.attrs.storage_order == 1)
         shape = x.shape[:2] + attrs.out_spatial
-        y = out.reshape(shape).astype(x.dtype, copy=False)
-        if want_idx:
-            return [y, idx.reshape(shape)]
-        return [y]
+        return [out.reshape(shape).astype(x.dtype, copy=False), idx.reshape(shape)]
 
 
 @register("AveragePool", versions=(1, 7, 10, 11, 19, 22))
@@ -375,14 +469,7 @@ class AveragePool(Op):
 
     @classmethod
     def run(cls, node, attrs, arrays):
-        x = arrays[0]
-        ctype = _compute_dtype(x.dtype)
-        x3 = _as_3d(x, ctype)
-        o3 = (1,) * (3 - len(attrs.out_spatial)) + attrs.out_spatial
-        out = np.empty((x3.shape[0],) + o3, ctype)
-        p = attrs.begins
-        _avgpool_kernel(x3, out, *attrs.taps, *attrs.counts, *attrs.steps, p[0], p[1], p[2])
-        return [out.reshape(x.shape[:2] + attrs.out_spatial).astype(x.dtype, copy=False)]
+        return [_pool_run(arrays[0], attrs, False, 0.0)]
 
 
 class _GlobalPool(Op):
