@@ -1,0 +1,119 @@
+"""Plan rewrites (ops/fusion.py): the same results with graph optimizations on and off, and the rewrites
+actually happen (fewer plan steps) only where they are valid."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import onnumba
+
+F = TensorProto.FLOAT
+RNG = np.random.default_rng(0)
+
+
+def _init(name, shape, lo=None, hi=None):
+    a = RNG.uniform(lo, hi, shape) if lo is not None else RNG.standard_normal(shape)
+    return numpy_helper.from_array(a.astype(np.float32), name)
+
+
+def _model(nodes, inits, out="y", extra_outputs=(), opset=17, inputs=None):
+    inputs = inputs or [helper.make_tensor_value_info("x", F, [2, 3, 8, 8])]
+    outs = [helper.make_empty_tensor_value_info(o) for o in (out, *extra_outputs)]
+    g = helper.make_graph(nodes, "g", inputs, outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    inferred = onnx.shape_inference.infer_shapes(m)
+    del m.graph.output[:]
+    m.graph.output.extend(inferred.graph.output)
+    return m
+
+
+def _sessions(m):
+    off = onnumba.SessionOptions()
+    off.graph_optimization_level = onnumba.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return onnumba.InferenceSession(m), onnumba.InferenceSession(m, off)
+
+
+def _steps(sess):
+    (plan,) = sess._plans.values()
+    return [st.node.op_type for st in plan.steps]
+
+
+def _conv_bn(act_nodes, bias=True):
+    inits = [_init("w", (4, 3, 3, 3)), _init("s", (4,), 0.5, 1.5), _init("b", (4,)), _init("m", (4,)),
+             _init("v", (4,), 0.5, 1.5)]
+    conv_in = ["x", "w"]
+    if bias:
+        inits.append(_init("cb", (4,)))
+        conv_in.append("cb")
+    nodes = [helper.make_node("Conv", conv_in, ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], epsilon=1e-3)]
+    return nodes + act_nodes, inits
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("act,expected", [
+    ([helper.make_node("Relu", ["n"], ["y"])], ["Conv"]),
+    ([helper.make_node("LeakyRelu", ["n"], ["y"], alpha=0.2)], ["Conv"]),
+    ([helper.make_node("Clip", ["n", "lo", "hi"], ["y"])], ["Conv"]),
+    ([helper.make_node("Sigmoid", ["n"], ["y"])], ["Conv", "Sigmoid"]),
+])
+def test_conv_bn_activation_fold_matches_unoptimised(act, expected, bias):
+    nodes, inits = _conv_bn(act, bias)
+    inits += [numpy_helper.from_array(np.array(-0.5, np.float32), "lo"),
+              numpy_helper.from_array(np.array(0.7, np.float32), "hi")]
+    m = _model(nodes, inits)
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    a, b = on.run(None, {"x": x})[0], off.run(None, {"x": x})[0]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert _steps(on) == expected
+    assert len(_steps(off)) == len(nodes)
+
+
+def test_bn_not_folded_when_conv_output_is_also_read_elsewhere():
+    nodes, inits = _conv_bn([helper.make_node("Relu", ["n"], ["y"])])
+    m = _model(nodes, inits, extra_outputs=("c",))
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for a, b in zip(on.run(None, {"x": x}), off.run(None, {"x": x})):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert _steps(on) == ["Conv", "BatchNormalization", "Relu"]
+
+
+def test_clip_with_fed_bounds_is_not_fused():
+    nodes, inits = _conv_bn([helper.make_node("Clip", ["n", "lo", ""], ["y"])])
+    m = _model(nodes, inits, inputs=[helper.make_tensor_value_info("x", F, [2, 3, 8, 8]),
+                                     helper.make_tensor_value_info("lo", F, [])])
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    lo = np.array(0.1, np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x, "lo": lo})[0], off.run(None, {"x": x, "lo": lo})[0],
+                               rtol=1e-5, atol=1e-5)
+    assert _steps(on)[-1] == "Clip"
+
+
+def test_inference_dropout_removed_but_trains_with_run_option():
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Dropout", ["r", "ratio"], ["d"]),
+             helper.make_node("Neg", ["d"], ["y"])]
+    m = _model(nodes, [numpy_helper.from_array(np.array(0.5, np.float32), "ratio")])
+    on, off = _sessions(m)
+    x = np.abs(RNG.standard_normal((2, 3, 8, 8))).astype(np.float32) + 0.1
+    np.testing.assert_array_equal(on.run(None, {"x": x})[0], -x)
+    assert _steps(on) == ["Relu", "Neg"]
+    y = on.run(None, {"x": x}, onnumba.RunOptions(training_mode=True))[0]
+    kept = y != 0
+    assert 0 < kept.mean() < 1  # some dropped, some kept
+    np.testing.assert_allclose(y[kept], -2 * x[kept], rtol=1e-6)  # kept values scaled by 1 / (1 - 0.5)
+
+
+def test_dropout_kept_when_its_mask_is_read():
+    nodes = [helper.make_node("Dropout", ["x"], ["y", "mask"])]
+    m = _model(nodes, [], extra_outputs=("mask",))
+    on, _ = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y, mask = on.run(None, {"x": x})
+    assert mask.all() and mask.dtype == np.bool_
+    np.testing.assert_array_equal(y, x)
+    assert _steps(on) == ["Dropout"]
