@@ -20,9 +20,15 @@ def run_ort(proto, feeds, outputs=None):
 
 
 def export(model, **kwargs):
-    """to_onnx + an independent full check of what it returned."""
+    """to_onnx + an independent full check of what it returned, and the graph outputs' shapes
+    equal to the Keras shapes (batch axis symbolic)."""
     proto = model.to_onnx(**kwargs)
     onnx.checker.check_model(proto, full_check=True)
+    model._ensure_graph()
+    for vi, t in zip(proto.graph.output, model.outputs):
+        dims = [d.dim_param if d.dim_param else (d.dim_value if d.HasField("dim_value") else None)
+                for d in vi.type.tensor_type.shape.dim]
+        assert dims == ["batch"] + list(t.shape[1:]), (vi.name, dims, t.shape)
     return proto
 
 
@@ -30,8 +36,10 @@ def run_model(model, *xs, **kwargs):
     """Export ``model`` and run it on ``xs`` (float32) with onnxruntime; returns the outputs."""
     proto = export(model, **kwargs)
     names = [i.name for i in proto.graph.input if i.name != "training_mode"]
-    feeds = {n: np.asarray(x, dtype=np.float32) for n, x in zip(names, xs)}
-    return run_ort(proto, feeds)
+    outs = run_ort(proto, {n: np.asarray(x, dtype=np.float32) for n, x in zip(names, xs)})
+    for y, t in zip(outs, model.outputs):  # what runs has the shape Keras announced
+        assert y.shape[1:] == tuple(t.shape[1:]), (y.shape, t.shape)
+    return outs
 
 
 def single_layer(layer, shape):

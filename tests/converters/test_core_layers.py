@@ -11,10 +11,23 @@ TOL = dict(rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
-def test_activation_by_name(name):
+@pytest.mark.parametrize("opset", [13, 17, 21])
+def test_activation_by_name(name, opset):
     x = np.linspace(-5, 5, 24, dtype=np.float32).reshape(2, 3, 4)
-    (y,) = run_model(single_layer(layers.Activation(name), (3, 4)), x)
+    (y,) = run_model(single_layer(layers.Activation(name), (3, 4)), x, opset=opset)
     np.testing.assert_allclose(y, ref.activation(name, x), rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "gelu", "hard_silu"])
+def test_activation_on_nchw_stored_tensor(name):
+    # after a channels_last conv the tensor is NCHW inside; softmax must still act on channels
+    inp = Input((3, 4, 5))
+    conv = layers.Conv2D(5, 1, activation=name)
+    model = Model(inp, conv(inp))
+    x = rand(2, 3, 4, 5)
+    (y,) = run_model(model, x)
+    np.testing.assert_allclose(y, ref.activation(name, ref.conv(x, *conv.get_weights())),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_activation_defaults_are_keras3():

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onnumba.converters import layers
 from tests.converters._util import export, op_types, rand, run_model, single_layer
@@ -117,3 +119,16 @@ def test_upsampling(layer, shape, size, interp):
     (y,) = run_model(model, x)
     fn = ref.upsample_nearest if interp == "nearest" else ref.upsample_bilinear
     np.testing.assert_allclose(y, fn(x, size), **TOL)
+
+
+@given(n=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 4),
+       padding=st.sampled_from(["valid", "same"]), mode=st.sampled_from(["max", "average"]))
+def test_pooling_geometry_property(n, k, s, padding, mode):
+    if padding == "valid" and k > n:
+        return
+    cls = layers.MaxPooling1D if mode == "max" else layers.AveragePooling1D
+    layer = cls(k, strides=s, padding=padding)
+    model = single_layer(layer, (n, 2))
+    x = rand(1, n, 2)
+    (y,) = run_model(model, x)
+    np.testing.assert_allclose(y, ref.pool(x, (k,), (s,), padding, mode), **TOL)
