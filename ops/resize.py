@@ -53,22 +53,28 @@ def _resize_kernel_nearest2d(x, out, iy, ix):
 
 @njit(**KERNEL)
 def _resize_kernel_2d(x, out, iy, wy, ix, wx):
-    """out[p, oy, ox] = sum_a sum_b wy[oy, a] * wx[ox, b] * x[p, iy[oy, a], ix[ox, b]]."""
+    """out[p, oy, ox] = sum_b wx[ox, b] * row[ix[ox, b]] with row = sum_a wy[oy, a] * x[p, iy[oy, a], :]."""
     planes, oh, ow = out.shape
+    w_in = x.shape[2]
     ky = iy.shape[1]
     kx = ix.shape[1]
-    zero = wy[0, 0] - wy[0, 0]
     for t in prange(planes * oh):
         p = t // oh
         oy = t % oh
+        row = np.empty(w_in, out.dtype)
+        w0 = wy[oy, 0]
+        s0 = iy[oy, 0]
+        for j in range(w_in):  # the vertical blend first: contiguous, vectorises
+            row[j] = w0 * x[p, s0, j]
+        for a in range(1, ky):
+            wa = wy[oy, a]
+            sa = iy[oy, a]
+            for j in range(w_in):
+                row[j] += wa * x[p, sa, j]
         for ox in range(ow):
-            acc = zero
-            for a in range(ky):
-                sy = iy[oy, a]
-                part = zero
-                for b in range(kx):
-                    part += wx[ox, b] * x[p, sy, ix[ox, b]]
-                acc += wy[oy, a] * part
+            acc = wx[ox, 0] * row[ix[ox, 0]]
+            for b in range(1, kx):
+                acc += wx[ox, b] * row[ix[ox, b]]
             out[p, oy, ox] = acc
 
 
