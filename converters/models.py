@@ -294,6 +294,11 @@ class Model:
         from onnumba.converters.saving import serialize_model
         return json.dumps(serialize_model(self), **kwargs)
 
+    def __call__(self, *args, **kwargs):
+        raise ConverterError(f"Model {self.name!r}: calling a model on tensors (nested models) "
+                             f"is not supported; rebuild its layers in the outer model "
+                             f"(at {user_location()})")
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
 

@@ -299,3 +299,9 @@ def test_training_export_of_vgg():
     np.testing.assert_allclose(mean, emean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(var, evar, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_nested_model_call_is_refused():
+    inner = single_layer(layers.Dense(2), (3,))
+    with pytest.raises(ValueError, match="nested models.*is not supported"):
+        inner(Input((3,)))
