@@ -289,7 +289,20 @@ def pool_cases(draw):
 
 def _ort_follows_spec(attrs) -> bool:
     # onnxruntime sizes SAME pads of a pool with the undilated kernel (see test_same_with_dilation_follows_spec)
-    return not (attrs.get("auto_pad", "NOTSET").startswith("SAME") and max(attrs["dilations"]) > 1)
+    # and applies ceil_mode to VALID (see test_valid_ignores_ceil_mode)
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad.startswith("SAME") and max(attrs["dilations"]) > 1:
+        return False
+    return not (auto_pad == "VALID" and attrs.get("ceil_mode"))
+
+
+def test_valid_ignores_ceil_mode():
+    # found by hypothesis: the spec's VALID size is ceil((4 - 3 + 1) / 2) = 1 with or without ceil_mode;
+    # onnxruntime applies ceil_mode to VALID and returns 2 values, the second window past the input's end
+    x = _x((1, 1, 4))
+    attrs = dict(kernel_shape=[2], strides=[2], dilations=[2], ceil_mode=1, auto_pad="VALID")
+    (y,) = run_onnumba(_model("MaxPool", x, attrs), {"x": x})
+    assert y.shape == (1, 1, 1) and y[0, 0, 0] == max(x[0, 0, 0], x[0, 0, 2])
 
 
 def _check_pool_property(case):
