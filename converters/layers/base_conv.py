@@ -8,6 +8,7 @@ from onnumba.converters import _geometry
 from onnumba.converters import activations as _activations
 from onnumba.converters import initializers as _initializers
 from onnumba.converters import regularizers as _regularizers
+from onnumba.converters.errors import ExportError
 from onnumba.converters.layers.base import Layer, ShapeProblem
 from onnumba.converters.layers.core import apply_activation
 
@@ -48,16 +49,28 @@ class SpatialLayer(Layer):
         return split_spatial(node.inputs[0].shape, self.data_format)[1]
 
 
-def conv_onnx_attrs(spatial_in, kernel_size, strides, dilation_rate, padding, groups=1):
-    """ONNX Conv attributes for a Keras conv (explicit pads; SAME_UPPER if a size is unknown)."""
+def conv_onnx_attrs(spatial_in, kernel_size, strides, dilation_rate, padding, groups=1,
+                    where="this layer"):
+    """ONNX Conv attributes for a Keras conv.
+
+    Pads are explicit whenever they do not depend on an unknown input size (always for 'valid'
+    and 'causal', and for 'same' on stride-1 axes); otherwise ``auto_pad=SAME_UPPER`` (Keras puts
+    the odd unit at the end too), which ONNX runtimes refuse together with dilation.
+    """
     attrs = {"kernel_shape": list(kernel_size), "strides": list(strides),
              "dilations": list(dilation_rate), "group": int(groups)}
-    if padding == "same" and any(d is None for d in spatial_in):
-        attrs["auto_pad"] = "SAME_UPPER"  # Keras 'same' puts the extra unit at the end too
+    dynamic = [n is None and s > 1 for n, s in zip(spatial_in, strides)]
+    if padding == "same" and any(dynamic):
+        if any(d > 1 for d in dilation_rate):
+            raise ExportError(f"{where}: padding='same' with strides={tuple(strides)} and "
+                              f"dilation_rate={tuple(dilation_rate)} needs known spatial sizes, "
+                              f"got {tuple(spatial_in)}; give Input a fixed shape")
+        attrs["auto_pad"] = "SAME_UPPER"
         return attrs
     begins, ends = [], []
     for n, k, s, d in zip(spatial_in, kernel_size, strides, dilation_rate):
-        b, e = _geometry.conv_pads(n, k, s, d, padding)
+        # with stride 1 the 'same' pads do not depend on the input size
+        b, e = _geometry.conv_pads(n if n is not None else k, k, s, d, padding)
         begins.append(b)
         ends.append(e)
     attrs["pads"] = begins + ends
@@ -145,7 +158,7 @@ class BaseConv(SpatialLayer):
         if bias is not None:
             ins.append(ctx.f32(bias, f"{self.name}_bias"))
         attrs = conv_onnx_attrs(self._spatial_of(node), self.kernel_size, self.strides,
-                                self.dilation_rate, self.padding, self.groups)
+                                self.dilation_rate, self.padding, self.groups, self._repr())
         y = t.like(ctx.b.node("Conv", ins, name=self.name, **attrs), node.outputs[0].shape)
         return [apply_activation(ctx, y, self.activation, self.name)]
 

@@ -64,7 +64,7 @@ class _DepthwiseBase(SpatialLayer):
         if bias is not None:
             ins.append(ctx.f32(bias, f"{self.name}_bias"))
         attrs = conv_onnx_attrs(self._spatial_of(node), self.kernel_size, self.strides,
-                                self.dilation_rate, self.padding, groups=channels)
+                                self.dilation_rate, self.padding, channels, self._repr())
         return ctx.b.node("Conv", ins, name=f"{self.name}_depthwise", **attrs)
 
     def _depthwise_config(self):

@@ -13,10 +13,11 @@ from onnumba.converters.layers.base_conv import SpatialLayer, join_spatial
 def pool_onnx_attrs(spatial_in, pool_size, strides, padding):
     """ONNX MaxPool / AveragePool attributes for Keras pooling arguments."""
     attrs = {"kernel_shape": list(pool_size), "strides": list(strides)}
-    if padding == "same" and any(d is None for d in spatial_in):
+    if padding == "same" and any(n is None and s > 1 for n, s in zip(spatial_in, strides)):
         attrs["auto_pad"] = "SAME_UPPER"
         return attrs
-    pads = [_geometry.conv_pads(n, k, s, 1, padding)
+    # with stride 1 the 'same' pads do not depend on the (maybe unknown) input size
+    pads = [_geometry.conv_pads(n if n is not None else k, k, s, 1, padding)
             for n, k, s in zip(spatial_in, pool_size, strides)]
     attrs["pads"] = [p[0] for p in pads] + [p[1] for p in pads]
     return attrs

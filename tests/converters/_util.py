@@ -26,7 +26,8 @@ def export(model, **kwargs):
     onnx.checker.check_model(proto, full_check=True)
     model._ensure_graph()
     for vi, t in zip(proto.graph.output, model.outputs):
-        dims = [d.dim_param if d.dim_param else (d.dim_value if d.HasField("dim_value") else None)
+        dims = [d.dim_value if d.HasField("dim_value") else
+                (None if not d.dim_param or d.dim_param.startswith("unk__") else d.dim_param)
                 for d in vi.type.tensor_type.shape.dim]
         assert dims == ["batch"] + list(t.shape[1:]), (vi.name, dims, t.shape)
     return proto
@@ -38,7 +39,8 @@ def run_model(model, *xs, **kwargs):
     names = [i.name for i in proto.graph.input if i.name != "training_mode"]
     outs = run_ort(proto, {n: np.asarray(x, dtype=np.float32) for n, x in zip(names, xs)})
     for y, t in zip(outs, model.outputs):  # what runs has the shape Keras announced
-        assert y.shape[1:] == tuple(t.shape[1:]), (y.shape, t.shape)
+        assert len(y.shape) == len(t.shape) and all(
+            k is None or k == d for d, k in zip(y.shape[1:], t.shape[1:])), (y.shape, t.shape)
     return outs
 
 

@@ -221,3 +221,28 @@ def test_conv_transpose_geometry_property(n, k, s, d, padding, op):
     x = rand(1, n, 1)
     (y,) = run_model(model, x)
     np.testing.assert_allclose(y, _conv_t_ref(layer, x), **TOL)
+
+
+@pytest.mark.parametrize("k,s,d", [(3, 1, 2), (2, 2, 1), (4, 3, 1), (3, 1, 1)])
+def test_dynamic_spatial_sizes(k, s, d):
+    inp = layers.Input((None, 3))
+    conv = layers.Conv1D(2, k, strides=s, dilation_rate=d, padding="same")
+    pool = layers.AveragePooling1D(k, strides=s, padding="same")
+    from onnumba.converters import Model
+    model = Model(inp, [conv(inp), pool(inp)])
+    assert model.outputs[0].shape == (None, None, 2)
+    for n in (5, 8):
+        x = rand(1, n, 3, seed=n)
+        y, p = run_model(model, x)
+        np.testing.assert_allclose(y, _conv_ref(conv, x), **TOL)
+        np.testing.assert_allclose(p, ref.pool(x, (k,), (s,), "same", "average"), **TOL)
+
+
+def test_dynamic_size_with_strides_and_dilation_is_refused_at_export():
+    from onnumba.converters import Model
+    inp = layers.Input((None, None, 2))
+    model = Model(inp, layers.Conv2D(2, 3, strides=2, dilation_rate=2, padding="same")(inp))
+    with pytest.raises(ValueError, match=r"Conv2D '.*' \(created at .*\): padding='same' with "
+                                         r"strides=\(2, 2\) and dilation_rate=\(2, 2\) needs "
+                                         r"known spatial sizes"):
+        model.to_onnx()
