@@ -305,3 +305,29 @@ def test_nested_model_call_is_refused():
     inner = single_layer(layers.Dense(2), (3,))
     with pytest.raises(ValueError, match="nested models.*is not supported"):
         inner(Input((3,)))
+
+
+def _every_op_model():
+    inp = Input((6, 6, 2))
+    x = layers.ZeroPadding2D(1)(inp)
+    x = layers.Conv2DTranspose(3, 1, strides=2, padding="same")(x)
+    x = layers.DepthwiseConv2D(3, depth_multiplier=2, activation="hard_silu")(x)
+    x = layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = layers.Cropping2D(((1, 0), (0, 1)))(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(max_value=1.0, negative_slope=0.1)(x)
+    x = layers.Dropout(0.2)(x)
+    x = layers.PReLU(alpha_initializer="ones")(x)
+    y = layers.Flatten()(layers.MaxPooling2D()(x))
+    return Model(inp, [layers.Dense(4, activation="log_softmax")(y),
+                       layers.GlobalMaxPooling2D(keepdims=True)(x)])
+
+
+@pytest.mark.parametrize("opset", list(range(13, 22)))
+def test_every_opset_on_a_model_using_most_ops(opset):
+    model = _every_op_model()
+    x = rand(2, 6, 6, 2)
+    ys = run_model(model, x, opset=opset)
+    for y, e in zip(ys, ref.model_forward(model, x)):
+        np.testing.assert_allclose(y, e, rtol=1e-4, atol=1e-5)
