@@ -182,7 +182,6 @@ class Flatten(Layer):
         if any(d is None for d in dims):
             t = ctx.to_perm(t, order)
             return [ExportTensor(b.node("Flatten", [t.name], name=self.name, axis=1), out_shape)]
-        t = ctx.to_perm(t, t.perm) if t.flat_perm is None else ctx.to_keras(t)
         feature = np.arange(int(np.prod(dims))).reshape([t.shape[a] for a in order[1:]])
         by_keras_axis = feature.transpose(np.argsort(np.array(order[1:]) - 1))
         onnx_perm = t.perm or tuple(range(rank))

@@ -75,3 +75,12 @@ def test_summary_bad_file(tmp_path, capsys):
     bad.write_bytes(b"\x00garbage")
     assert cli.cmd_summary(_parse(["summary", str(bad)])) == 2
     assert "not a readable ONNX file" in capsys.readouterr().err
+
+
+def test_onnumba_command_line_has_convert_and_summary(tmp_path, capsys):
+    runtime_cli = pytest.importorskip("onnumba.cli", reason="the runtime CLI is not importable")
+    out = tmp_path / "s.onnx"
+    assert runtime_cli.main(["convert", os.path.join(FIXTURES, "sequential_small.keras"),
+                             "-o", str(out)]) == 0
+    assert runtime_cli.main(["summary", str(out)]) == 0
+    assert "parameters: 47" in capsys.readouterr().out
