@@ -130,7 +130,11 @@ def random_weight_model(name: str, seed: int = 0, batch: int | None = None,
     if expose_logits:
         soft = [n for n in g.node if n.op_type == "Softmax"]
         if soft:
-            g.output.append(onnx.helper.make_tensor_value_info(soft[-1].input[0], onnx.TensorProto.FLOAT, None))
+            name = soft[-1].input[0]
+            inferred = onnx.shape_inference.infer_shapes(m)
+            vi = next((v for v in inferred.graph.value_info if v.name == name), None)
+            g.output.append(vi if vi is not None else
+                            onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [None, None]))
     if batch is not None:
         for vi in g.input:
             if vi.name in real:
