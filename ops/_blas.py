@@ -19,13 +19,46 @@ Public helpers (use them from ``@njit`` code):
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's BLAS so threadpoolctl sees and pins it)
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+import os
+import sys
 
-from onnumba.ops._numba import SERIAL, njit
+import numpy as np
+
+
+def _avx512_cpu() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags
+    except OSError:
+        pass
+    return False
+
+
+def _load_scipy_blas() -> None:
+    """Import scipy's BLAS; on AVX-512 CPUs that OpenBLAS does not recognise (it falls back to its AVX2
+    'Haswell' kernels on e.g. AMD Zen 4/5), ask for its AVX-512 'SkylakeX' kernels: 1.6x faster sgemm
+    measured. Only when the user did not choose (OPENBLAS_CORETYPE unset) and scipy's BLAS is not loaded
+    yet; the variable is restored right after the library has read it."""
+    if "scipy.linalg.cython_blas" in sys.modules or "OPENBLAS_CORETYPE" in os.environ or not _avx512_cpu():
+        import scipy.linalg.cython_blas  # noqa: F401, PLC0415
+        return
+    os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401, PLC0415
+    finally:
+        del os.environ["OPENBLAS_CORETYPE"]
+
+
+_load_scipy_blas()
+
+from numba import types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic, overload  # noqa: E402
+
+from onnumba.ops._numba import SERIAL, njit  # noqa: E402
 
 _ready = False
 _pinned = None

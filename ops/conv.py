@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
+from numba import uintp
 
 from onnumba.ops import _blas
 from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, require_input
@@ -72,8 +73,10 @@ class ConvAttrs:
 @njit(**SERIAL)
 def _epilogue(y, bias, has_bias, act, a0, a1):
     """In place on a (rows, cols) tile: add bias[row], then the fused activation."""
+    if act == 0 and not has_bias:
+        return
     for r in range(y.shape[0]):
-        bv = bias[r] if has_bias else 0.0
+        bv = bias[r]
         row = y[r]
         if act == 0:
             if has_bias:
@@ -183,11 +186,70 @@ def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0,
         _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
 
 
+@njit(**SERIAL)
+def _activate_row(row, act, a0, a1):
+    if act == 1:
+        for j in range(row.shape[0]):
+            v = row[j]
+            row[j] = v if v > 0 else 0.0
+    elif act == 2:
+        for j in range(row.shape[0]):
+            v = row[j]
+            row[j] = v if v >= 0 else v * a0
+    elif act == 3:
+        for j in range(row.shape[0]):
+            v = row[j]
+            row[j] = a0 if v < a0 else (a1 if v > a1 else v)
+
+
+@njit(**SERIAL)
+def _row_3x3(o, p, q, r, bv, w00, w01, w02, w10, w11, w12, w20, w21, w22):
+    """o[t] = bv + 3x3 taps of rows p, q, r starting at column t (stride 1, dilation 1)."""
+    for t in range(o.shape[0]):
+        o[t] = (bv + w00 * p[t] + w01 * p[t + 1] + w02 * p[t + 2]
+                + w10 * q[t] + w11 * q[t + 1] + w12 * q[t + 2]
+                + w20 * r[t] + w21 * r[t + 1] + w22 * r[t + 2])
+
+
+@njit(**SERIAL)
+def _row_3x3_strided(o, p, q, r, s, d, bv, w00, w01, w02, w10, w11, w12, w20, w21, w22):
+    """As :func:`_row_3x3` with column stride ``s`` and dilation ``d``."""
+    for t in range(o.shape[0]):
+        c = t * s
+        o[t] = (bv + w00 * p[c] + w01 * p[c + d] + w02 * p[c + 2 * d]
+                + w10 * q[c] + w11 * q[c + d] + w12 * q[c + 2 * d]
+                + w20 * r[c] + w21 * r[c + d] + w22 * r[c + 2 * d])
+
+
+@njit(**SERIAL)
+def _copy_row(dst, src):
+    for t in range(dst.shape[0]):
+        dst[t] = src[t]
+
+
+@njit(**SERIAL)
+def _axpy_strided(acc, xs, s, wv):
+    """acc[t] += wv * xs[t * s]."""
+    if s == 1:
+        for t in range(acc.shape[0]):
+            acc[t] += wv * xs[t]
+    else:
+        for t in range(acc.shape[0]):
+            acc[t] += wv * xs[t * s]
+
+
 @njit(**KERNEL)
-def _conv_kernel_direct(x, w5, bias, has_bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph, pw, OD, OH, OW,
+def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph, pw, OD, OH, OW, HP, WP,
                         act, a0, a1):
     """One input channel per group (depthwise, any multiplier): x (N, C, D, H, W), w5 (M, 1, KD, KH, KW),
-    out (N, M, OD, OH, OW); one chunk per (n, m, od)."""
+    out (N, M, OD, OH, OW); one chunk per (n, m, od).
+
+    With ``HP > 0`` (kernel depth 1; the caller bounds HP * WP) the input plane is first copied into a
+    zero-padded (HP, WP) buffer, so every output row is computed over its full width without border
+    tests (3x3 in a single pass of 9 taps). Otherwise rows accumulate tap by tap over their valid columns.
+    Hot loops run in small helpers over slices indexed from 0, so Numba emits no negative-index
+    wraparound and LLVM vectorises them.
+    """
     N, C, D, H, W = x.shape
     M, _, KD, KH, KW = w5.shape
     Mg = M // group
@@ -196,51 +258,95 @@ def _conv_kernel_direct(x, w5, bias, has_bias, out, group, sd, sh, sw, dd, dh, d
         m = (job // OD) % M
         n = job // (OD * M)
         ci = m // Mg
-        bv = bias[m] if has_bias else 0.0
+        bv = bias[m]
+        idd0 = od * sd - pd
+        if HP > 0:
+            if idd0 < 0 or idd0 >= D:
+                for oh in range(OH):
+                    orow = out[n, m, od, oh]
+                    for j in range(OW):
+                        orow[j] = bv
+                    _activate_row(orow, act, a0, a1)
+                continue
+            buf = np.zeros((HP, WP), out.dtype)
+            ncopy = min(W, WP - pw)
+            for ih in range(min(H, HP - ph)):
+                if ncopy > 0:
+                    _copy_row(buf[ih + ph, pw:pw + ncopy], x[n, ci, idd0, ih])
+            three = KH == 3 and KW == 3
+            w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = w5[m, 0, 0, 0, 0]
+            if three:
+                w01, w02 = w5[m, 0, 0, 0, 1], w5[m, 0, 0, 0, 2]
+                w10, w11, w12 = w5[m, 0, 0, 1, 0], w5[m, 0, 0, 1, 1], w5[m, 0, 0, 1, 2]
+                w20, w21, w22 = w5[m, 0, 0, 2, 0], w5[m, 0, 0, 2, 1], w5[m, 0, 0, 2, 2]
+            # unsigned index arithmetic: Numba emits no negative-index wraparound for it
+            su = uintp(sw)
+            du = uintp(dw)
+            uOW = uintp(OW)
+            for oh in range(OH):
+                orow = out[n, m, od, oh]
+                r = oh * sh
+                if three and sw == 1 and dw == 1:
+                    p = buf[r]
+                    q = buf[r + dh]
+                    u = buf[r + 2 * dh]
+                    for t in range(OW):
+                        orow[t] = (bv + w00 * p[t] + w01 * p[t + 1] + w02 * p[t + 2]
+                                   + w10 * q[t] + w11 * q[t + 1] + w12 * q[t + 2]
+                                   + w20 * u[t] + w21 * u[t + 1] + w22 * u[t + 2])
+                elif three:
+                    p = buf[r]
+                    q = buf[r + dh]
+                    u = buf[r + 2 * dh]
+                    for t in range(uintp(0), uOW):
+                        c = t * su
+                        orow[t] = (bv + w00 * p[c] + w01 * p[c + du] + w02 * p[c + 2 * du]
+                                   + w10 * q[c] + w11 * q[c + du] + w12 * q[c + 2 * du]
+                                   + w20 * u[c] + w21 * u[c + du] + w22 * u[c + 2 * du])
+                else:
+                    for t in range(OW):
+                        orow[t] = bv
+                    for kh in range(KH):
+                        brow = buf[r + kh * dh]
+                        for kw in range(KW):
+                            wv = w5[m, 0, 0, kh, kw]
+                            off = uintp(kw) * du
+                            if sw == 1:
+                                for t in range(uintp(0), uOW):
+                                    orow[t] += wv * brow[t + off]
+                            else:
+                                for t in range(uintp(0), uOW):
+                                    orow[t] += wv * brow[t * su + off]
+                if act != 0:
+                    _activate_row(orow, act, a0, a1)
+            continue
         acc = np.empty(OW, out.dtype)
         los = np.empty(KW, np.int64)
         his = np.empty(KW, np.int64)
         for kw in range(KW):
             los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
         for oh in range(OH):
+            orow = out[n, m, od, oh]
+            ih0 = oh * sh - ph
             for j in range(OW):
                 acc[j] = bv
             for kd in range(KD):
-                idd = od * sd - pd + kd * dd
+                idd = idd0 + kd * dd
                 if idd < 0 or idd >= D:
                     continue
                 for kh in range(KH):
-                    ih = oh * sh - ph + kh * dh
+                    ih = ih0 + kh * dh
                     if ih < 0 or ih >= H:
                         continue
                     xrow = x[n, ci, idd, ih]
                     for kw in range(KW):
-                        wv = w5[m, 0, kd, kh, kw]
                         lo = los[kw]
                         hi = his[kw]
-                        if sw == 1:
-                            s0 = lo + kw * dw - pw
-                            for j in range(hi - lo):
-                                acc[lo + j] += wv * xrow[s0 + j]
-                        else:
-                            for j in range(lo, hi):
-                                acc[j] += wv * xrow[j * sw + kw * dw - pw]
-            orow = out[n, m, od, oh]
-            if act == 0:
-                for j in range(OW):
-                    orow[j] = acc[j]
-            elif act == 1:
-                for j in range(OW):
-                    v = acc[j]
-                    orow[j] = v if v > 0 else 0.0
-            elif act == 2:
-                for j in range(OW):
-                    v = acc[j]
-                    orow[j] = v if v >= 0 else v * a0
-            else:
-                for j in range(OW):
-                    v = acc[j]
-                    orow[j] = a0 if v < a0 else (a1 if v > a1 else v)
+                        if hi > lo:
+                            _axpy_strided(acc[lo:hi], xrow[lo * sw + kw * dw - pw:], sw, w5[m, 0, kd, kh, kw])
+            for j in range(OW):
+                orow[j] = acc[j]
+            _activate_row(orow, act, a0, a1)
 
 
 # ------------------------------------------------------------------------------------------------ entry
@@ -299,20 +405,27 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
     x5 = np.ascontiguousarray(x, dtype=cdt).reshape((N, C) + (1,) * pad3 + tuple(x.shape[2:]))
     w5 = np.ascontiguousarray(w, dtype=cdt).reshape((M, w.shape[1]) + (1,) * pad3 + ksz)
     has_bias = b is not None
-    bias = np.ascontiguousarray(b, dtype=cdt) if has_bias else np.zeros(1, cdt)
+    # always M values (zeros without B), and epilogue scalars in the compute dtype, so no float64 promotion
+    bias = np.ascontiguousarray(b, dtype=cdt) if has_bias else np.zeros(M, cdt)
     s3 = (1,) * pad3 + strides
     d3 = (1,) * pad3 + dilations
     p3 = (0,) * pad3 + pads_begin
     o3 = (1,) * pad3 + out_sp
     k3 = w5.shape[2:]
     act = ACTIVATIONS[activation]
-    a0, a1 = (float(alpha), 0.0) if act == 2 else (float(clip_min), float(clip_max))
+    a0, a1 = (alpha, 0.0) if act == 2 else (clip_min, clip_max)
+    a0, a1 = np.dtype(cdt).type(a0), np.dtype(cdt).type(a1)
     P = o3[0] * o3[1] * o3[2]
     out = np.empty((N, M, P), cdt)
     Cg = C // group
     if N * M * P and Cg == 1:
         out5 = out.reshape((N, M) + o3)
-        _conv_kernel_direct(x5, w5, bias, has_bias, out5, group, *s3, *d3, *p3, *o3, act, a0, a1)
+        # zero-padded plane per chunk: rows/cols the windows reach; skipped for kernel depth > 1 or huge pads
+        HP = (o3[1] - 1) * s3[1] + (k3[1] - 1) * d3[1] + 1
+        WP = (o3[2] - 1) * s3[2] + (k3[2] - 1) * d3[2] + 1
+        if k3[0] != 1 or HP * WP > 4 * (x5.shape[3] * x5.shape[4] + o3[1] * o3[2]) + 4096:
+            HP = WP = 0
+        _conv_kernel_direct(x5, w5, bias, out5, group, *s3, *d3, *p3, *o3, HP, WP, act, a0, a1)
     elif N * M * P:
         _blas.ensure_ready()
         w2 = w5.reshape(M, -1)
