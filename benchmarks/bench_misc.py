@@ -83,6 +83,11 @@ def slice_case(C, H, W, lo, hi):
 CASES = [
     ("convtranspose3x3 s2 64->32 28x28", conv_transpose_case(64, 32, 28, 28)),
     ("convtranspose3x3 s2 64->32 56x56", conv_transpose_case(64, 32, 56, 56)),
+    # the four 2x2 stride-2 upsampling ConvTransposes of models/unet.onnx
+    ("convtranspose2x2 s2 512->256 6x6", conv_transpose_case(512, 256, 6, 6, k=2, p=0, op=0)),
+    ("convtranspose2x2 s2 256->128 12x12", conv_transpose_case(256, 128, 12, 12, k=2, p=0, op=0)),
+    ("convtranspose2x2 s2 128->64 24x24", conv_transpose_case(128, 64, 24, 24, k=2, p=0, op=0)),
+    ("convtranspose2x2 s2 64->32 48x48", conv_transpose_case(64, 32, 48, 48, k=2, p=0, op=0)),
     ("pad reflect 64x56x56 by 1", pad_case(64, 56, 56)),
     ("slice crop 64x56x56 [4:52, 4:52]", slice_case(64, 56, 56, 4, 52)),
 ]

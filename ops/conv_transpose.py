@@ -13,9 +13,13 @@ are computed natively, float16 in float32.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
 
 from onnumba.ops import _blas
 from onnumba.ops._common import FLOATS, check_dtype, check_size, require_input
@@ -40,9 +44,250 @@ class ConvTransposeAttrs:
     #: filled by ``bind``: resolved geometry, padded to 3 spatial axes (leading unit axes for 1-d / 2-d)
     out_shape: tuple | None = None
     geom: tuple | None = None
+    #: filled by ``bind``: which kernel runs ("k2s2", "k3s2" or "generic", see ``_fast_path``)
+    path: str = "generic"
+    #: (W it was packed from, packed W) when W is a plan-time constant, so ``run`` does not repack it
+    packed: tuple | None = field(default=None, compare=False, repr=False)
 
 
 # ----------------------------------------------------------------------------------------------- kernels
+
+# ----------------------------------------------------------------------------------------------- 16-lane vectors
+# The stride-2 fast paths keep a 4-channel x 4-phase tile of 16-lane float32 accumulators in registers. Plain
+# Numba loops cannot do that (LLVM keeps array accumulators in memory), so the tile is written with these
+# small intrinsics over an LLVM <16 x float> value: a load, a store, a fused multiply-add with a broadcast
+# scalar (it compiles to one FMA with an embedded broadcast) and the two halves of a lane interleave.
+
+class _F32x16(types.Type):
+    def __init__(self):
+        super().__init__(name="f32x16")
+
+
+_f32x16 = _F32x16()
+_VEC = ir.VectorType(ir.FloatType(), 16)
+_I32 = ir.IntType(32)
+
+
+@register_model(_F32x16)
+class _F32x16Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC)
+
+
+def _vec_ptr(context, builder, aty, arr, off):
+    data = context.make_array(aty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [off]), _VEC.as_pointer())
+
+
+@intrinsic
+def _vzero(typingctx):
+    return _f32x16(), lambda context, builder, sig, args: ir.Constant(_VEC, None)
+
+
+@intrinsic
+def _vload(typingctx, arr, off):
+    """``arr.flat[off:off+16]`` of a contiguous float32 array (no bounds check)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=4)
+
+    return _f32x16(arr, types.intp), codegen
+
+
+@intrinsic
+def _vstore(typingctx, arr, off, v):
+    """``arr.flat[off:off+16] = v`` (no bounds check)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=4)
+        return context.get_dummy_value()
+
+    return types.none(arr, types.intp, _f32x16), codegen
+
+
+@intrinsic
+def _vfma(typingctx, acc, v, s):
+    """``acc + v * s`` with ``s`` a float32 scalar broadcast to every lane, one rounding (fused)."""
+    if s != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        b = builder.insert_element(ir.Constant(_VEC, ir.Undefined), args[2], ir.Constant(_I32, 0))
+        b = builder.shuffle_vector(b, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3), "llvm.fma.v16f32")
+        return builder.call(fma, [args[1], b, args[0]])
+
+    return _f32x16(_f32x16, _f32x16, types.float32), codegen
+
+
+def _interleave(half):
+    idx = [j // 2 + 16 * (j % 2) + 8 * half for j in range(16)]
+
+    @intrinsic
+    def vzip(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(_I32, 16), idx))
+
+        return _f32x16(_f32x16, _f32x16), codegen
+
+    return vzip
+
+
+#: lanes 0..7 of a and b interleaved (a0 b0 a1 b1 ... a7 b7), and lanes 8..15 (a8 b8 ... a15 b15)
+_vzip_lo = _interleave(0)
+_vzip_hi = _interleave(1)
+
+
+# ----------------------------------------------------------------------------------------------- stride-2 kernels
+#: output channels per register tile of the stride-2 fast paths
+_MR = 4
+
+
+@njit(**SERIAL)
+def _store_pairs(t, base, q, e, o):
+    """Lanes of ``e`` (even output columns) and ``o`` (odd ones) interleaved into ``t[base+2q : base+2q+32]``."""
+    _vstore(t, base + 2 * q, _vzip_lo(e, o))
+    _vstore(t, base + 2 * q + 16, _vzip_hi(e, o))
+
+
+@njit(**SERIAL)
+def _tile_to_out(t, out, n, m0, bias, M, H, OW, rowlen, plane):
+    """Copy the tile buffer's phase rows (``t[(m*2 + a)*plane + iy*rowlen : ... + OW]`` holds output row
+    ``2*iy + a`` of channel ``m0 + m``) into ``out[n]``, adding the bias."""
+    for m in range(_MR):
+        mm = m0 + m
+        if mm >= M:
+            break
+        b = bias[mm]
+        o = out[n, mm]
+        for iy in range(H):
+            for a in range(2):
+                src = (m * 2 + a) * plane + iy * rowlen
+                dst = (2 * iy + a) * OW
+                for j in range(OW):
+                    o[dst + j] = t[src + j] + b
+
+
+@njit(**KERNEL)
+def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
+    """Kernel 2x2, stride 2, no padding: each input pixel owns one 2x2 output block, out = 2H x 2W.
+
+    xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16 (tail zeros); wp: (MB, C*16) packed
+    weights, wp[mb, c*16 + m*4 + kh*2 + kw] = W[c, mb*4 + m, kh, kw]; out: (N, M, 4*H*W). Tasks: (n, block of 4
+    output channels); each computes its 4 x 4 phase planes 16 positions at a time in registers.
+    """
+    N = xp.shape[0]
+    MB = wp.shape[0]
+    M = out.shape[1]
+    plane = 2 * L
+    for t in prange(N * MB):
+        n = t // MB
+        mb = t - n * MB
+        tile = np.empty(_MR * 2 * plane, dtype=np.float32)
+        x = xp[n]
+        w = wp[mb]
+        for q in range(0, L, 16):
+            a0 = _vzero(); a1 = _vzero(); a2 = _vzero(); a3 = _vzero()  # noqa: E702
+            b0 = _vzero(); b1 = _vzero(); b2 = _vzero(); b3 = _vzero()  # noqa: E702
+            c0 = _vzero(); c1 = _vzero(); c2 = _vzero(); c3 = _vzero()  # noqa: E702
+            d0 = _vzero(); d1 = _vzero(); d2 = _vzero(); d3 = _vzero()  # noqa: E702
+            for c in range(C):
+                v = _vload(x, c * L + q)
+                k = c * 16
+                a0 = _vfma(a0, v, w[k + 0]); a1 = _vfma(a1, v, w[k + 1])  # noqa: E702
+                a2 = _vfma(a2, v, w[k + 2]); a3 = _vfma(a3, v, w[k + 3])  # noqa: E702
+                b0 = _vfma(b0, v, w[k + 4]); b1 = _vfma(b1, v, w[k + 5])  # noqa: E702
+                b2 = _vfma(b2, v, w[k + 6]); b3 = _vfma(b3, v, w[k + 7])  # noqa: E702
+                c0 = _vfma(c0, v, w[k + 8]); c1 = _vfma(c1, v, w[k + 9])  # noqa: E702
+                c2 = _vfma(c2, v, w[k + 10]); c3 = _vfma(c3, v, w[k + 11])  # noqa: E702
+                d0 = _vfma(d0, v, w[k + 12]); d1 = _vfma(d1, v, w[k + 13])  # noqa: E702
+                d2 = _vfma(d2, v, w[k + 14]); d3 = _vfma(d3, v, w[k + 15])  # noqa: E702
+            # accumulator (channel m, kh, kw) -> row plane (m, kh), columns interleaved by kw
+            _store_pairs(tile, 0 * plane, q, a0, a1)
+            _store_pairs(tile, 1 * plane, q, a2, a3)
+            _store_pairs(tile, 2 * plane, q, b0, b1)
+            _store_pairs(tile, 3 * plane, q, b2, b3)
+            _store_pairs(tile, 4 * plane, q, c0, c1)
+            _store_pairs(tile, 5 * plane, q, c2, c3)
+            _store_pairs(tile, 6 * plane, q, d0, d1)
+            _store_pairs(tile, 7 * plane, q, d2, d3)
+        # flat position q = iy*W + ix: output row 2*iy + kh starts at 2*iy*W in its plane
+        _tile_to_out(tile, out, n, mb * _MR, bias, M, H, 2 * W, 2 * W, plane)
+
+
+@njit(**KERNEL)
+def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q):
+    """Kernel 3x3, stride 2, begin pads 1, out = 2H x 2W (pads 1 with output_padding 1, or SAME_LOWER).
+
+    Output pixel (2*iy + a, 2*ix + b) takes kernel row 1 from input row iy when a = 0, rows 2 and 0 from
+    input rows iy and iy+1 when a = 1; the same for columns. xp: (N, C*L) input, channel c stored from c*L with one
+    zero column and one zero row appended (row length W+1), position q = iy*(W+1) + ix; L >= Q + W + 17
+    with zeros after the data; Q: positions computed, a multiple of 16 >= H*(W+1). wp: (MB, C*36) packed
+    weights, per channel m of the block the taps [11, 12, 10, 21, 01, 22, 20, 02, 00] (kh kw) at
+    wp[mb, c*36 + m*9 : c*36 + m*9 + 9].
+    """
+    N = xp.shape[0]
+    MB = wp.shape[0]
+    M = out.shape[1]
+    W1 = W + 1
+    plane = 2 * Q
+    for t in prange(N * MB):
+        n = t // MB
+        mb = t - n * MB
+        tile = np.empty(_MR * 2 * plane, dtype=np.float32)
+        x = xp[n]
+        w = wp[mb]
+        for q in range(0, Q, 16):
+            # per channel m: ee (even row, even col), eo, oe, oo accumulators
+            ee0 = _vzero(); eo0 = _vzero(); oe0 = _vzero(); oo0 = _vzero()  # noqa: E702
+            ee1 = _vzero(); eo1 = _vzero(); oe1 = _vzero(); oo1 = _vzero()  # noqa: E702
+            ee2 = _vzero(); eo2 = _vzero(); oe2 = _vzero(); oo2 = _vzero()  # noqa: E702
+            ee3 = _vzero(); eo3 = _vzero(); oe3 = _vzero(); oo3 = _vzero()  # noqa: E702
+            for c in range(C):
+                p = c * L + q
+                v00 = _vload(x, p)
+                v01 = _vload(x, p + 1)
+                v10 = _vload(x, p + W1)
+                v11 = _vload(x, p + W1 + 1)
+                k = c * 36
+                ee0 = _vfma(ee0, v00, w[k + 0])
+                eo0 = _vfma(_vfma(eo0, v00, w[k + 1]), v01, w[k + 2])
+                oe0 = _vfma(_vfma(oe0, v00, w[k + 3]), v10, w[k + 4])
+                oo0 = _vfma(_vfma(_vfma(_vfma(oo0, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
+                            v11, w[k + 8])
+                k += 9
+                ee1 = _vfma(ee1, v00, w[k + 0])
+                eo1 = _vfma(_vfma(eo1, v00, w[k + 1]), v01, w[k + 2])
+                oe1 = _vfma(_vfma(oe1, v00, w[k + 3]), v10, w[k + 4])
+                oo1 = _vfma(_vfma(_vfma(_vfma(oo1, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
+                            v11, w[k + 8])
+                k += 9
+                ee2 = _vfma(ee2, v00, w[k + 0])
+                eo2 = _vfma(_vfma(eo2, v00, w[k + 1]), v01, w[k + 2])
+                oe2 = _vfma(_vfma(oe2, v00, w[k + 3]), v10, w[k + 4])
+                oo2 = _vfma(_vfma(_vfma(_vfma(oo2, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
+                            v11, w[k + 8])
+                k += 9
+                ee3 = _vfma(ee3, v00, w[k + 0])
+                eo3 = _vfma(_vfma(eo3, v00, w[k + 1]), v01, w[k + 2])
+                oe3 = _vfma(_vfma(oe3, v00, w[k + 3]), v10, w[k + 4])
+                oo3 = _vfma(_vfma(_vfma(_vfma(oo3, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
+                            v11, w[k + 8])
+            _store_pairs(tile, 0 * plane, q, ee0, eo0)
+            _store_pairs(tile, 1 * plane, q, oe0, oo0)
+            _store_pairs(tile, 2 * plane, q, ee1, eo1)
+            _store_pairs(tile, 3 * plane, q, oe1, oo1)
+            _store_pairs(tile, 4 * plane, q, ee2, eo2)
+            _store_pairs(tile, 5 * plane, q, oe2, oo2)
+            _store_pairs(tile, 6 * plane, q, ee3, eo3)
+            _store_pairs(tile, 7 * plane, q, oe3, oo3)
+        # flat position q = iy*(W+1) + ix: output row 2*iy + a starts at 2*iy*(W+1) in its plane
+        _tile_to_out(tile, out, n, mb * _MR, bias, M, H, 2 * W, 2 * W1, plane)
+
 
 @njit(**SERIAL)
 def _col2im_channel(cols, r0, o, ID, IH, IW, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw):
@@ -191,8 +436,12 @@ class ConvTranspose(Op):
         pad3 = lambda v, fill: (fill,) * lead + tuple(v)  # noqa: E731
         geom = (pad3(in_sizes, 1), pad3(out_sizes, 1), pad3(kernel, 1), pad3(strides, 1), pad3(dilations, 1),
                 pad3(padding.begins, 0))
+        path = _fast_path(geom, G, x.dtype)
+        w_const = consts[1] if len(consts) > 1 else None
+        packed = None if w_const is None else (w_const, _pack(path, w_const, G, x.dtype))
         return ConvTransposeAttrs(attrs.auto_pad, G, attrs.kernel_shape, tuple(strides), tuple(dilations),
-                                  padding.onnx_pads, attrs.output_padding, attrs.output_shape, out_shape, geom)
+                                  padding.onnx_pads, attrs.output_padding, attrs.output_shape, out_shape, geom,
+                                  path, packed)
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -207,23 +456,76 @@ class ConvTranspose(Op):
         ins, outs, ks, ss, ds, ps = attrs.geom
         G = attrs.group
         N, C = x.shape[:2]
-        Cg = C // G
-        Mg = w.shape[1]
-        M = Mg * G
-        K = ks[0] * ks[1] * ks[2]
+        M = w.shape[1] * G
         lin = ins[0] * ins[1] * ins[2]
         lout = outs[0] * outs[1] * outs[2]
-        x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
-        # (C, Mg, K) -> (G, Mg*K, Cg): rows are (output channel, kernel offset), the GEMM's left operand
-        wt = np.ascontiguousarray(w.reshape(G, Cg, Mg * K).transpose(0, 2, 1), dtype=cdt)
+        packed = attrs.packed
+        wp = packed[1] if packed is not None and packed[0] is w else _pack(attrs.path, w, G, dtype)
         bias = np.zeros(M, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
         out = np.empty((N, M, lout), dtype=cdt)
-        if out.size:
-            mc = _chunk_channels(N * G, Mg, K * lin)
+        if out.size == 0:
+            pass
+        elif attrs.path == "k2s2":
+            H, W = ins[1], ins[2]
+            L = -(-lin // 16) * 16
+            xp = np.zeros((N, C, L), np.float32)
+            xp[:, :, :lin] = x.reshape(N, C, lin)
+            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, bias, out, C, L, H, W)
+        elif attrs.path == "k3s2":
+            H, W = ins[1], ins[2]
+            Q = -(-(H * (W + 1)) // 16) * 16
+            L = Q + W + 17
+            xp = np.zeros((N, C, L), np.float32)
+            xp[:, :, :H * (W + 1)].reshape(N, C, H, W + 1)[..., :W] = x.reshape(N, C, H, W)
+            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, bias, out, C, L, H, W, Q)
+        else:
+            Cg = C // G
+            x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
+            mc = _chunk_channels(N * G, M // G, ks[0] * ks[1] * ks[2] * lin)
             _blas.ensure_ready()
-            _conv_transpose_kernel(x4, wt, bias, out, mc, *ins, *outs, *ks, *ss, *ds, *ps)
+            _conv_transpose_kernel(x4, wp, bias, out, mc, *ins, *outs, *ks, *ss, *ds, *ps)
         out = out.reshape(attrs.out_shape)
         return [out.astype(dtype) if dtype != cdt else out]
+
+
+def _fast_path(geom, group, dtype) -> str:
+    """The kernel for a resolved geometry: "k2s2" (2-d, kernel 2x2, stride 2, no padding: the U-Net
+    upsampling), "k3s2" (2-d, kernel 3x3, stride 2, begin pads 1, output twice the input), else "generic"
+    (GEMM + col2im: every other geometry, groups, dilations, float64)."""
+    ins, outs, ks, ss, ds, ps = geom
+    if group != 1 or dtype not in (np.float32, np.float16) or ks[0] != 1 or ins[0] != 1:
+        return "generic"
+    if ss[1:] != (2, 2) or outs[1:] != (2 * ins[1], 2 * ins[2]):
+        return "generic"
+    if ks[1:] == (2, 2) and ps[1:] == (0, 0):
+        return "k2s2"
+    if ks[1:] == (3, 3) and ps[1:] == (1, 1) and ds[1:] == (1, 1):
+        return "k3s2"
+    return "generic"
+
+
+#: kernel taps of the "k3s2" path in the order its kernel reads them, as (kh, kw)
+_K3S2_TAPS = ((1, 1), (1, 2), (1, 0), (2, 1), (0, 1), (2, 2), (2, 0), (0, 2), (0, 0))
+
+
+def _pack(path, w, group, dtype) -> np.ndarray:
+    """W (C, M/group, k...) rearranged for the path's kernel (see the kernels' docstrings)."""
+    cdt = np.float32 if dtype == np.float16 else dtype
+    if path == "generic":
+        C, Mg = w.shape[:2]
+        K = int(np.prod(w.shape[2:]))
+        # (C, Mg, K) -> (G, Mg*K, Cg): rows are (output channel, kernel offset), the GEMM's left operand
+        return np.ascontiguousarray(w.reshape(group, C // group, Mg * K).transpose(0, 2, 1), dtype=cdt)
+    C, M = w.shape[:2]
+    MB = -(-M // _MR)
+    if path == "k2s2":
+        taps = w.reshape(C, M, 4)
+    else:
+        taps = np.stack([w[:, :, kh, kw] for kh, kw in _K3S2_TAPS], axis=-1)
+    T = taps.shape[-1]
+    wz = np.zeros((C, MB * _MR, T), np.float32)
+    wz[:, :M] = taps
+    return np.ascontiguousarray(wz.reshape(C, MB, _MR * T).transpose(1, 0, 2)).reshape(MB, C * _MR * T)
 
 
 def _conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad, pads, output_padding,
