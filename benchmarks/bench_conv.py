@@ -92,10 +92,15 @@ def bench_case(model, flops, batch, C, H, W, threads, repeats):
     a = lambda: ours.run(None, feeds)  # noqa: E731
     b = lambda: theirs.run(None, feeds)  # noqa: E731
     one = max(timed(a, 2), timed(b, 2), 1e-5)
+    time.sleep(0.02)
     burst = max(1, int(0.03 / one))
     ta, tb = [], []
     for _ in range(repeats):
+        # a pause between bursts lets the other runtime's worker threads stop spinning: on a 2-core machine
+        # a spinning pool steals the core the next burst needs
+        time.sleep(0.02)
         ta.append(timed(a, burst))
+        time.sleep(0.02)
         tb.append(timed(b, burst))
     ma, mb = statistics.median(ta), statistics.median(tb)
     return dict(ours=ma, ort=mb, ratio=ma / mb, gflops_ours=flops * batch / ma / 1e9,

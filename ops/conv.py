@@ -130,6 +130,8 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, s
         q1 = min(q0 + rows_per_tile, R)
         ncol = (q1 - q0) * OW
         col = np.empty((KK, ncol), x.dtype)
+        uOW = uintp(OW)
+        usw = uintp(sw)
         r = 0
         for c in range(Cg):
             ci = g * Cg + c
@@ -137,29 +139,30 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, s
                 for kh in range(KH):
                     for kw in range(KW):
                         lo, hi = _ow_range(kw, W, OW, sw, dw, pw)
-                        crow = col[r]
+                        ulo = uintp(lo)
+                        uhi = uintp(hi)
+                        # first input column read, for ow = lo (>= 0 whenever lo < hi)
+                        s0 = uintp(max(lo * sw + kw * dw - pw, 0))
                         for q in range(q0, q1):
                             od = q // OH
                             oh = q - od * OH
                             idd = od * sd - pd + kd * dd
                             ih = oh * sh - ph + kh * dh
-                            base = (q - q0) * OW
+                            base = uintp((q - q0) * OW)
                             if idd < 0 or idd >= D or ih < 0 or ih >= H:
-                                for j in range(OW):
-                                    crow[base + j] = 0.0
+                                for j in range(uintp(0), uOW):
+                                    col[r, base + j] = 0.0
                                 continue
-                            xrow = x[n, ci, idd, ih]
-                            for j in range(lo):
-                                crow[base + j] = 0.0
+                            for j in range(uintp(0), ulo):
+                                col[r, base + j] = 0.0
                             if sw == 1:
-                                s0 = lo + kw * dw - pw
-                                for j in range(hi - lo):
-                                    crow[base + lo + j] = xrow[s0 + j]
+                                for j in range(uintp(0), uhi - ulo):
+                                    col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j]
                             else:
-                                for j in range(lo, hi):
-                                    crow[base + j] = xrow[j * sw + kw * dw - pw]
-                            for j in range(hi, OW):
-                                crow[base + j] = 0.0
+                                for j in range(uintp(0), uhi - ulo):
+                                    col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j * usw]
+                            for j in range(uhi, uOW):
+                                col[r, base + j] = 0.0
                         r += 1
         p0 = q0 * OW
         y = out[n, g * Mg:(g + 1) * Mg, p0:p0 + ncol]
@@ -222,12 +225,6 @@ def _row_3x3_strided(o, p, q, r, s, d, bv, w00, w01, w02, w10, w11, w12, w20, w2
 
 
 @njit(**SERIAL)
-def _copy_row(dst, src):
-    for t in range(dst.shape[0]):
-        dst[t] = src[t]
-
-
-@njit(**SERIAL)
 def _axpy_strided(acc, xs, s, wv):
     """acc[t] += wv * xs[t * s]."""
     if s == 1:
@@ -268,11 +265,23 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                         orow[j] = bv
                     _activate_row(orow, act, a0, a1)
                 continue
-            buf = np.zeros((HP, WP), out.dtype)
-            ncopy = min(W, WP - pw)
-            for ih in range(min(H, HP - ph)):
-                if ncopy > 0:
-                    _copy_row(buf[ih + ph, pw:pw + ncopy], x[n, ci, idd0, ih])
+            buf = np.empty((HP, WP), out.dtype)
+            ncopy = max(min(W, WP - pw), 0)
+            nrows = max(min(H, HP - ph), 0)
+            # zero only the padding around the copied plane
+            for i in range(HP):
+                if i < ph or i >= ph + nrows:
+                    for j in range(WP):
+                        buf[i, j] = 0.0
+                    continue
+                for j in range(pw):
+                    buf[i, j] = 0.0
+                bi = buf[i]
+                xi = x[n, ci, idd0, i - ph]
+                for j in range(uintp(0), uintp(ncopy)):
+                    bi[uintp(pw) + j] = xi[j]
+                for j in range(pw + ncopy, WP):
+                    buf[i, j] = 0.0
             three = KH == 3 and KW == 3
             w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = w5[m, 0, 0, 0, 0]
             if three:
@@ -287,13 +296,13 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                 orow = out[n, m, od, oh]
                 r = oh * sh
                 if three and sw == 1 and dw == 1:
-                    p = buf[r]
-                    q = buf[r + dh]
-                    u = buf[r + 2 * dh]
+                    # 2-d indexing, no row views: each view costs an atomic refcount pair per row
+                    r1 = r + dh
+                    r2 = r + 2 * dh
                     for t in range(OW):
-                        orow[t] = (bv + w00 * p[t] + w01 * p[t + 1] + w02 * p[t + 2]
-                                   + w10 * q[t] + w11 * q[t + 1] + w12 * q[t + 2]
-                                   + w20 * u[t] + w21 * u[t + 1] + w22 * u[t + 2])
+                        out[n, m, od, oh, t] = (bv + w00 * buf[r, t] + w01 * buf[r, t + 1] + w02 * buf[r, t + 2]
+                                                + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
+                                                + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2])
                 elif three:
                     p = buf[r]
                     q = buf[r + dh]
@@ -351,10 +360,11 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
 
 # ------------------------------------------------------------------------------------------------ entry
 
-def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int = _TILE_ELEMS) -> int:
+def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int | None = None) -> int:
     """Units (output rows or columns) per tile: within ``budget`` elements of buffer, and enough tiles that
     every thread gets work, balanced across threads."""
     threads = max(1, numba.get_num_threads())
+    budget = _TILE_ELEMS if budget is None else budget
     per = max(1, min(units, budget // max(unit_cost, 1)))
     ntile = -(-units // per)
     if outer_jobs * ntile < 2 * threads:
@@ -433,7 +443,11 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
             cols = _tiles(P, N * group, Cg)
             _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
         else:
-            rows = _tiles(o3[0] * o3[1], N * group, w2.shape[1] * o3[2])
+            # tile width: at least ~448 columns so the GEMM amortises packing W, else about 256 KiB of
+            # im2col + output tile (measured: small-K convs such as a 3-channel stem like small tiles)
+            KK = w2.shape[1]
+            cols = max(448, 65536 // (KK + M // group))
+            rows = _tiles(o3[0] * o3[1], N * group, o3[2], budget=max(cols, o3[2]))
             _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, *k3, *s3, *d3, *p3, *o3, rows, act, a0, a1)
     out = out.reshape((N, M) + out_sp)
     return out.astype(dtype) if cdt != dtype else out
