@@ -110,6 +110,47 @@ def _vstore(typingctx, arr, off, v):
 
 
 @intrinsic
+def _vstore_lanes(typingctx, arr, off, v, lo, hi):
+    """``arr.flat[off + j] = v[j]`` for lanes ``lo <= j < hi`` only (a masked store: the other lanes' addresses
+    are not touched, so ``off`` may lie before the array as long as ``off + lo`` does not)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        ptr = builder.bitcast(builder.gep(data, [args[1]]), _VEC.as_pointer())
+        ivt = ir.VectorType(ir.IntType(64), 16)
+        lanes = ir.Constant(ivt, list(range(16)))
+
+        def splat(x):
+            x = builder.insert_element(ir.Constant(ivt, ir.Undefined), x, ir.Constant(_I32, 0))
+            return builder.shuffle_vector(x, ir.Constant(ivt, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+
+        mask = builder.and_(builder.icmp_signed(">=", lanes, splat(args[3])), builder.icmp_signed("<", lanes, splat(args[4])))
+        mty = ir.VectorType(ir.IntType(1), 16)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VEC, _VEC.as_pointer(), _I32, mty]),
+            "llvm.masked.store.v16f32.p0")
+        builder.call(fn, [args[2], ptr, ir.Constant(_I32, 4), mask])
+        return context.get_dummy_value()
+
+    return types.none(arr, types.intp, _f32x16, types.intp, types.intp), codegen
+
+
+@intrinsic
+def _vsplat(typingctx, s):
+    """A vector with every lane ``s`` (float32)."""
+    if s != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        b = builder.insert_element(ir.Constant(_VEC, ir.Undefined), args[0], ir.Constant(_I32, 0))
+        return builder.shuffle_vector(b, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+
+    return _f32x16(types.float32), codegen
+
+
+@intrinsic
 def _vfma(typingctx, acc, v, s):
     """``acc + v * s`` with ``s`` a float32 scalar broadcast to every lane, one rounding (fused)."""
     if s != types.float32:
@@ -148,53 +189,74 @@ _MR = 4
 
 
 @njit(**SERIAL)
-def _store_pairs(t, base, q, e, o):
-    """Lanes of ``e`` (even output columns) and ``o`` (odd ones) interleaved into ``t[base+2q : base+2q+32]``."""
-    _vstore(t, base + 2 * q, _vzip_lo(e, o))
-    _vstore(t, base + 2 * q + 16, _vzip_hi(e, o))
+def _store_half(o, v, a, iy, ix, H, W, rowlen, OW):
+    """Store ``v`` (8 flat input positions from (iy, ix), each an (even, odd) output column pair) into output
+    rows ``2*iy + a`` of ``o`` (one channel, flat), row by row with masked stores. Positions are numbered with
+    row length ``rowlen``; only ``ix < W`` and ``iy < H`` are real."""
+    lane = 0
+    while lane < 16 and iy < H:
+        n = min((16 - lane) >> 1, rowlen - ix)
+        nv = min(n, W - ix)
+        if nv > 0:
+            _vstore_lanes(o, (2 * iy + a) * OW + 2 * ix - lane, v, lane, lane + 2 * nv)
+        lane += 2 * n
+        ix += n
+        if ix == rowlen:
+            ix = 0
+            iy += 1
 
 
 @njit(**SERIAL)
-def _tile_to_out(t, out, n, m0, bias, M, H, OW, rowlen, plane):
-    """Copy the tile buffer's phase rows (``t[(m*2 + a)*plane + iy*rowlen : ... + OW]`` holds output row
-    ``2*iy + a`` of channel ``m0 + m``) into ``out[n]``, adding the bias."""
-    for m in range(_MR):
-        mm = m0 + m
-        if mm >= M:
-            break
-        b = bias[mm]
-        o = out[n, mm]
-        for iy in range(H):
-            for a in range(2):
-                src = (m * 2 + a) * plane + iy * rowlen
-                dst = (2 * iy + a) * OW
-                for j in range(OW):
-                    o[dst + j] = t[src + j] + b
+def _store_channel(out, n, m, M, e0, o0, e1, o1, iy, ix, H, W, rowlen, OW):
+    """Output channel ``m`` of image ``n`` for 16 flat input positions from (iy, ix): ``e0``/``o0`` are its
+    even/odd output columns of the even output rows (2*iy), ``e1``/``o1`` of the odd rows (2*iy + 1)."""
+    if m >= M:
+        return
+    o = out[n, m]
+    if ix + 16 <= W and iy < H:
+        # all 16 positions in one input row: four plain stores
+        d0 = 2 * iy * OW + 2 * ix
+        _vstore(o, d0, _vzip_lo(e0, o0))
+        _vstore(o, d0 + 16, _vzip_hi(e0, o0))
+        _vstore(o, d0 + OW, _vzip_lo(e1, o1))
+        _vstore(o, d0 + OW + 16, _vzip_hi(e1, o1))
+        return
+    iy2 = iy
+    ix2 = ix + 8
+    while ix2 >= rowlen:
+        ix2 -= rowlen
+        iy2 += 1
+    _store_half(o, _vzip_lo(e0, o0), 0, iy, ix, H, W, rowlen, OW)
+    _store_half(o, _vzip_hi(e0, o0), 0, iy2, ix2, H, W, rowlen, OW)
+    _store_half(o, _vzip_lo(e1, o1), 1, iy, ix, H, W, rowlen, OW)
+    _store_half(o, _vzip_hi(e1, o1), 1, iy2, ix2, H, W, rowlen, OW)
 
 
 @njit(**KERNEL)
 def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
     """Kernel 2x2, stride 2, no padding: each input pixel owns one 2x2 output block, out = 2H x 2W.
 
-    xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16 (tail zeros); wp: (MB, C*16) packed
-    weights, wp[mb, c*16 + m*4 + kh*2 + kw] = W[c, mb*4 + m, kh, kw]; out: (N, M, 4*H*W). Tasks: (n, block of 4
-    output channels); each computes its 4 x 4 phase planes 16 positions at a time in registers.
+    xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16; wp: (MB, C*16) packed weights,
+    wp[mb, c*16 + m*4 + kh*2 + kw] = W[c, mb*4 + m, kh, kw]; bias: (MB*4,); out: (N, M, 4*H*W). Tasks: (n,
+    block of 4 output channels); each computes 16 input positions x 4 channels x 4 taps in registers,
+    starting from the bias, and stores them straight into the output rows.
     """
     N = xp.shape[0]
     MB = wp.shape[0]
     M = out.shape[1]
-    plane = 2 * L
     for t in prange(N * MB):
         n = t // MB
         mb = t - n * MB
-        tile = np.empty(_MR * 2 * plane, dtype=np.float32)
         x = xp[n]
         w = wp[mb]
+        m0 = mb * _MR
+        iy = 0
+        ix = 0
         for q in range(0, L, 16):
-            a0 = _vzero(); a1 = _vzero(); a2 = _vzero(); a3 = _vzero()  # noqa: E702
-            b0 = _vzero(); b1 = _vzero(); b2 = _vzero(); b3 = _vzero()  # noqa: E702
-            c0 = _vzero(); c1 = _vzero(); c2 = _vzero(); c3 = _vzero()  # noqa: E702
-            d0 = _vzero(); d1 = _vzero(); d2 = _vzero(); d3 = _vzero()  # noqa: E702
+            a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0  # noqa: E702
+            b0 = _vsplat(bias[m0 + 1]); b1 = b0; b2 = b0; b3 = b0  # noqa: E702
+            c0 = _vsplat(bias[m0 + 2]); c1 = c0; c2 = c0; c3 = c0  # noqa: E702
+            d0 = _vsplat(bias[m0 + 3]); d1 = d0; d2 = d0; d3 = d0  # noqa: E702
             for c in range(C):
                 v = _vload(x, c * L + q)
                 k = c * 16
@@ -206,17 +268,15 @@ def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
                 c2 = _vfma(c2, v, w[k + 10]); c3 = _vfma(c3, v, w[k + 11])  # noqa: E702
                 d0 = _vfma(d0, v, w[k + 12]); d1 = _vfma(d1, v, w[k + 13])  # noqa: E702
                 d2 = _vfma(d2, v, w[k + 14]); d3 = _vfma(d3, v, w[k + 15])  # noqa: E702
-            # accumulator (channel m, kh, kw) -> row plane (m, kh), columns interleaved by kw
-            _store_pairs(tile, 0 * plane, q, a0, a1)
-            _store_pairs(tile, 1 * plane, q, a2, a3)
-            _store_pairs(tile, 2 * plane, q, b0, b1)
-            _store_pairs(tile, 3 * plane, q, b2, b3)
-            _store_pairs(tile, 4 * plane, q, c0, c1)
-            _store_pairs(tile, 5 * plane, q, c2, c3)
-            _store_pairs(tile, 6 * plane, q, d0, d1)
-            _store_pairs(tile, 7 * plane, q, d2, d3)
-        # flat position q = iy*W + ix: output row 2*iy + kh starts at 2*iy*W in its plane
-        _tile_to_out(tile, out, n, mb * _MR, bias, M, H, 2 * W, 2 * W, plane)
+            # accumulators per channel: (kh, kw) = 00, 01, 10, 11; output row 2*iy + kh, column 2*ix + kw
+            _store_channel(out, n, m0, M, a0, a1, a2, a3, iy, ix, H, W, W, 2 * W)
+            _store_channel(out, n, m0 + 1, M, b0, b1, b2, b3, iy, ix, H, W, W, 2 * W)
+            _store_channel(out, n, m0 + 2, M, c0, c1, c2, c3, iy, ix, H, W, W, 2 * W)
+            _store_channel(out, n, m0 + 3, M, d0, d1, d2, d3, iy, ix, H, W, W, 2 * W)
+            ix += 16
+            while ix >= W:
+                ix -= W
+                iy += 1
 
 
 @njit(**KERNEL)
@@ -224,29 +284,30 @@ def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q):
     """Kernel 3x3, stride 2, begin pads 1, out = 2H x 2W (pads 1 with output_padding 1, or SAME_LOWER).
 
     Output pixel (2*iy + a, 2*ix + b) takes kernel row 1 from input row iy when a = 0, rows 2 and 0 from
-    input rows iy and iy+1 when a = 1; the same for columns. xp: (N, C*L) input, channel c stored from c*L with one
-    zero column and one zero row appended (row length W+1), position q = iy*(W+1) + ix; L >= Q + W + 17
-    with zeros after the data; Q: positions computed, a multiple of 16 >= H*(W+1). wp: (MB, C*36) packed
+    input rows iy and iy+1 when a = 1; the same for columns. xp: (N, C*L) input, channel c stored from c*L
+    with one zero column and one zero row appended (row length W+1), position q = iy*(W+1) + ix; L >= Q + W
+    + 17 with zeros after the data; Q: positions computed, a multiple of 16 >= H*(W+1). wp: (MB, C*36) packed
     weights, per channel m of the block the taps [11, 12, 10, 21, 01, 22, 20, 02, 00] (kh kw) at
-    wp[mb, c*36 + m*9 : c*36 + m*9 + 9].
+    wp[mb, c*36 + m*9 : c*36 + m*9 + 9]; bias: (MB*4,).
     """
     N = xp.shape[0]
     MB = wp.shape[0]
     M = out.shape[1]
     W1 = W + 1
-    plane = 2 * Q
     for t in prange(N * MB):
         n = t // MB
         mb = t - n * MB
-        tile = np.empty(_MR * 2 * plane, dtype=np.float32)
         x = xp[n]
         w = wp[mb]
+        m0 = mb * _MR
+        iy = 0
+        ix = 0
         for q in range(0, Q, 16):
-            # per channel m: ee (even row, even col), eo, oe, oo accumulators
-            ee0 = _vzero(); eo0 = _vzero(); oe0 = _vzero(); oo0 = _vzero()  # noqa: E702
-            ee1 = _vzero(); eo1 = _vzero(); oe1 = _vzero(); oo1 = _vzero()  # noqa: E702
-            ee2 = _vzero(); eo2 = _vzero(); oe2 = _vzero(); oo2 = _vzero()  # noqa: E702
-            ee3 = _vzero(); eo3 = _vzero(); oe3 = _vzero(); oo3 = _vzero()  # noqa: E702
+            # per channel: ee (even output row, even column), eo, oe, oo
+            ee0 = _vsplat(bias[m0]); eo0 = ee0; oe0 = ee0; oo0 = ee0  # noqa: E702
+            ee1 = _vsplat(bias[m0 + 1]); eo1 = ee1; oe1 = ee1; oo1 = ee1  # noqa: E702
+            ee2 = _vsplat(bias[m0 + 2]); eo2 = ee2; oe2 = ee2; oo2 = ee2  # noqa: E702
+            ee3 = _vsplat(bias[m0 + 3]); eo3 = ee3; oe3 = ee3; oo3 = ee3  # noqa: E702
             for c in range(C):
                 p = c * L + q
                 v00 = _vload(x, p)
@@ -257,36 +318,31 @@ def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q):
                 ee0 = _vfma(ee0, v00, w[k + 0])
                 eo0 = _vfma(_vfma(eo0, v00, w[k + 1]), v01, w[k + 2])
                 oe0 = _vfma(_vfma(oe0, v00, w[k + 3]), v10, w[k + 4])
-                oo0 = _vfma(_vfma(_vfma(_vfma(oo0, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
-                            v11, w[k + 8])
+                oo0 = _vfma(_vfma(_vfma(_vfma(oo0, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]), v11, w[k + 8])
                 k += 9
                 ee1 = _vfma(ee1, v00, w[k + 0])
                 eo1 = _vfma(_vfma(eo1, v00, w[k + 1]), v01, w[k + 2])
                 oe1 = _vfma(_vfma(oe1, v00, w[k + 3]), v10, w[k + 4])
-                oo1 = _vfma(_vfma(_vfma(_vfma(oo1, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
-                            v11, w[k + 8])
+                oo1 = _vfma(_vfma(_vfma(_vfma(oo1, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]), v11, w[k + 8])
                 k += 9
                 ee2 = _vfma(ee2, v00, w[k + 0])
                 eo2 = _vfma(_vfma(eo2, v00, w[k + 1]), v01, w[k + 2])
                 oe2 = _vfma(_vfma(oe2, v00, w[k + 3]), v10, w[k + 4])
-                oo2 = _vfma(_vfma(_vfma(_vfma(oo2, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
-                            v11, w[k + 8])
+                oo2 = _vfma(_vfma(_vfma(_vfma(oo2, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]), v11, w[k + 8])
                 k += 9
                 ee3 = _vfma(ee3, v00, w[k + 0])
                 eo3 = _vfma(_vfma(eo3, v00, w[k + 1]), v01, w[k + 2])
                 oe3 = _vfma(_vfma(oe3, v00, w[k + 3]), v10, w[k + 4])
-                oo3 = _vfma(_vfma(_vfma(_vfma(oo3, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]),
-                            v11, w[k + 8])
-            _store_pairs(tile, 0 * plane, q, ee0, eo0)
-            _store_pairs(tile, 1 * plane, q, oe0, oo0)
-            _store_pairs(tile, 2 * plane, q, ee1, eo1)
-            _store_pairs(tile, 3 * plane, q, oe1, oo1)
-            _store_pairs(tile, 4 * plane, q, ee2, eo2)
-            _store_pairs(tile, 5 * plane, q, oe2, oo2)
-            _store_pairs(tile, 6 * plane, q, ee3, eo3)
-            _store_pairs(tile, 7 * plane, q, oe3, oo3)
-        # flat position q = iy*(W+1) + ix: output row 2*iy + a starts at 2*iy*(W+1) in its plane
-        _tile_to_out(tile, out, n, mb * _MR, bias, M, H, 2 * W, 2 * W1, plane)
+                oo3 = _vfma(_vfma(_vfma(_vfma(oo3, v00, w[k + 5]), v01, w[k + 6]), v10, w[k + 7]), v11, w[k + 8])
+            # positions with ix == W (the appended zero column) or iy >= H are computed but not stored
+            _store_channel(out, n, m0, M, ee0, eo0, oe0, oo0, iy, ix, H, W, W1, 2 * W)
+            _store_channel(out, n, m0 + 1, M, ee1, eo1, oe1, oo1, iy, ix, H, W, W1, 2 * W)
+            _store_channel(out, n, m0 + 2, M, ee2, eo2, oe2, oo2, iy, ix, H, W, W1, 2 * W)
+            _store_channel(out, n, m0 + 3, M, ee3, eo3, oe3, oo3, iy, ix, H, W, W1, 2 * W)
+            ix += 16
+            while ix >= W1:
+                ix -= W1
+                iy += 1
 
 
 @njit(**SERIAL)
@@ -468,16 +524,19 @@ class ConvTranspose(Op):
         elif attrs.path == "k2s2":
             H, W = ins[1], ins[2]
             L = -(-lin // 16) * 16
-            xp = np.zeros((N, C, L), np.float32)
-            xp[:, :, :lin] = x.reshape(N, C, lin)
-            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, bias, out, C, L, H, W)
+            if L == lin:
+                xp = np.ascontiguousarray(x, dtype=np.float32)
+            else:
+                xp = np.zeros((N, C, L), np.float32)
+                xp[:, :, :lin] = x.reshape(N, C, lin)
+            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0]), out, C, L, H, W)
         elif attrs.path == "k3s2":
             H, W = ins[1], ins[2]
             Q = -(-(H * (W + 1)) // 16) * 16
             L = Q + W + 17
             xp = np.zeros((N, C, L), np.float32)
             xp[:, :, :H * (W + 1)].reshape(N, C, H, W + 1)[..., :W] = x.reshape(N, C, H, W)
-            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, bias, out, C, L, H, W, Q)
+            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0]), out, C, L, H, W, Q)
         else:
             Cg = C // G
             x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
@@ -502,6 +561,13 @@ def _fast_path(geom, group, dtype) -> str:
     if ks[1:] == (3, 3) and ps[1:] == (1, 1) and ds[1:] == (1, 1):
         return "k3s2"
     return "generic"
+
+
+def _pad_bias(bias, MB):
+    """The bias as float32 padded with zeros to the ``MB`` channel blocks of the stride-2 kernels."""
+    bz = np.zeros(MB * _MR, np.float32)
+    bz[:bias.shape[0]] = bias
+    return bz
 
 
 #: kernel taps of the "k3s2" path in the order its kernel reads them, as (kh, kw)
