@@ -17,7 +17,11 @@ import numpy as np
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import normalize_axis, require_input
-from onnumba.ops._numba import KERNEL, njit, prange
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, overload
+
+from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
 from onnumba.registry import Op, TensorInfo, register
 
 _F = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64))
@@ -33,10 +37,176 @@ try:
 except ImportError:  # pragma: no cover - ml_dtypes ships with onnx
     _BF16 = ()
 
+# ----------------------------------------------------------------------------------------------- float32 math
+# Branch-free float32 exp / expm1 / tanh / erf that LLVM vectorises (math.exp and friends compile to scalar libm
+# calls). Each clamps its argument with selects written so that NaN passes through, and reproduces the libm
+# results at the edges: exp overflows to inf above 88.72, goes through the denormals to 0 below -87.3.
+# float64 data keeps the libm functions (the overloads below dispatch on the type).
+
+#: small helpers called from kernel loops: LLVM must inline them, or the loops stay scalar calls
+_INLINE = dict(SERIAL, forceinline=True)
+
+_F32 = np.float32
+_ONE, _HALF, _TWO, _ZERO = _F32(1.0), _F32(0.5), _F32(2.0), _F32(0.0)
+_EXP_HI, _EXP_LO = _F32(100.0), _F32(-110.0)  # beyond these exp is inf / 0 in float32 whatever the polynomial
+_LOG2E = _F32(1.4426950408889634)
+_ROUND = _F32(12582912.0)  # 1.5 * 2**23: (v + _ROUND) - _ROUND rounds v to the nearest integer for |v| < 2**22
+_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)  # ln 2 = HI + LO, HI exact with few bits (Cody-Waite)
+# Taylor coefficients 1/n! of exp(r) on |r| <= ln2/2 (the degree-7 remainder is below float32 rounding)
+_E2, _E3, _E4, _E5, _E6, _E7 = (_F32(1 / 2), _F32(1 / 6), _F32(1 / 24), _F32(1 / 120), _F32(1 / 720),
+                                _F32(1 / 5040))
+_TANH_HI = _F32(10.0)  # tanh(10) rounds to 1 in float32
+# erf(x) / x ~ polynomial in x*x for |x| < _ERF_CUT; erfc(x) * exp(x*x) ~ polynomial in t = 1 / (1 + x/2) above
+# (least-squares fits on Chebyshev nodes, [0, 0.9] and [0.9, 10.5]; max error about 1.5 float32 ulps)
+_ERF_CUT = _F32(0.9)
+_ERF_HI = _F32(10.5)  # erfc(10.5) underflows to 0 in float32
+_EA0, _EA1, _EA2, _EA3, _EA4, _EA5 = (_F32(1.1283791065216064), _F32(-0.3761255443096161), _F32(0.11282408982515335),
+                                      _F32(-0.026787415146827698), _F32(0.005023307632654905),
+                                      _F32(-0.0006144192302599549))
+_EB0, _EB1, _EB2, _EB3, _EB4, _EB5, _EB6, _EB7, _EB8 = (
+    _F32(-3.5668454074766487e-06), _F32(0.2821882963180542), _F32(0.28108277916908264), _F32(0.25258323550224304),
+    _F32(0.15884505212306976), _F32(0.10480473935604095), _F32(0.024157369509339333), _F32(-0.18319985270500183),
+    _F32(0.07995307445526123))
+
+
+@intrinsic
+def _scale_pow2(typingctx, p, k):
+    """p * 2**k for float32 p and an integral float32 k in [-252, 254], as two exact power-of-two products (so
+    results in the denormal range are rounded once and 2**128-sized intermediates do not overflow)."""
+    if p != types.float32 or k != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        pv, kv = args
+        i32 = ir.IntType(32)
+        ki = builder.fptosi(kv, i32)
+        k1 = builder.ashr(ki, ir.Constant(i32, 1))
+        k2 = builder.sub(ki, k1)
+
+        def pow2(e):
+            bits = builder.shl(builder.add(e, ir.Constant(i32, 127)), ir.Constant(i32, 23))
+            return builder.bitcast(bits, ir.FloatType())
+
+        return builder.fmul(builder.fmul(pv, pow2(k1)), pow2(k2))
+
+    return types.float32(types.float32, types.float32), codegen
+
+
+@intrinsic
+def _div(typingctx, a, b):
+    """a / b as a plain IEEE division (Numba's ``/`` checks for a zero divisor, which keeps loops scalar)."""
+    if a not in (types.float32, types.float64) or b != a:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fdiv(args[0], args[1])
+
+    return a(a, a), codegen
+
+
+@njit(**_INLINE)
+def _reduce32(x):
+    """(k, r) with x = k ln2 + r, |r| <= ln2/2, x clamped to [_EXP_LO, _EXP_HI]; NaN gives r = NaN and a finite k."""
+    xk = x if x < _EXP_HI else _EXP_HI  # NaN -> _EXP_HI: k stays finite
+    xk = xk if xk > _EXP_LO else _EXP_LO
+    xr = _EXP_HI if x > _EXP_HI else x  # NaN stays NaN
+    xr = _EXP_LO if xr < _EXP_LO else xr
+    k = (xk * _LOG2E + _ROUND) - _ROUND
+    return k, (xr - k * _LN2_HI) - k * _LN2_LO
+
+
+@njit(**_INLINE)
+def _expm1_poly32(r):
+    return r * (_ONE + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * _E7))))))
+
+
+@njit(**_INLINE)
+def _exp32(x):
+    k, r = _reduce32(x)
+    return _scale_pow2(_ONE + _expm1_poly32(r), k)
+
+
+@njit(**_INLINE)
+def _expm1_32(x):
+    """exp(x) - 1 without cancellation near 0: 2**k expm1(r) + (2**k - 1), exact 0 + expm1(r) when k = 0."""
+    k, r = _reduce32(x)
+    s = _scale_pow2(_ONE, k)
+    return s * _expm1_poly32(r) + (s - _ONE)
+
+
+@njit(**_INLINE)
+def _tanh32(x):
+    a = abs(x)
+    a = _TANH_HI if a > _TANH_HI else a
+    e = _expm1_32(a + a)
+    return math.copysign(_div(e, e + _TWO), x)
+
+
+@njit(**_INLINE)
+def _erf_parts32(x):
+    """(|erf(x)| for |x| < _ERF_CUT, erfc(|x|) for |x| >= _ERF_CUT, |x| < _ERF_CUT)."""
+    a = abs(x)
+    a = _ERF_HI if a > _ERF_HI else a
+    z = a * a
+    small = a * (_EA0 + z * (_EA1 + z * (_EA2 + z * (_EA3 + z * (_EA4 + z * _EA5)))))
+    t = _div(_ONE, _ONE + _HALF * a)
+    q = _EB0 + t * (_EB1 + t * (_EB2 + t * (_EB3 + t * (_EB4 + t * (_EB5 + t * (_EB6 + t * (_EB7 + t * _EB8)))))))
+    return small, _exp32(-z) * q, a < _ERF_CUT
+
+
+@njit(**_INLINE)
+def _erf32(x):
+    small, erfc, is_small = _erf_parts32(x)
+    return math.copysign(small if is_small else _ONE - erfc, x)
+
+
+@njit(**_INLINE)
+def _gelu32(x):
+    """x * (1 + erf(x / sqrt 2)) / 2, with 1 + erf(z) for z <= -_ERF_CUT taken as erfc(|z|) (no cancellation)."""
+    z = x * _F32(0.7071067811865476)
+    small, erfc, is_small = _erf_parts32(z)
+    big = erfc if z < _ZERO else _TWO - erfc
+    return _HALF * x * (_ONE + math.copysign(small, z) if is_small else big)
+
+
+@njit(**_INLINE)
+def _gelu64(x):
+    return 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
+
+
+def _exp(v):  # pragma: no cover - stubs, replaced by the overloads inside jitted code
+    raise NotImplementedError
+
+
+def _tanh(v):  # pragma: no cover
+    raise NotImplementedError
+
+
+def _erf(v):  # pragma: no cover
+    raise NotImplementedError
+
+
+def _gelu(v):  # pragma: no cover
+    raise NotImplementedError
+
+
+def _overload_f32(stub, fast, exact):
+    @overload(stub, jit_options=_INLINE)
+    def ol(v):
+        if v == types.float32:
+            return lambda v: fast(v)
+        return lambda v: exact(v)
+
+
+_overload_f32(_exp, _exp32, math.exp)
+_overload_f32(_tanh, _tanh32, math.tanh)
+_overload_f32(_erf, _erf32, math.erf)
+_overload_f32(_gelu, _gelu32, _gelu64)
+
 # ----------------------------------------------------------------------------------------------- kernel
 
 RELU, LEAKY_RELU, ELU, SELU, CELU, SIGMOID, HARD_SIGMOID, HARD_SWISH, TANH, SOFTPLUS, SOFTSIGN, CLIP, GELU, \
-    GELU_TANH, MISH, THRESHOLDED_RELU, SWISH = range(17)
+    GELU_TANH, MISH, THRESHOLDED_RELU, SWISH, EXP, ERF = range(19)
 
 #: activation names accepted by :func:`apply_activation_inplace` -> kernel kind
 KINDS = {
@@ -47,6 +217,10 @@ KINDS = {
 }
 
 _CHUNK = 16384
+#: below this many elements a kind runs serially (waking a second thread costs more than it saves)
+_PAR_MIN_CHEAP = 1 << 19
+_PAR_MIN_COSTLY = 1 << 15
+_CHEAP = frozenset((RELU, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SOFTSIGN, CLIP, THRESHOLDED_RELU))
 
 
 def _params(dtype, alpha: float, beta: float, gamma: float) -> np.ndarray:
@@ -55,82 +229,129 @@ def _params(dtype, alpha: float, beta: float, gamma: float) -> np.ndarray:
                      1.0 / math.sqrt(2.0)], dtype=dtype)
 
 
+@njit(**SERIAL)
+def _activation_loop(x, out, kind, p):
+    """out[i] = f_kind(x[i]) over 1-d contiguous arrays; one loop per kind, each free of branches."""
+    alpha, beta, gamma, zero, one, half, c_gelu, c_cube = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+    n = x.shape[0]
+    if kind == RELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = zero if v < zero else v  # NaN propagates, as in numpy
+    elif kind == LEAKY_RELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = alpha * v if v < zero else v
+    elif kind == ELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = alpha * (_exp(v) - one) if v < zero else v
+    elif kind == SELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = gamma * (alpha * _exp(v) - alpha) if v <= zero else gamma * v
+    elif kind == CELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = alpha * (_exp(_div(v, alpha)) - one) if v < zero else v
+    elif kind == SIGMOID:
+        for i in range(n):
+            out[i] = _div(one, one + _exp(-x[i]))  # exp overflow gives inf -> 0, the right limit
+    elif kind == HARD_SIGMOID:
+        for i in range(n):
+            v = alpha * x[i] + beta
+            v = one if v > one else v
+            out[i] = zero if v < zero else v
+    elif kind == HARD_SWISH:
+        for i in range(n):
+            v = x[i]
+            h = alpha * v + beta
+            h = one if h > one else h
+            out[i] = v * (zero if h < zero else h)
+    elif kind == TANH:
+        for i in range(n):
+            out[i] = _tanh(x[i])
+    elif kind == SOFTPLUS:
+        for i in range(n):
+            v = x[i]
+            out[i] = max(v, zero) + math.log1p(math.exp(-abs(v)))
+    elif kind == SOFTSIGN:
+        for i in range(n):
+            v = x[i]
+            out[i] = _div(v, one + abs(v))
+    elif kind == CLIP:
+        for i in range(n):
+            v = x[i]
+            v = alpha if v < alpha else v
+            out[i] = beta if v > beta else v  # min > max gives max everywhere, per the spec
+    elif kind == GELU:
+        for i in range(n):
+            out[i] = _gelu(x[i])
+    elif kind == GELU_TANH:
+        for i in range(n):
+            v = x[i]
+            out[i] = half * v * (one + _tanh(c_gelu * (v + c_cube * v * v * v)))
+    elif kind == MISH:
+        for i in range(n):
+            v = x[i]
+            out[i] = v * math.tanh(max(v, zero) + math.log1p(math.exp(-abs(v))))
+    elif kind == THRESHOLDED_RELU:
+        for i in range(n):
+            v = x[i]
+            out[i] = v if v > alpha else zero
+    elif kind == SWISH:
+        for i in range(n):
+            v = x[i]
+            out[i] = _div(v, one + _exp(-alpha * v))
+    elif kind == EXP:
+        for i in range(n):
+            out[i] = _exp(x[i])
+    elif kind == ERF:
+        for i in range(n):
+            out[i] = _erf(x[i])
+
+
+_BLOCK = 2048
+
+
+@njit(**SERIAL)
+def _activation_serial(x, out, kind, p, inplace):
+    if not inplace:
+        _activation_loop(x, out, kind, p)
+        return
+    # out is x: LLVM's overlap check would fail and fall back to its scalar loop, so go through a small buffer
+    n = x.shape[0]
+    tmp = np.empty(min(n, _BLOCK), x.dtype)
+    for lo in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - lo)
+        xs = x[lo:lo + m]
+        ts = tmp[:m]
+        _activation_loop(xs, ts, kind, p)
+        for i in range(m):
+            xs[i] = ts[i]
+
+
 @njit(**KERNEL)
-def _activation_kernel(x, out, kind, p):
-    """out[i] = f_kind(x[i]) over 1-d contiguous arrays (out may be x); chunks of _CHUNK run in parallel."""
-    alpha, beta, gamma, zero, one, half, c_gelu, c_cube, inv_sqrt2 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], \
-        p[7], p[8]
+def _activation_kernel(x, out, kind, p, inplace):
+    """_activation_serial over chunks of _CHUNK in parallel."""
     n = x.size
     nchunks = (n + _CHUNK - 1) // _CHUNK
     for c in prange(nchunks):
         lo = c * _CHUNK
         hi = min(lo + _CHUNK, n)
-        if kind == RELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = zero if v < zero else v  # NaN propagates, as in numpy
-        elif kind == LEAKY_RELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = alpha * v if v < zero else v
-        elif kind == ELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = alpha * (math.exp(v) - one) if v < zero else v
-        elif kind == SELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = gamma * (alpha * math.exp(v) - alpha) if v <= zero else gamma * v
-        elif kind == CELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = alpha * (math.exp(v / alpha) - one) if v < zero else v
-        elif kind == SIGMOID:
-            for i in range(lo, hi):
-                out[i] = one / (one + math.exp(-x[i]))  # exp overflow gives inf -> 0, the right limit
-        elif kind == HARD_SIGMOID:
-            for i in range(lo, hi):
-                out[i] = max(zero, min(one, alpha * x[i] + beta))
-        elif kind == HARD_SWISH:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = v * max(zero, min(one, alpha * v + beta))
-        elif kind == TANH:
-            for i in range(lo, hi):
-                out[i] = math.tanh(x[i])
-        elif kind == SOFTPLUS:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = max(v, zero) + math.log1p(math.exp(-abs(v)))
-        elif kind == SOFTSIGN:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = v / (one + abs(v))
-        elif kind == CLIP:
-            for i in range(lo, hi):
-                v = x[i]
-                v = alpha if v < alpha else v
-                out[i] = beta if v > beta else v  # min > max gives max everywhere, per the spec
-        elif kind == GELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = half * v * (one + math.erf(v * inv_sqrt2))
-        elif kind == GELU_TANH:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = half * v * (one + math.tanh(c_gelu * (v + c_cube * v * v * v)))
-        elif kind == MISH:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = v * math.tanh(max(v, zero) + math.log1p(math.exp(-abs(v))))
-        elif kind == THRESHOLDED_RELU:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = v if v > alpha else zero
-        elif kind == SWISH:
-            for i in range(lo, hi):
-                v = x[i]
-                out[i] = v / (one + math.exp(-alpha * v))
+        _activation_serial(x[lo:hi], out[lo:hi], kind, p, inplace)
+
+
+def _run_activation(x: np.ndarray, out: np.ndarray, kind: int, p: np.ndarray) -> None:
+    """f_kind over 1-d contiguous x into out (which may be x): serial below the kind's size threshold."""
+    n = x.size
+    if n == 0:
+        return
+    inplace = out is x
+    if n >= (_PAR_MIN_CHEAP if kind in _CHEAP else _PAR_MIN_COSTLY) and num_threads() > 1:
+        _activation_kernel(x, out, kind, p, inplace)
+    else:
+        _activation_serial(x, out, kind, p, inplace)
 
 
 def apply_activation_inplace(y: np.ndarray, kind: str, alpha: float = 0.0, beta: float = 0.0,
@@ -154,8 +375,7 @@ def apply_activation_inplace(y: np.ndarray, kind: str, alpha: float = 0.0, beta:
         raise ValueError(f"apply_activation_inplace needs a C-contiguous float32/float64 array, got {y.dtype} "
                          f"(contiguous={y.flags.c_contiguous})")
     flat = y.reshape(-1)
-    if flat.size:
-        _activation_kernel(flat, flat, KINDS[kind], _params(y.dtype, alpha, beta, gamma))
+    _run_activation(flat, flat, KINDS[kind], _params(y.dtype, alpha, beta, gamma))
     return y
 
 
@@ -169,8 +389,7 @@ def _apply(x: np.ndarray, kind: int, alpha: float, beta: float, gamma: float = 0
     cdt = _compute_dtype(dt)
     xc = np.ascontiguousarray(x, dtype=cdt)
     out = np.empty(x.shape, cdt)
-    if out.size:
-        _activation_kernel(xc.reshape(-1), out.reshape(-1), kind, _params(cdt, alpha, beta, gamma))
+    _run_activation(xc.reshape(-1), out.reshape(-1), kind, _params(cdt, alpha, beta, gamma))
     return out.astype(dt, copy=False)
 
 
@@ -438,60 +657,139 @@ class Clip(Op):
 
 # ----------------------------------------------------------------------------------------------- Softmax
 
-@njit(**KERNEL)
-def _softmax_kernel(x, out, outer, n, inner, log):
-    """Softmax (or log-softmax) over the middle axis of x viewed as (outer, n, inner); 1-d contiguous views."""
-    if inner == 1:
-        for o in prange(outer):
-            base = o * n
-            m = x[base]
-            for k in range(1, n):
-                if x[base + k] > m:
-                    m = x[base + k]
-            s = 0.0
+_LANES = 64  # partial maxima / sums per row: a vectorisable loop instead of a serial reduction
+_SOFTMAX_PAR_MIN = 1 << 15
+
+
+@njit(**SERIAL)
+def _softmax_rows(x, out, r0, r1, n, log, mbuf, sbuf):
+    """Rows r0..r1 of x viewed as (rows, n), softmax along each row; mbuf / sbuf are scratch of _LANES."""
+    ninf = x.dtype.type(-np.inf)
+    zero = x.dtype.type(0.0)
+    nb = n - n % _LANES
+    for o in range(r0, r1):
+        xr = x[o * n:(o + 1) * n]
+        orow = out[o * n:(o + 1) * n]
+        for j in range(_LANES):
+            mbuf[j] = ninf
+        for k0 in range(0, nb, _LANES):
+            xb = xr[k0:k0 + _LANES]
+            for j in range(_LANES):
+                v = xb[j]
+                mj = mbuf[j]
+                mbuf[j] = v if v > mj else mj  # NaN never wins: it reaches the sum through exp(NaN - m)
+        m = ninf
+        for j in range(_LANES):
+            m = mbuf[j] if mbuf[j] > m else m
+        for k in range(nb, n):
+            m = xr[k] if xr[k] > m else m
+        for j in range(_LANES):
+            sbuf[j] = zero
+        for k0 in range(0, nb, _LANES):
+            xb = xr[k0:k0 + _LANES]
+            ob = orow[k0:k0 + _LANES]
+            for j in range(_LANES):
+                e = _exp(xb[j] - m)
+                ob[j] = e
+                sbuf[j] += e
+        s = zero
+        for j in range(_LANES):
+            s += sbuf[j]
+        for k in range(nb, n):
+            e = _exp(xr[k] - m)
+            orow[k] = e
+            s += e
+        if log:
+            ls = math.log(s)
             for k in range(n):
-                e = math.exp(x[base + k] - m)
-                out[base + k] = e
-                s += e
-            if log:
-                ls = math.log(s)
-                for k in range(n):
-                    out[base + k] = x[base + k] - m - ls
-            else:
-                r = 1.0 / s
-                for k in range(n):
-                    out[base + k] = out[base + k] * r
-        return
-    blk = 256
-    nblk = (inner + blk - 1) // blk
-    for t in prange(outer * nblk):
-        o = t // nblk
-        i0 = (t % nblk) * blk
-        w = min(blk, inner - i0)
-        base = o * n * inner + i0
-        m = np.empty(w, x.dtype)
-        s = np.zeros(w, np.float64)
+                orow[k] = (xr[k] - m) - ls
+        else:
+            r = _div(x.dtype.type(1.0), s)
+            for k in range(n):
+                orow[k] = orow[k] * r
+
+
+@njit(**SERIAL)
+def _softmax_cols(x, out, o, i0, w, n, inner, log, m, s):
+    """Softmax along the middle axis of x viewed as (outer, n, inner) for outer index o and inner i0..i0+w."""
+    base = o * n * inner + i0
+    ms = m[:w]
+    ss = s[:w]
+    zero = x.dtype.type(0.0)
+    first = x[base:base + w]
+    for j in range(w):
+        ms[j] = first[j]
+        ss[j] = zero
+    for k in range(1, n):
+        xb = x[base + k * inner:base + k * inner + w]
         for j in range(w):
-            m[j] = x[base + j]
-        for k in range(1, n):
-            row = base + k * inner
-            for j in range(w):
-                if x[row + j] > m[j]:
-                    m[j] = x[row + j]
+            v = xb[j]
+            mj = ms[j]
+            ms[j] = v if v > mj else mj
+    for k in range(n):
+        xb = x[base + k * inner:base + k * inner + w]
+        ob = out[base + k * inner:base + k * inner + w]
+        for j in range(w):
+            e = _exp(xb[j] - ms[j])
+            ob[j] = e
+            ss[j] += e
+    if log:
+        for j in range(w):
+            ss[j] = math.log(ss[j])
         for k in range(n):
-            row = base + k * inner
+            xb = x[base + k * inner:base + k * inner + w]
+            ob = out[base + k * inner:base + k * inner + w]
             for j in range(w):
-                e = math.exp(x[row + j] - m[j])
-                out[row + j] = e
-                s[j] += e
+                ob[j] = (xb[j] - ms[j]) - ss[j]
+    else:
+        one = x.dtype.type(1.0)
+        for j in range(w):
+            ss[j] = _div(one, ss[j])
         for k in range(n):
-            row = base + k * inner
-            if log:
-                for j in range(w):
-                    out[row + j] = x[row + j] - m[j] - math.log(s[j])
-            else:
-                for j in range(w):
-                    out[row + j] = out[row + j] / s[j]
+            ob = out[base + k * inner:base + k * inner + w]
+            for j in range(w):
+                ob[j] = ob[j] * ss[j]
+
+
+_SOFTMAX_BLK = 256
+
+
+@njit(**SERIAL)
+def _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2):
+    if inner == 1:
+        r0 = t * outer // ntasks
+        _softmax_rows(x, out, r0, (t + 1) * outer // ntasks, n, log, b1, b2)
+    else:
+        nblk = (inner + _SOFTMAX_BLK - 1) // _SOFTMAX_BLK
+        for u in range(t * outer * nblk // ntasks, (t + 1) * outer * nblk // ntasks):
+            i0 = (u % nblk) * _SOFTMAX_BLK
+            _softmax_cols(x, out, u // nblk, i0, min(_SOFTMAX_BLK, inner - i0), n, inner, log, b1, b2)
+
+
+@njit(**SERIAL)
+def _softmax_serial(x, out, outer, n, inner, log):
+    b1 = np.empty(_SOFTMAX_BLK, x.dtype)
+    b2 = np.empty(_SOFTMAX_BLK, x.dtype)
+    _softmax_task(x, out, 0, 1, outer, n, inner, log, b1, b2)
+
+
+@njit(**KERNEL)
+def _softmax_kernel(x, out, outer, n, inner, log, ntasks):
+    """Softmax (or log-softmax) over the middle axis of x viewed as (outer, n, inner); 1-d contiguous views,
+    split into ntasks parallel tasks."""
+    for t in prange(ntasks):
+        b1 = np.empty(_SOFTMAX_BLK, x.dtype)
+        b2 = np.empty(_SOFTMAX_BLK, x.dtype)
+        _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2)
+
+
+def _run_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int, log: bool) -> None:
+    units = outer if inner == 1 else outer * ((inner + _SOFTMAX_BLK - 1) // _SOFTMAX_BLK)
+    threads = num_threads() if x.size >= _SOFTMAX_PAR_MIN and units > 1 else 1
+    if threads > 1:
+        _softmax_kernel(x, out, outer, n, inner, log, min(units, 4 * threads))
+    else:
+        _softmax_serial(x, out, outer, n, inner, log)
 
 
 @dataclass(frozen=True)
@@ -532,7 +830,7 @@ class _SoftmaxBase(Op):
         xc = np.ascontiguousarray(x, dtype=cdt)
         out = np.empty(shape, cdt)
         if out.size:
-            _softmax_kernel(xc.reshape(-1), out.reshape(-1), outer, n, inner, attrs.log)
+            _run_softmax(xc.reshape(-1), out.reshape(-1), outer, n, inner, attrs.log)
         return [out.astype(dt, copy=False)]
 
 

@@ -3,13 +3,12 @@
 Abs, Reciprocal, Erf, Floor, Ceil, Sign).
 
 A single elementwise op is memory bound, so numpy's ufuncs (writing into an output allocated here) are as
-fast as a Numba loop; only Erf, which numpy lacks, has a Numba kernel. Output element types follow the spec:
-the input type is kept (int32 + int32 -> int32, float16 stays float16, computed by numpy through float32).
+fast as a Numba loop; Exp (float32) and Erf, which numpy lacks, go through the activation kernel's vectorised
+float32 polynomials. Output element types follow the spec: the input type is kept (int32 + int32 -> int32, float16 stays float16, computed by numpy through float32).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,7 +23,7 @@ from onnumba.ops._common import (
     check_size,
     require_input,
 )
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops.activation import ERF, EXP, _params, _run_activation
 from onnumba.registry import Op, TensorInfo, register
 
 SIGNED = FLOATS + tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
@@ -288,23 +287,27 @@ class Min(_Variadic):
 
 # =============================================================================================== unary
 
-@njit(**KERNEL)
-def _erf_kernel(x, out):
-    for i in prange(x.size):
-        out[i] = math.erf(x[i])
-
-
 def _erf(x, out):
-    """Erf through a Numba kernel (numpy has none); float32/float64 natively, others via float32/float64."""
+    """Erf through the activation kernel (numpy has none): float32 by a vectorised polynomial, float64 by
+    math.erf, others via float32 (float16) or float64 (integers, truncated back)."""
     dt = x.dtype
     work = dt if dt in (np.float32, np.float64) else (np.float32 if dt == np.float16 else np.float64)
     xs = np.ascontiguousarray(x, dtype=work).reshape(-1)
+    p = _params(work, 0.0, 0.0, 0.0)
     if work == dt:
-        _erf_kernel(xs, out.reshape(-1))
+        _run_activation(xs, out.reshape(-1), ERF, p)
     else:
         tmp = np.empty(xs.shape, work)
-        _erf_kernel(xs, tmp)
+        _run_activation(xs, tmp, ERF, p)
         np.copyto(out.reshape(-1), tmp if dt.kind == "f" else np.trunc(tmp), casting="unsafe")
+
+
+def _exp(x, out):
+    """float32: the activation kernel's vectorised polynomial exp (faster than numpy's); others: np.exp."""
+    if x.dtype == np.float32:
+        _run_activation(np.ascontiguousarray(x).reshape(-1), out.reshape(-1), EXP, _params(x.dtype, 0.0, 0.0, 0.0))
+    else:
+        np.exp(x, out=out)
 
 
 class _Unary(Op):
@@ -338,7 +341,7 @@ def _reciprocal(x, out):
     np.divide(x.dtype.type(1), x, out=out)
 
 
-Exp = _unary("Exp", (1, 6, 13), np.exp)
+Exp = _unary("Exp", (1, 6, 13), _exp)
 Log = _unary("Log", (1, 6, 13), np.log)
 Sqrt = _unary("Sqrt", (1, 6, 13), np.sqrt)
 Reciprocal = _unary("Reciprocal", (1, 6, 13), _reciprocal)
@@ -347,7 +350,7 @@ Ceil = _unary("Ceil", (1, 6, 13), np.ceil)
 Neg = _unary("Neg", (1, 6, 13), np.negative, SIGNED, "Elementwise -X (signed types; integers wrap).")
 Abs = _unary("Abs", (1, 6, 13), np.absolute, NUMERIC, "Elementwise |X| (integers wrap: |-128| is -128 in int8).")
 Sign = _unary("Sign", (9, 13), np.sign, NUMERIC, "Elementwise sign: -1, 0 or 1 (NaN stays NaN).")
-Erf = _unary("Erf", (9, 13), _erf, NUMERIC, "Elementwise error function (a Numba kernel calling math.erf).")
+Erf = _unary("Erf", (9, 13), _erf, NUMERIC, "Elementwise error function (a vectorised Numba kernel).")
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Sum", "Mean", "Max", "Min", "Exp", "Log", "Sqrt", "Reciprocal",
            "Floor", "Ceil", "Neg", "Abs", "Sign", "Erf"]
