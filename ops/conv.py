@@ -206,25 +206,6 @@ def _activate_row(row, act, a0, a1):
 
 
 @njit(**SERIAL)
-def _row_3x3(o, p, q, r, bv, w00, w01, w02, w10, w11, w12, w20, w21, w22):
-    """o[t] = bv + 3x3 taps of rows p, q, r starting at column t (stride 1, dilation 1)."""
-    for t in range(o.shape[0]):
-        o[t] = (bv + w00 * p[t] + w01 * p[t + 1] + w02 * p[t + 2]
-                + w10 * q[t] + w11 * q[t + 1] + w12 * q[t + 2]
-                + w20 * r[t] + w21 * r[t + 1] + w22 * r[t + 2])
-
-
-@njit(**SERIAL)
-def _row_3x3_strided(o, p, q, r, s, d, bv, w00, w01, w02, w10, w11, w12, w20, w21, w22):
-    """As :func:`_row_3x3` with column stride ``s`` and dilation ``d``."""
-    for t in range(o.shape[0]):
-        c = t * s
-        o[t] = (bv + w00 * p[c] + w01 * p[c + d] + w02 * p[c + 2 * d]
-                + w10 * q[c] + w11 * q[c + d] + w12 * q[c + 2 * d]
-                + w20 * r[c] + w21 * r[c + d] + w22 * r[c + 2 * d])
-
-
-@njit(**SERIAL)
 def _axpy_strided(acc, xs, s, wv):
     """acc[t] += wv * xs[t * s]."""
     if s == 1:
@@ -274,7 +255,8 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                     for j in range(WP):
                         buf[i, j] = 0.0
                     continue
-                for j in range(pw):
+                # a pad may exceed the width the windows reach (huge stride): never write past WP
+                for j in range(min(pw, WP)):
                     buf[i, j] = 0.0
                 bi = buf[i]
                 xi = x[n, ci, idd0, i - ph]

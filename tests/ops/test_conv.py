@@ -81,6 +81,8 @@ ORT_CASES = [
     ("2d_depthwise_dilated", (1, 3, 12, 12), (3, 1, 3, 3), {"group": 3, "dilations": [2, 3], "pads": [2, 3, 2, 3]}),
     # padding far larger than the input: the depthwise kernel skips its padded-plane buffer
     ("2d_depthwise_huge_pads", (1, 2, 3, 3), (4, 1, 3, 3), {"group": 2, "pads": [200, 190, 180, 170], "strides": [50, 40]}),
+    # begin pads wider than the span the windows reach (stride 100): the padded plane is narrower than the pad
+    ("2d_depthwise_pad_beyond_reach", (1, 2, 2, 1), (2, 1, 1, 1), {"group": 2, "pads": [10, 12, 0, 3], "strides": [100, 100]}),
     ("2d_depthwise_5x5_dilated", (1, 3, 12, 11), (3, 1, 5, 5), {"group": 3, "dilations": [2, 1], "pads": [4, 2, 3, 2]}),
     ("1d_depthwise", (2, 4, 20), (8, 1, 3), {"group": 4, "strides": [2], "pads": [1, 1]}),
     ("2d_single_channel", (2, 1, 10, 10), (4, 1, 3, 3), {"pads": [1, 1, 1, 1]}),
