@@ -28,103 +28,134 @@ MAX_SPATIAL = 3
 
 # ----------------------------------------------------------------------------------------------- kernels
 
-@njit(**SERIAL)
-def _reduce_row(dst, src, lo, hi, s, d, p, a, b, k, is_max, ph):
-    """dst[o] = max / sum of src's taps of window o (dst already holds the identity).
-
-    Border outputs take their tap ranges from ``lo``/``hi``; the interior outputs [a, b) have all k taps
-    inside, so they go tap by tap over contiguous runs (of ``src``, or for a stride s > 1 of the phase buffer
-    ``ph`` (s, ceil(W / s))), which LLVM vectorizes.
-    """
-    o_n = dst.shape[0]
-    for half in range(2):
-        start, stop = (0, a) if half == 0 else (b, o_n)
-        for o in range(start, stop):
-            base = o * s - p
-            acc = dst[o]
-            for j in range(lo[o], hi[o]):
-                v = src[base + j * d]
-                if is_max:
-                    acc = v if v > acc else acc
-                else:
-                    acc += v
-            dst[o] = acc
-    n = b - a
-    if n <= 0:
-        return
-    out = dst[a:b]
-    if s > 1:
-        # split the row into its s phases (ph[r, i] = src[i*s + r]) so every tap reads a contiguous run
-        w = src.shape[0]
-        for r in range(s):
-            phr = ph[r]
-            for i in range((w - r + s - 1) // s):
-                phr[i] = src[i * s + r]
-    for j in range(k):
-        first = a * s - p + j * d
-        if s == 1:
-            seg = src[first:]
-        else:
-            seg = ph[first % s, first // s:]
-        if is_max:
-            for q in range(n):
-                v = seg[q]
-                m = out[q]
-                out[q] = v if v > m else m
-        else:
-            for q in range(n):
-                out[q] += seg[q]
-
-
 @njit(**KERNEL)
-def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2, is_max, init,
-                       n_chunks):
-    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW), chunks of planes per task.
+def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init, n_chunks):
+    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW).
 
-    Separable: each input row is reduced along W into a per-plane buffer (H, OW), then output rows reduce
-    buffer rows along H with contiguous, vectorized loops. ``den1``/``den2`` are the per-axis divisors of an
-    average (NaN where a window counts no tap); a max ignores them.
+    Parallel over chunks of planes. Per output row, separable: the window's in-bounds input rows
+    (``lo1 <= j < hi1``) are reduced into the row buffer ``v`` (contiguous, vectorized), whose cell ``i`` holds
+    input column ``i - p2``; its pad cells hold the identity, written once per chunk, so the pass along W
+    needs no bounds test. The common windows (2 or 3 rows; 2 or 3 columns at stride 1 or 2) have their own
+    loops with literal offsets, which LLVM vectorizes. ``den1``/``den2`` are the per-axis divisors of an
+    average (NaN where a window counts no tap).
     """
     p_n, h_n, w_n = x.shape
     oh_n, ow_n = out.shape[1], out.shape[2]
+    wp = (ow_n - 1) * s2 + (k2 - 1) * d2 + 1
+    c0 = min(max(p2, 0), wp)
+    c1 = max(min(p2 + w_n, wp), c0)
+    w0 = max(c0 - p2, 0)
+    m = c1 - c0
+    hmode = 0
+    if d2 == 1 and k2 == 2 and s2 == 2:
+        hmode = 1
+    elif d2 == 1 and k2 == 3 and s2 == 2:
+        hmode = 2
+    elif d2 == 1 and k2 == 3 and s2 == 1:
+        hmode = 3
     per = (p_n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        # buffers once per chunk of planes, not per plane
-        tmp = np.empty((h_n, ow_n), out.dtype)
-        ph = np.empty((s2, (w_n + s2 - 1) // s2), out.dtype)
+        v = np.empty(wp, out.dtype)
+        for i in range(c0):
+            v[i] = init
+        for i in range(c1, wp):
+            v[i] = init
+        vm = v[c0:c1]
         for pl in range(c * per, min(p_n, (c + 1) * per)):
-            _plane(x[pl], out[pl], tmp, ph, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2,
-                   is_max, init)
-
-
-@njit(**SERIAL)
-def _plane(x, out, tmp, ph, lo1, hi1, s1, d1, p1, den1, lo2, hi2, s2, d2, p2, den2, a2, b2, k2, is_max, init):
-    """One plane of ``_pool_kernel_plane``: rows along W into ``tmp``, then ``tmp`` rows along H into out."""
-    h_n = x.shape[0]
-    oh_n, ow_n = out.shape[0], out.shape[1]
-    for h in range(h_n):
-        row = tmp[h]
-        for q in range(ow_n):
-            row[q] = init
-        _reduce_row(row, x[h], lo2, hi2, s2, d2, p2, a2, b2, k2, is_max, ph)
-    for oh in range(oh_n):
-        dst = out[oh]
-        for q in range(ow_n):
-            dst[q] = init
-        for j in range(lo1[oh], hi1[oh]):
-            src = tmp[oh * s1 - p1 + j * d1]
-            if is_max:
-                for q in range(ow_n):
-                    v = src[q]
-                    m = dst[q]
-                    dst[q] = v if v > m else m
-            else:
-                for q in range(ow_n):
-                    dst[q] += src[q]
-        if not is_max:
-            dh = den1[oh]
-            for q in range(ow_n):
-                dst[q] = dst[q] / (dh * den2[q])
+            xs = x[pl]
+            o = out[pl]
+            for oh in range(oh_n):
+                lo = lo1[oh]
+                nr = hi1[oh] - lo
+                r = oh * s1 - p1 + lo * d1
+                # along H: the window's nr in-bounds rows r, r + d1, ... into vm
+                if nr <= 0:
+                    for i in range(m):
+                        vm[i] = init
+                elif nr == 1:
+                    a = xs[r, w0:]
+                    for i in range(m):
+                        vm[i] = a[i]
+                elif nr == 2:
+                    a = xs[r, w0:]
+                    b = xs[r + d1, w0:]
+                    if is_max:
+                        for i in range(m):
+                            vm[i] = a[i] if a[i] > b[i] else b[i]
+                    else:
+                        for i in range(m):
+                            vm[i] = a[i] + b[i]
+                elif nr == 3:
+                    a = xs[r, w0:]
+                    b = xs[r + d1, w0:]
+                    e = xs[r + 2 * d1, w0:]
+                    if is_max:
+                        for i in range(m):
+                            u = a[i] if a[i] > b[i] else b[i]
+                            vm[i] = u if u > e[i] else e[i]
+                    else:
+                        for i in range(m):
+                            vm[i] = a[i] + b[i] + e[i]
+                else:
+                    a = xs[r, w0:]
+                    for i in range(m):
+                        vm[i] = a[i]
+                    for j in range(1, nr):
+                        a = xs[r + j * d1, w0:]
+                        if is_max:
+                            for i in range(m):
+                                u = a[i]
+                                z = vm[i]
+                                vm[i] = u if u > z else z
+                        else:
+                            for i in range(m):
+                                vm[i] += a[i]
+                # along W: windows of k2 cells of v at stride s2
+                dst = o[oh]
+                if hmode == 1:
+                    if is_max:
+                        for q in range(ow_n):
+                            j = 2 * q
+                            dst[q] = v[j] if v[j] > v[j + 1] else v[j + 1]
+                    else:
+                        for q in range(ow_n):
+                            j = 2 * q
+                            dst[q] = v[j] + v[j + 1]
+                elif hmode == 2:
+                    if is_max:
+                        for q in range(ow_n):
+                            j = 2 * q
+                            u = v[j] if v[j] > v[j + 1] else v[j + 1]
+                            dst[q] = u if u > v[j + 2] else v[j + 2]
+                    else:
+                        for q in range(ow_n):
+                            j = 2 * q
+                            dst[q] = v[j] + v[j + 1] + v[j + 2]
+                elif hmode == 3:
+                    if is_max:
+                        for q in range(ow_n):
+                            u = v[q] if v[q] > v[q + 1] else v[q + 1]
+                            dst[q] = u if u > v[q + 2] else v[q + 2]
+                    else:
+                        for q in range(ow_n):
+                            dst[q] = v[q] + v[q + 1] + v[q + 2]
+                else:
+                    for q in range(ow_n):
+                        dst[q] = v[q * s2]
+                    for j in range(1, k2):
+                        off = j * d2
+                        if is_max:
+                            for q in range(ow_n):
+                                u = v[q * s2 + off]
+                                z = dst[q]
+                                dst[q] = u if u > z else z
+                        else:
+                            for q in range(ow_n):
+                                dst[q] += v[q * s2 + off]
+                if not is_max:
+                    dh = den1[oh]
+                    for q in range(ow_n):
+                        dst[q] = dst[q] / (dh * den2[q])
 
 
 @njit(**KERNEL)
@@ -198,21 +229,48 @@ def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s
 
 
 @njit(**KERNEL)
-def _global_pool_kernel(x, out, is_max):
+def _global_pool_kernel(x, out, scale, is_max, n_chunks):
+    """out[r] = max of x[r], or sum of x[r] / scale, for the contiguous rows of x (R, n).
+
+    Each row is reduced in 16 independent lanes (a fixed-length inner loop LLVM turns into one vector
+    operation), then the lanes are combined.
+    """
     rows, n = x.shape
-    for r in prange(rows):
-        src = x[r]
-        if is_max:
-            m = src[0]
-            for i in range(1, n):
-                if src[i] > m:
-                    m = src[i]
-            out[r] = m
-        else:
-            acc = 0.0
-            for i in range(n):
-                acc += src[i]
-            out[r] = acc / n
+    per = (rows + n_chunks - 1) // n_chunks
+    n16 = n - n % 16
+    for c in prange(n_chunks):
+        acc = np.empty(16, x.dtype)
+        for r in range(c * per, min(rows, (c + 1) * per)):
+            src = x[r]
+            if is_max:
+                if n16 == 0:
+                    m = src[0]
+                else:
+                    for ln in range(16):
+                        acc[ln] = src[ln]
+                    for i in range(16, n16, 16):
+                        for ln in range(16):
+                            v = src[i + ln]
+                            acc[ln] = v if v > acc[ln] else acc[ln]
+                    m = acc[0]
+                    for ln in range(1, 16):
+                        m = acc[ln] if acc[ln] > m else m
+                for i in range(n16, n):
+                    v = src[i]
+                    m = v if v > m else m
+                out[r] = m
+            else:
+                for ln in range(16):
+                    acc[ln] = 0
+                for i in range(0, n16, 16):
+                    for ln in range(16):
+                        acc[ln] += src[i + ln]
+                s = acc[0] - acc[0]
+                for i in range(n16, n):
+                    s += src[i]
+                for ln in range(0, 16, 2):
+                    s += acc[ln] + acc[ln + 1]
+                out[r] = s / scale
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -275,8 +333,9 @@ class PoolPlan:
     taps: tuple  # (lo0, hi0, lo1, hi1, lo2, hi2)
     counts: tuple  # (c0, c1, c2) divisors per axis (AveragePool)
     steps: tuple  # (s0, s1, s2, d0, d1, d2)
-    interior: tuple  # (a2, b2, k2): last-axis outputs [a2, b2) have all k2 taps inside the input
     dens: tuple  # per-axis divisors in the compute type, NaN where a window counts no tap (AveragePool)
+    whole: bool = False  # a single window holding every input element (dilation 1)
+    whole_den: float = 1.0  # its AveragePool divisor
 
 
 def _parse_pool_attrs(node, *, max_pool: bool) -> PoolAttrs:
@@ -351,18 +410,25 @@ def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
         taps += [lo, hi]
         counts.append(padded if attrs.count_include_pad else hi - lo)
     steps = ((1,) * pad3 + attrs.strides) + ((1,) * pad3 + attrs.dilations)
-    lo2, hi2 = taps[4], taps[5]
-    k2 = attrs.kernel[-1]
-    full = np.flatnonzero((lo2 == 0) & (hi2 == k2))  # one contiguous run (both bounds are monotonic)
-    a2, b2 = (int(full[0]), int(full[-1]) + 1) if full.size else (out[-1], out[-1])
     ctype = _compute_dtype(x.dtype)
     dens = tuple(np.where(c == 0, np.nan, c).astype(ctype) for c in counts)
-    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps, (a2, b2, k2), dens)
+    whole = all(o == 1 and d == 1 and int(hi[0]) - int(lo[0]) == i
+                for o, d, lo, hi, i in zip(out, attrs.dilations, taps[2 * pad3::2], taps[2 * pad3 + 1::2], spatial))
+    whole_den = float(np.prod([float(c[0]) for c in counts]))
+    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps, dens, whole, whole_den)
 
 
 def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.ndarray:
     """Separable max / average pooling: an outer pass over the first of 3 spatial axes, then planes."""
     ctype = _compute_dtype(x.dtype)
+    if plan.whole:
+        # one window covering every input element (a 7x7 pool on a 7x7 map): a per-plane reduction
+        rows = x.shape[0] * x.shape[1]
+        x2 = np.ascontiguousarray(x.reshape(rows, -1), dtype=ctype)
+        out = np.empty(rows, ctype)
+        if rows:
+            _global_pool_kernel(x2, out, plan.whole_den, is_max, min(rows, 8 * num_threads()))
+        return out.reshape(x.shape[:2] + plan.out_spatial).astype(x.dtype, copy=False)
     x3 = _as_3d(x, ctype)
     nc, n0, n1, n2 = x3.shape
     lo0, hi0, lo1, hi1, lo2, hi2 = plan.taps
@@ -376,8 +442,9 @@ def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.nd
     else:
         planes = x3.reshape(nc * n0, n1, n2)
     out = np.empty((planes.shape[0], o1, o2), ctype)
-    _pool_kernel_plane(planes, out, lo1, hi1, s1, d1, p1, plan.dens[1], lo2, hi2, s2, d2, p2, plan.dens[2],
-                       *plan.interior, is_max, init, min(planes.shape[0], 8 * num_threads()))
+    k2 = plan.attrs.kernel[-1]
+    _pool_kernel_plane(planes, out, lo1, hi1, s1, d1, p1, plan.dens[1], k2, s2, d2, p2, plan.dens[2],
+                       is_max, init, min(planes.shape[0], 8 * num_threads()))
     return out.reshape(x.shape[:2] + plan.out_spatial).astype(x.dtype, copy=False)
 
 
@@ -492,7 +559,7 @@ class _GlobalPool(Op):
         x2 = np.ascontiguousarray(x.reshape(rows, -1) if rows else x.reshape(0, 1), dtype=ctype)
         out = np.empty(rows, ctype)
         if rows:
-            _global_pool_kernel(x2, out, cls.is_max)
+            _global_pool_kernel(x2, out, float(x2.shape[1]), cls.is_max, min(rows, 8 * num_threads()))
         return [out.reshape(x.shape[:2] + (1,) * (x.ndim - 2)).astype(x.dtype, copy=False)]
 
 
