@@ -88,6 +88,7 @@ def cmd_run(args) -> int:
     opts = onnumba.SessionOptions()
     if args.threads:
         opts.intra_op_num_threads = args.threads
+    opts.enable_profiling = bool(args.profile)
     t0 = time.perf_counter()
     sess = onnumba.InferenceSession(args.model, opts)
     t_load = time.perf_counter() - t0
@@ -126,6 +127,11 @@ def cmd_run(args) -> int:
     if times:
         msg += f", median of {len(times)} runs {np.median(times) * 1e3:.2f} ms"
     print(msg)
+    if args.profile:
+        total = sum(v["total_ms"] for v in sess.profile_summary().values()) or 1.0
+        print(f"profile over {1 + len(times)} runs (op type, calls, total ms, share):")
+        for op, v in list(sess.profile_summary().items())[: args.profile]:
+            print(f"  {op:24s} {v['calls']:6d} {v['total_ms']:10.2f} {100 * v['total_ms'] / total:5.1f}%")
     if args.output:
         np.savez(args.output, **{vi.name: o for vi, o in zip(sess.get_outputs(), outs)})
         print(f"wrote {args.output}")
@@ -166,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeat", type=int, default=0, help="time this many extra runs")
     s.add_argument("--threads", type=int, default=0, help="intra-op threads (default: all)")
     s.add_argument("--output", help="write the outputs to this .npz file")
+    s.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="N",
+                   help="print the N op types that took longest (default 15)")
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("ops", help="the supported-ops table")
     s.set_defaults(func=cmd_ops)

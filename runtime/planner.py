@@ -7,6 +7,7 @@ plain ints and every Shape / ConstantOfShape / Reshape-shape chain folds to a co
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,14 +155,23 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
     return Plan(steps, consts, infos, wanted)
 
 
-def execute(plan: Plan, feeds: dict) -> list:
-    """Run the plan's steps on ``feeds`` (name -> array) and return the wanted outputs in order."""
+def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:
+    """Run the plan's steps on ``feeds`` (name -> array) and return the wanted outputs in order.
+
+    With ``profile`` (a list), one ``(node, seconds)`` record per step is appended to it.
+    """
     env = dict(plan.consts)
     env.update(feeds)
+    clock = time.perf_counter
     for st in plan.steps:
         node = st.node
         arrays = [env[n] if n else None for n in st.inputs]
-        outs = node.impl.run(node, st.attrs, arrays)
+        if profile is not None:
+            t0 = clock()
+            outs = node.impl.run(node, st.attrs, arrays)
+            profile.append((node, clock() - t0))
+        else:
+            outs = node.impl.run(node, st.attrs, arrays)
         for i, (o, arr) in enumerate(zip(st.outputs, outs)):
             if o:
                 if CHECK_OUTPUTS:

@@ -252,3 +252,21 @@ def test_unimplemented_version_is_refused():
 
     with pytest.raises(onnumba.UnsupportedOpError, match=r"'Add' version .* not implemented|not implemented"):
         resolve("", "NoSuchOp", 17)
+
+
+def test_profiling_records_each_step_and_writes_a_file():
+    import json
+
+    opts = onnumba.SessionOptions()
+    opts.enable_profiling = True
+    sess = onnumba.InferenceSession(_mlp(), opts)
+    for _ in range(3):
+        sess.run(None, {"x": np.ones((2, 4), np.float32)})
+    summary = sess.profile_summary()
+    assert {k: v["calls"] for k, v in summary.items()} == {"Add": 3, "Relu": 3, "Identity": 3}
+    path = sess.end_profiling()
+    with open(path) as f:
+        data = json.load(f)
+    os.unlink(path)
+    assert [r["name"] for r in data["nodes"]] == ["add", "relu", "id"] * 3
+    assert sess.profile_summary() == {}
