@@ -206,6 +206,26 @@ def test_averagepool_ceil_overhang_not_counted(count_include_pad):
     assert_matches_ort(_model("AveragePool", x, attrs), {"x": x})
 
 
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("attrs", [
+    dict(kernel_shape=[7, 7]),  # the ResNet head: one window covering the whole 7x7 map
+    dict(kernel_shape=[9, 9], pads=[1, 1, 1, 1], count_include_pad=1),  # whole map plus padding, divisor 81
+    dict(kernel_shape=[9, 9], pads=[1, 1, 1, 1]),  # whole map plus padding, divisor 49
+    dict(kernel_shape=[7, 7], dilations=[1, 1], strides=[3, 3], ceil_mode=1),
+])
+def test_pool_single_window_over_whole_map(op, attrs):
+    # these run as a per-plane reduction; compare with the windowed reference
+    attrs = dict(attrs)
+    if op == "MaxPool":
+        attrs.pop("count_include_pad", None)
+    x = _x((2, 5, 7, 7))
+    (y,) = run_onnumba(_model(op, x, attrs), {"x": x})
+    want = ref.max_pool(x, **attrs)[0] if op == "MaxPool" else ref.average_pool(x, **attrs)
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    assert_matches_ort(_model(op, x, attrs), {"x": x}, rtol=1e-5, atol=1e-6)
+
+
 def test_averagepool_count_include_pad_with_ceil_and_pads():
     x = np.ones((1, 1, 6), np.float32)
     attrs = dict(kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1, count_include_pad=1)
