@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import onnumba
+from onnumba.ops.conv_transpose import _fast_path
 from tests.helpers import assert_matches_ort, run_onnumba
 from tests.ops.test_slice import make_node_model
 from tests.reference.conv_transpose import conv_transpose_pads, conv_transpose_ref
@@ -221,3 +222,71 @@ def test_hypothesis_vs_ort(case):
 @given(ct_cases())
 def test_hypothesis_vs_ort_slow(case):
     _check(case)
+
+
+# ------------------------------------------------------------------------------------------- stride-2 fast paths
+
+
+@pytest.mark.parametrize("geom,group,dtype,path", [
+    (((1, 6, 6), (1, 12, 12), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "k2s2"),
+    (((1, 6, 6), (1, 12, 12), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float16, "k2s2"),
+    (((1, 6, 6), (1, 12, 12), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float64, "generic"),
+    (((1, 6, 6), (1, 12, 12), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 2, np.float32, "generic"),
+    (((1, 6, 6), (1, 13, 13), (1, 2, 2), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "generic"),  # out pad
+    (((1, 6, 6), (1, 12, 12), (1, 3, 3), (1, 2, 2), (1, 1, 1), (0, 1, 1)), 1, np.float32, "k3s2"),
+    (((1, 6, 6), (1, 12, 12), (1, 3, 3), (1, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "generic"),  # SAME_UPPER
+    (((1, 6, 6), (1, 12, 12), (1, 3, 3), (1, 2, 2), (1, 2, 1), (0, 1, 1)), 1, np.float32, "generic"),  # dilated
+    (((1, 1, 6), (1, 1, 12), (1, 1, 2), (1, 1, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "generic"),  # 1-d
+    (((2, 6, 6), (4, 12, 12), (2, 2, 2), (2, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "generic"),  # 3-d
+])
+def test_fast_path_selection(geom, group, dtype, path):
+    assert _fast_path(geom, group, np.dtype(dtype)) == path
+
+
+# (N, C, M, H, W): channel counts not a multiple of the 4-channel block, 1-pixel and 1-row / 1-column inputs,
+# rows shorter and longer than the 16 positions of a register tile, H*W a multiple of 16 (no input copy)
+FAST_SHAPES = [(1, 1, 1, 1, 1), (2, 3, 5, 1, 1), (1, 4, 6, 1, 9), (1, 5, 3, 7, 1), (2, 8, 7, 3, 7),
+               (1, 16, 9, 5, 24), (1, 6, 4, 4, 16), (3, 2, 4, 17, 3), (1, 7, 10, 6, 6)]
+
+
+@pytest.mark.parametrize("shape", FAST_SHAPES)
+@pytest.mark.parametrize("bias", [False, True])
+def test_fast_path_k2s2(shape, bias):
+    N, C, M, H, W = shape
+    w = rand((C, M, 2, 2), seed=1)
+    check(rand((N, C, H, W)), w, rand(M, seed=2) if bias else None, strides=[2, 2])
+
+
+@pytest.mark.parametrize("shape", FAST_SHAPES)
+@pytest.mark.parametrize("attrs", [{"pads": [1, 1, 1, 1], "output_padding": [1, 1]},
+                                   {"pads": [1, 1, 0, 0]},
+                                   {"auto_pad": "SAME_LOWER"}])
+def test_fast_path_k3s2(shape, attrs):
+    N, C, M, H, W = shape
+    check(rand((N, C, H, W)), rand((C, M, 3, 3), seed=1), rand(M, seed=2), strides=[2, 2], **attrs)
+
+
+def test_fast_path_weights_fed_at_run_time_and_float16():
+    # W not a plan-time constant: packed on every run; float16 computed in float32 on the fast path
+    for ws, attrs in (((3, 5, 2, 2), {"strides": [2, 2]}),
+                      ((3, 5, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]})):
+        x = rand((2, 3, 4, 5))
+        m = ct_model(x, rand(ws, seed=1), const_w=False, **attrs)
+        s = onnumba.InferenceSession(m.SerializeToString())
+        for seed in (1, 2):
+            w = rand(ws, seed=seed)
+            (y,) = s.run(None, {"X": x, "W": w})
+            np.testing.assert_allclose(y, conv_transpose_ref(x, w, **attrs), rtol=1e-4, atol=1e-4)
+        check(x.astype(np.float16), rand(ws, np.float16, 1), ort=False, rtol=2e-2, atol=2e-2, **attrs)
+
+
+@given(st.integers(1, 2), st.integers(1, 9), st.integers(1, 9), st.integers(1, 20), st.integers(1, 20),
+       st.sampled_from(["k2", "k3", "k3same"]), st.booleans())
+def test_hypothesis_fast_paths(N, C, M, H, W, kind, bias):
+    ks = 2 if kind == "k2" else 3
+    attrs = {"strides": [2, 2]}
+    if kind == "k3":
+        attrs.update(pads=[1, 1, 1, 1], output_padding=[1, 1])
+    elif kind == "k3same":
+        attrs.update(auto_pad="SAME_LOWER")
+    check(rand((N, C, H, W)), rand((C, M, ks, ks), seed=1), rand(M, seed=2) if bias else None, **attrs)
