@@ -24,7 +24,7 @@ and B, which needs nothing here. :func:`conv_nchw` is the same computation as a 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -39,6 +39,11 @@ from onnumba.registry import Op, TensorInfo, register
 
 #: activation codes of the fused epilogue
 ACTIVATIONS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
+
+#: Winograd F(2x2, 3x3) is used for 3x3 stride-1 dense convs with at least this many in and out channels
+_WINOGRAD_MIN_CHANNELS = 32
+#: 2x2 output tiles per Winograd chunk (measured best of 64 / 196 / 800 on 64 channels at 56x56)
+_WINO_TILES = 196
 
 #: im2col tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
 _TILE_ELEMS = 2 ** 18
@@ -66,6 +71,8 @@ class ConvAttrs:
     # filled by bind
     padding: Padding | None = None
     out_sizes: tuple | None = None
+    #: Winograd-transformed weights when W is a plan-time constant and the Winograd path applies
+    winograd_u: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 # ------------------------------------------------------------------------------------------------ kernels
@@ -340,6 +347,126 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
             _activate_row(orow, act, a0, a1)
 
 
+@njit(**KERNEL)
+def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, tiles_per_job, act, a0, a1):
+    """Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, group 1: 2.25x fewer multiplications than im2col.
+
+    x (N, C, H, W); u (16, M, C) transformed weights G g G^T; out (N, M, OH, OW). One chunk per (n, run of
+    2x2 output tiles): input transform B^T d B of the chunk's 4x4 input tiles into v (16, C, T), 16 GEMMs
+    u[i] @ v[i] into z (16, M, T), then output transform A^T z A, bias and activation.
+    """
+    N, C, H, W = x.shape
+    M = u.shape[1]
+    TH = (OH + 1) // 2
+    TW = (OW + 1) // 2
+    T = TH * TW
+    njob_img = (T + tiles_per_job - 1) // tiles_per_job
+    for job in prange(N * njob_img):
+        n = job // njob_img
+        t0 = (job % njob_img) * tiles_per_job
+        t1 = min(t0 + tiles_per_job, T)
+        nt = t1 - t0
+        v = np.empty((16, C, nt), x.dtype)
+        z = np.empty((16, M, nt), x.dtype)
+        d = np.empty((4, 4), x.dtype)
+        for c in range(C):
+            for k in range(nt):
+                tt = t0 + k
+                th = tt // TW
+                tw = tt - th * TW
+                r0 = 2 * th - ph
+                c0 = 2 * tw - pw
+                for i in range(4):
+                    ih = r0 + i
+                    for j in range(4):
+                        iw = c0 + j
+                        if ih >= 0 and ih < H and iw >= 0 and iw < W:
+                            d[i, j] = x[n, c, ih, iw]
+                        else:
+                            d[i, j] = 0.0
+                # rows: B^T d
+                for j in range(4):
+                    e0 = d[0, j] - d[2, j]
+                    e1 = d[1, j] + d[2, j]
+                    e2 = d[2, j] - d[1, j]
+                    e3 = d[1, j] - d[3, j]
+                    d[0, j] = e0
+                    d[1, j] = e1
+                    d[2, j] = e2
+                    d[3, j] = e3
+                # columns: (B^T d) B
+                for i in range(4):
+                    v[4 * i + 0, c, k] = d[i, 0] - d[i, 2]
+                    v[4 * i + 1, c, k] = d[i, 1] + d[i, 2]
+                    v[4 * i + 2, c, k] = d[i, 2] - d[i, 1]
+                    v[4 * i + 3, c, k] = d[i, 1] - d[i, 3]
+        for i in range(16):
+            _blas.gemm(u[i], v[i], z[i], 1.0, 0.0, False, False)
+        for m in range(M):
+            bv = bias[m]
+            for k in range(nt):
+                tt = t0 + k
+                th = tt // TW
+                tw = tt - th * TW
+                # A^T z: rows
+                s00 = z[0, m, k] + z[4, m, k] + z[8, m, k]
+                s01 = z[1, m, k] + z[5, m, k] + z[9, m, k]
+                s02 = z[2, m, k] + z[6, m, k] + z[10, m, k]
+                s03 = z[3, m, k] + z[7, m, k] + z[11, m, k]
+                s10 = z[4, m, k] - z[8, m, k] - z[12, m, k]
+                s11 = z[5, m, k] - z[9, m, k] - z[13, m, k]
+                s12 = z[6, m, k] - z[10, m, k] - z[14, m, k]
+                s13 = z[7, m, k] - z[11, m, k] - z[15, m, k]
+                # (A^T z) A: columns
+                y00 = s00 + s01 + s02 + bv
+                y01 = s01 - s02 - s03 + bv
+                y10 = s10 + s11 + s12 + bv
+                y11 = s11 - s12 - s13 + bv
+                oh = 2 * th
+                ow = 2 * tw
+                if act == 1:
+                    y00 = y00 if y00 > 0 else 0.0
+                    y01 = y01 if y01 > 0 else 0.0
+                    y10 = y10 if y10 > 0 else 0.0
+                    y11 = y11 if y11 > 0 else 0.0
+                elif act == 2:
+                    y00 = y00 if y00 >= 0 else y00 * a0
+                    y01 = y01 if y01 >= 0 else y01 * a0
+                    y10 = y10 if y10 >= 0 else y10 * a0
+                    y11 = y11 if y11 >= 0 else y11 * a0
+                elif act == 3:
+                    y00 = a0 if y00 < a0 else (a1 if y00 > a1 else y00)
+                    y01 = a0 if y01 < a0 else (a1 if y01 > a1 else y01)
+                    y10 = a0 if y10 < a0 else (a1 if y10 > a1 else y10)
+                    y11 = a0 if y11 < a0 else (a1 if y11 > a1 else y11)
+                out[n, m, oh, ow] = y00
+                if ow + 1 < OW:
+                    out[n, m, oh, ow + 1] = y01
+                if oh + 1 < OH:
+                    out[n, m, oh + 1, ow] = y10
+                    if ow + 1 < OW:
+                        out[n, m, oh + 1, ow + 1] = y11
+
+
+def winograd_weights(w):
+    """G g G^T for every (m, c): (M, C, 3, 3) -> (16, M, C), in w's dtype (float16 -> float32).
+
+    Computed once at plan time when W is a constant (see ``Conv.bind``); pass it to :func:`conv_nchw`.
+    """
+    g = np.asarray(w, np.float64)
+    cdt = np.float32 if w.dtype == np.float16 else w.dtype
+    u = np.empty((16,) + g.shape[:2], cdt)
+
+    def rows_of_g(a0, a1, a2):  # G applied along one axis: 3 values -> 4
+        return a0, 0.5 * (a0 + a1 + a2), 0.5 * (a0 - a1 + a2), a2
+
+    t = rows_of_g(g[:, :, 0, :], g[:, :, 1, :], g[:, :, 2, :])
+    for i in range(4):
+        for j, col in enumerate(rows_of_g(t[i][:, :, 0], t[i][:, :, 1], t[i][:, :, 2])):
+            u[4 * i + j] = col
+    return u
+
+
 # ------------------------------------------------------------------------------------------------ entry
 
 def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int | None = None) -> int:
@@ -362,8 +489,15 @@ def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int | None = Non
     return -(-units // max(ntile, 1))
 
 
+def _winograd_ok(x5, w5, s3, d3, group) -> bool:
+    """3x3 (2-d), stride 1, dilation 1, one group, enough channels that the 16 GEMMs dominate."""
+    return (w5.shape[2:] == (1, 3, 3) and x5.shape[2] == 1 and s3 == (1, 1, 1) and d3 == (1, 1, 1) and group == 1
+            and w5.shape[1] >= _WINOGRAD_MIN_CHANNELS and w5.shape[0] >= _WINOGRAD_MIN_CHANNELS)
+
+
 def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1,
-              activation="none", alpha=0.01, clip_min=-math.inf, clip_max=math.inf):
+              activation="none", alpha=0.01, clip_min=-math.inf, clip_max=math.inf, winograd=True,
+              winograd_u=None):
     """Convolution of NC[D][H]W ``x`` (1 to 3 spatial axes) with ``w`` (M, C/group, k...), plus bias.
 
     Args:
@@ -376,6 +510,8 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         group: number of groups; C and M must be multiples of it.
         activation: fused epilogue, one of 'none', 'relu', 'leakyrelu' (slope ``alpha``), 'clip'
             (``clip_min``, ``clip_max``), applied after the bias.
+        winograd: allow Winograd F(2x2, 3x3) for 3x3 stride-1 dense convs with >= 32 in and out channels.
+        winograd_u: :func:`winograd_weights` of ``w``, precomputed (else computed here on each call).
 
     Returns:
         (N, M, *out) array of x's dtype. Shapes are NOT validated here (the op's ``infer`` does that);
@@ -418,6 +554,15 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         if k3[0] != 1 or HP * WP > 4 * (x5.shape[3] * x5.shape[4] + o3[1] * o3[2]) + 4096:
             HP = WP = 0
         _conv_kernel_direct(x5, w5, bias, out5, group, *s3, *d3, *p3, *o3, HP, WP, act, a0, a1)
+    elif (N * M * P and winograd and _winograd_ok(x5, w5, s3, d3, group)
+          and (winograd_u is not None or N * P >= 1024)):  # transforming W per call pays off on large outputs only
+        _blas.ensure_ready()
+        T = ((o3[1] + 1) // 2) * ((o3[2] + 1) // 2)
+        per = _tiles(T, N, 1, budget=_WINO_TILES)
+        out4 = out.reshape(N, M, o3[1], o3[2])
+        u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
+        _conv_kernel_winograd(x5.reshape(N, C, x5.shape[3], x5.shape[4]), u, bias,
+                              has_bias, out4, p3[1], p3[2], o3[1], o3[2], per, act, a0, a1)
     elif N * M * P:
         _blas.ensure_ready()
         w2 = w5.reshape(M, -1)
@@ -493,8 +638,13 @@ class Conv(Op):
             out_sizes = window_output_sizes(x.shape[2:], kernel, strides, dilations, padding)
         except GeometryError as e:
             raise node.error(str(e), attribute=e.attribute) from None
+        u = None
+        wc = consts[1] if len(consts) > 1 else None
+        if (wc is not None and nsp == 2 and kernel == (3, 3) and strides == (1, 1) and dilations == (1, 1)
+                and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS):
+            u = winograd_weights(wc)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
-                       out_sizes=out_sizes)
+                       out_sizes=out_sizes, winograd_u=u)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -528,4 +678,4 @@ class Conv(Op):
         b = arrays[2] if len(arrays) > 2 else None
         p = attrs.padding
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group,
-                          attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max)]
+                          attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max, winograd_u=attrs.winograd_u)]

@@ -165,6 +165,58 @@ def test_empty_batch():
     assert y.shape == (0, 2, 3, 3)
 
 
+# ------------------------------------------------------------------------------------ Winograd path
+
+# 3x3 stride-1 dense convs with >= 32 in and out channels run Winograd F(2x2, 3x3)
+WINOGRAD = [
+    ((1, 32, 7, 9), (32, 32, 3, 3), {"pads": [1, 1, 1, 1]}),             # odd output sizes: partial 2x2 tiles
+    ((2, 33, 6, 5), (40, 33, 3, 3), {"pads": [0, 2, 1, 0]}),             # asymmetric pads, batch 2
+    ((1, 32, 3, 3), (32, 32, 3, 3), {}),                                   # a single output pixel
+    ((1, 32, 1, 1), (48, 32, 3, 3), {"pads": [1, 1, 1, 1]}),             # input smaller than the tile
+    ((1, 32, 8, 8), (32, 32, 3, 3), {"auto_pad": "SAME_LOWER"}),
+]
+
+
+@pytest.mark.parametrize("xs,ws,attrs", WINOGRAD)
+@pytest.mark.parametrize("w_const", [True, False], ids=["w_const", "w_input"])
+def test_winograd_matches_ort(xs, ws, attrs, w_const):
+    x, w, b = _arrays(xs, ws)
+    feeds = {"X": x} if w_const else {"X": x, "W": w, "B": b}
+    (y,) = assert_matches_ort(_model(x, w, b, attrs, w_const=w_const), feeds)
+    np.testing.assert_allclose(y, _ref(x, w, b, attrs), rtol=1e-4, atol=1e-4)
+
+
+def test_winograd_weights_transformed_once_at_plan_time():
+    x, w, b = _arrays((1, 32, 6, 6), (32, 32, 3, 3))
+    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
+    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
+    (step,) = plan.steps
+    assert step.attrs.winograd_u is not None and step.attrs.winograd_u.shape == (16, 32, 32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+def test_winograd_other_dtypes(dtype):
+    x, w, b = _arrays((1, 32, 6, 7), (32, 32, 3, 3), dtype)
+    attrs = {"pads": [1, 0, 1, 2]}
+    (y,) = run_onnumba(_model(x, w, b, attrs), {"X": x})
+    assert y.dtype == dtype
+    tol = 1e-10 if dtype == np.float64 else 5e-2
+    np.testing.assert_allclose(y.astype(np.float64), _ref(x, w, b, attrs), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("act,kw,fn", [
+    ("relu", {}, lambda v: np.maximum(v, 0)),
+    ("leakyrelu", {"alpha": 0.2}, lambda v: np.where(v >= 0, v, 0.2 * v)),
+    ("clip", {"clip_min": -0.5, "clip_max": 0.7}, lambda v: np.clip(v, -0.5, 0.7)),
+])
+def test_winograd_fused_activation(act, kw, fn):
+    x, w, b = _arrays((2, 32, 5, 6), (32, 32, 3, 3))
+    y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, act, **kw)
+    np.testing.assert_allclose(y, fn(ref_conv(x, w, b, pads=[1, 1, 1, 1])), rtol=1e-4, atol=1e-4)
+    y2 = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, act, winograd=False, **kw)
+    np.testing.assert_allclose(y, y2, rtol=1e-4, atol=1e-4)
+
+
 # ------------------------------------------------------------------------------------ fused epilogue
 
 @pytest.mark.parametrize("ws,group", [((6, 4, 3, 3), 1), ((4, 4, 1, 1), 1), ((8, 1, 3, 3), 4)])
