@@ -42,8 +42,8 @@ ACTIVATIONS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
 
 #: Winograd F(2x2, 3x3) is used for 3x3 stride-1 dense convs with at least this many in and out channels
 _WINOGRAD_MIN_CHANNELS = 32
-#: 2x2 output tiles per Winograd chunk (measured best of 64 / 196 / 800 on 64 channels at 56x56)
-_WINO_TILES = 196
+#: most 2x2 output tiles per Winograd chunk (measured: 196-392 best at 64 channels, 49-98 at 256)
+_WINO_TILES = 256
 
 #: im2col tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
 _TILE_ELEMS = 2 ** 18
@@ -348,104 +348,113 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
 
 
 @njit(**KERNEL)
-def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, tiles_per_job, act, a0, a1):
+def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_job, act, a0, a1):
     """Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, group 1: 2.25x fewer multiplications than im2col.
 
     x (N, C, H, W); u (16, M, C) transformed weights G g G^T; out (N, M, OH, OW). One chunk per (n, run of
-    2x2 output tiles): input transform B^T d B of the chunk's 4x4 input tiles into v (16, C, T), 16 GEMMs
-    u[i] @ v[i] into z (16, M, T), then output transform A^T z A, bias and activation.
+    rows of 2x2 output tiles): input transform B^T d B into v (16, C, T), 16 GEMMs u[i] @ v[i] into
+    z (16, M, T), then output transform A^T z A, bias and activation. The transforms loop over the tiles
+    of a tile row (contiguous in v and z), reading four zero-padded input rows, so they vectorise.
     """
     N, C, H, W = x.shape
     M = u.shape[1]
     TH = (OH + 1) // 2
     TW = (OW + 1) // 2
-    T = TH * TW
-    njob_img = (T + tiles_per_job - 1) // tiles_per_job
+    WP = 2 * TW + 2
+    njob_img = (TH + rows_per_job - 1) // rows_per_job
+    ncopy = max(min(W, WP - pw), 0)
     for job in prange(N * njob_img):
         n = job // njob_img
-        t0 = (job % njob_img) * tiles_per_job
-        t1 = min(t0 + tiles_per_job, T)
-        nt = t1 - t0
+        th0 = (job % njob_img) * rows_per_job
+        th1 = min(th0 + rows_per_job, TH)
+        nt = (th1 - th0) * TW
         v = np.empty((16, C, nt), x.dtype)
         z = np.empty((16, M, nt), x.dtype)
-        d = np.empty((4, 4), x.dtype)
+        rows = np.zeros((4, WP), x.dtype)
         for c in range(C):
-            for k in range(nt):
-                tt = t0 + k
-                th = tt // TW
-                tw = tt - th * TW
-                r0 = 2 * th - ph
-                c0 = 2 * tw - pw
+            for th in range(th0, th1):
                 for i in range(4):
-                    ih = r0 + i
-                    for j in range(4):
-                        iw = c0 + j
-                        if ih >= 0 and ih < H and iw >= 0 and iw < W:
-                            d[i, j] = x[n, c, ih, iw]
-                        else:
-                            d[i, j] = 0.0
-                # rows: B^T d
-                for j in range(4):
-                    e0 = d[0, j] - d[2, j]
-                    e1 = d[1, j] + d[2, j]
-                    e2 = d[2, j] - d[1, j]
-                    e3 = d[1, j] - d[3, j]
-                    d[0, j] = e0
-                    d[1, j] = e1
-                    d[2, j] = e2
-                    d[3, j] = e3
-                # columns: (B^T d) B
-                for i in range(4):
-                    v[4 * i + 0, c, k] = d[i, 0] - d[i, 2]
-                    v[4 * i + 1, c, k] = d[i, 1] + d[i, 2]
-                    v[4 * i + 2, c, k] = d[i, 2] - d[i, 1]
-                    v[4 * i + 3, c, k] = d[i, 1] - d[i, 3]
+                    ih = 2 * th - ph + i
+                    ri = rows[i]
+                    if ih < 0 or ih >= H:
+                        for j in range(WP):
+                            ri[j] = 0.0
+                        continue
+                    xi = x[n, c, ih]
+                    for j in range(min(pw, WP)):
+                        ri[j] = 0.0
+                    for j in range(uintp(0), uintp(ncopy)):
+                        ri[uintp(pw) + j] = xi[j]
+                    for j in range(pw + ncopy, WP):
+                        ri[j] = 0.0
+                k0 = (th - th0) * TW
+                p0 = rows[0]
+                p1 = rows[1]
+                p2 = rows[2]
+                p3 = rows[3]
+                for tw in range(TW):
+                    q = 2 * tw
+                    # B^T d: combine the four rows, for each of the tile's four columns
+                    a0_, a1_, a2_, a3_ = p0[q] - p2[q], p1[q] + p2[q], p2[q] - p1[q], p1[q] - p3[q]
+                    b0_, b1_, b2_, b3_ = (p0[q + 1] - p2[q + 1], p1[q + 1] + p2[q + 1], p2[q + 1] - p1[q + 1],
+                                          p1[q + 1] - p3[q + 1])
+                    c0_, c1_, c2_, c3_ = (p0[q + 2] - p2[q + 2], p1[q + 2] + p2[q + 2], p2[q + 2] - p1[q + 2],
+                                          p1[q + 2] - p3[q + 2])
+                    d0_, d1_, d2_, d3_ = (p0[q + 3] - p2[q + 3], p1[q + 3] + p2[q + 3], p2[q + 3] - p1[q + 3],
+                                          p1[q + 3] - p3[q + 3])
+                    k = k0 + tw
+                    # (B^T d) B: combine the columns
+                    v[0, c, k] = a0_ - c0_
+                    v[1, c, k] = b0_ + c0_
+                    v[2, c, k] = c0_ - b0_
+                    v[3, c, k] = b0_ - d0_
+                    v[4, c, k] = a1_ - c1_
+                    v[5, c, k] = b1_ + c1_
+                    v[6, c, k] = c1_ - b1_
+                    v[7, c, k] = b1_ - d1_
+                    v[8, c, k] = a2_ - c2_
+                    v[9, c, k] = b2_ + c2_
+                    v[10, c, k] = c2_ - b2_
+                    v[11, c, k] = b2_ - d2_
+                    v[12, c, k] = a3_ - c3_
+                    v[13, c, k] = b3_ + c3_
+                    v[14, c, k] = c3_ - b3_
+                    v[15, c, k] = b3_ - d3_
         for i in range(16):
             _blas.gemm(u[i], v[i], z[i], 1.0, 0.0, False, False)
         for m in range(M):
             bv = bias[m]
-            for k in range(nt):
-                tt = t0 + k
-                th = tt // TW
-                tw = tt - th * TW
-                # A^T z: rows
-                s00 = z[0, m, k] + z[4, m, k] + z[8, m, k]
-                s01 = z[1, m, k] + z[5, m, k] + z[9, m, k]
-                s02 = z[2, m, k] + z[6, m, k] + z[10, m, k]
-                s03 = z[3, m, k] + z[7, m, k] + z[11, m, k]
-                s10 = z[4, m, k] - z[8, m, k] - z[12, m, k]
-                s11 = z[5, m, k] - z[9, m, k] - z[13, m, k]
-                s12 = z[6, m, k] - z[10, m, k] - z[14, m, k]
-                s13 = z[7, m, k] - z[11, m, k] - z[15, m, k]
-                # (A^T z) A: columns
-                y00 = s00 + s01 + s02 + bv
-                y01 = s01 - s02 - s03 + bv
-                y10 = s10 + s11 + s12 + bv
-                y11 = s11 - s12 - s13 + bv
+            for th in range(th0, th1):
+                k0 = (th - th0) * TW
                 oh = 2 * th
-                ow = 2 * tw
-                if act == 1:
-                    y00 = y00 if y00 > 0 else 0.0
-                    y01 = y01 if y01 > 0 else 0.0
-                    y10 = y10 if y10 > 0 else 0.0
-                    y11 = y11 if y11 > 0 else 0.0
-                elif act == 2:
-                    y00 = y00 if y00 >= 0 else y00 * a0
-                    y01 = y01 if y01 >= 0 else y01 * a0
-                    y10 = y10 if y10 >= 0 else y10 * a0
-                    y11 = y11 if y11 >= 0 else y11 * a0
-                elif act == 3:
-                    y00 = a0 if y00 < a0 else (a1 if y00 > a1 else y00)
-                    y01 = a0 if y01 < a0 else (a1 if y01 > a1 else y01)
-                    y10 = a0 if y10 < a0 else (a1 if y10 > a1 else y10)
-                    y11 = a0 if y11 < a0 else (a1 if y11 > a1 else y11)
-                out[n, m, oh, ow] = y00
-                if ow + 1 < OW:
-                    out[n, m, oh, ow + 1] = y01
-                if oh + 1 < OH:
-                    out[n, m, oh + 1, ow] = y10
+                two_rows = oh + 1 < OH
+                for tw in range(TW):
+                    k = k0 + tw
+                    # A^T z A
+                    s0 = z[0, m, k] + z[4, m, k] + z[8, m, k]
+                    s1 = z[1, m, k] + z[5, m, k] + z[9, m, k]
+                    s2 = z[2, m, k] + z[6, m, k] + z[10, m, k]
+                    s3 = z[3, m, k] + z[7, m, k] + z[11, m, k]
+                    e0 = z[4, m, k] - z[8, m, k] - z[12, m, k]
+                    e1 = z[5, m, k] - z[9, m, k] - z[13, m, k]
+                    e2 = z[6, m, k] - z[10, m, k] - z[14, m, k]
+                    e3 = z[7, m, k] - z[11, m, k] - z[15, m, k]
+                    y00 = s0 + s1 + s2 + bv
+                    y01 = s1 - s2 - s3 + bv
+                    y10 = e0 + e1 + e2 + bv
+                    y11 = e1 - e2 - e3 + bv
+                    ow = 2 * tw
+                    out[n, m, oh, ow] = y00
                     if ow + 1 < OW:
-                        out[n, m, oh + 1, ow + 1] = y11
+                        out[n, m, oh, ow + 1] = y01
+                    if two_rows:
+                        out[n, m, oh + 1, ow] = y10
+                        if ow + 1 < OW:
+                            out[n, m, oh + 1, ow + 1] = y11
+                if act != 0:
+                    _activate_row(out[n, m, oh], act, a0, a1)
+                    if two_rows:
+                        _activate_row(out[n, m, oh + 1], act, a0, a1)
 
 
 def winograd_weights(w):
@@ -557,8 +566,9 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
     elif (N * M * P and winograd and _winograd_ok(x5, w5, s3, d3, group)
           and (winograd_u is not None or N * P >= 1024)):  # transforming W per call pays off on large outputs only
         _blas.ensure_ready()
-        T = ((o3[1] + 1) // 2) * ((o3[2] + 1) // 2)
-        per = _tiles(T, N, 1, budget=_WINO_TILES)
+        TW = (o3[2] + 1) // 2
+        # tiles per chunk: v and z buffers (16 * (C + M) per tile) within about 2 MiB of float32
+        per = _tiles((o3[1] + 1) // 2, N, TW, budget=max(min(_WINO_TILES, 2 ** 19 // (16 * (C + M))), TW))
         out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
         _conv_kernel_winograd(x5.reshape(N, C, x5.shape[3], x5.shape[4]), u, bias,
