@@ -70,16 +70,17 @@ _EB0, _EB1, _EB2, _EB3, _EB4, _EB5, _EB6, _EB7, _EB8 = (
 
 
 @intrinsic
-def _scale_pow2(typingctx, p, k):
-    """p * 2**k for float32 p and an integral float32 k in [-252, 254], as two exact power-of-two products (so
-    results in the denormal range are rounded once and 2**128-sized intermediates do not overflow)."""
-    if p != types.float32 or k != types.float32:
+def _scale_pow2(typingctx, p, t):
+    """p * 2**k for float32 p, where t = k + _ROUND holds the integer k in [-252, 254] in its low mantissa bits;
+    as two exact power-of-two products (so results in the denormal range are rounded once and 2**128-sized
+    intermediates do not overflow). No float-to-int conversion: a NaN t gives a finite factor, and p is NaN."""
+    if p != types.float32 or t != types.float32:
         return None
 
     def codegen(context, builder, signature, args):
-        pv, kv = args
+        pv, tv = args
         i32 = ir.IntType(32)
-        ki = builder.fptosi(kv, i32)
+        ki = builder.sub(builder.bitcast(tv, i32), ir.Constant(i32, 0x4B400000))  # bits of t - bits of _ROUND
         k1 = builder.ashr(ki, ir.Constant(i32, 1))
         k2 = builder.sub(ki, k1)
 
@@ -90,6 +91,20 @@ def _scale_pow2(typingctx, p, k):
         return builder.fmul(builder.fmul(pv, pow2(k1)), pow2(k2))
 
     return types.float32(types.float32, types.float32), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma: one vfmadd instruction where the CPU has FMA)."""
+    if a not in (types.float32, types.float64) or b != a or c != a:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ty = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.fma", [ty], ir.FunctionType(ty, [ty, ty, ty]))
+        return builder.call(fn, args)
+
+    return a(a, a, a), codegen
 
 
 @intrinsic
@@ -106,32 +121,37 @@ def _div(typingctx, a, b):
 
 @njit(**_INLINE)
 def _reduce32(x):
-    """(k, r) with x = k ln2 + r, |r| <= ln2/2, x clamped to [_EXP_LO, _EXP_HI]; NaN gives r = NaN and a finite k."""
-    xk = x if x < _EXP_HI else _EXP_HI  # NaN -> _EXP_HI: k stays finite
-    xk = xk if xk > _EXP_LO else _EXP_LO
-    xr = _EXP_HI if x > _EXP_HI else x  # NaN stays NaN
-    xr = _EXP_LO if xr < _EXP_LO else xr
-    k = (xk * _LOG2E + _ROUND) - _ROUND
-    return k, (xr - k * _LN2_HI) - k * _LN2_LO
+    """(t, r) with x = k ln2 + r, |r| <= ln2/2, t = k + _ROUND, x first clamped to [_EXP_LO, _EXP_HI] (NaN stays)."""
+    xc = _EXP_HI if x > _EXP_HI else x
+    xc = _EXP_LO if xc < _EXP_LO else xc
+    t = _fma(xc, _LOG2E, _ROUND)
+    k = t - _ROUND
+    return t, _fma(k, -_LN2_LO, _fma(k, -_LN2_HI, xc))
 
 
 @njit(**_INLINE)
-def _expm1_poly32(r):
-    return r * (_ONE + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * _E7))))))
+def _expm1_q32(r):
+    """q with expm1(r) = r * q (Horner on the Taylor coefficients)."""
+    q = _fma(r, _E7, _E6)
+    q = _fma(r, q, _E5)
+    q = _fma(r, q, _E4)
+    q = _fma(r, q, _E3)
+    q = _fma(r, q, _E2)
+    return _fma(r, q, _ONE)
 
 
 @njit(**_INLINE)
 def _exp32(x):
-    k, r = _reduce32(x)
-    return _scale_pow2(_ONE + _expm1_poly32(r), k)
+    t, r = _reduce32(x)
+    return _scale_pow2(_fma(r, _expm1_q32(r), _ONE), t)
 
 
 @njit(**_INLINE)
 def _expm1_32(x):
-    """exp(x) - 1 without cancellation near 0: 2**k expm1(r) + (2**k - 1), exact 0 + expm1(r) when k = 0."""
-    k, r = _reduce32(x)
-    s = _scale_pow2(_ONE, k)
-    return s * _expm1_poly32(r) + (s - _ONE)
+    """exp(x) - 1 without cancellation near 0: 2**k expm1(r) + (2**k - 1), exactly expm1(r) when k = 0."""
+    t, r = _reduce32(x)
+    s = _scale_pow2(_ONE, t)
+    return _fma(s, r * _expm1_q32(r), s - _ONE)
 
 
 @njit(**_INLINE)
@@ -148,9 +168,10 @@ def _erf_parts32(x):
     a = abs(x)
     a = _ERF_HI if a > _ERF_HI else a
     z = a * a
-    small = a * (_EA0 + z * (_EA1 + z * (_EA2 + z * (_EA3 + z * (_EA4 + z * _EA5)))))
-    t = _div(_ONE, _ONE + _HALF * a)
-    q = _EB0 + t * (_EB1 + t * (_EB2 + t * (_EB3 + t * (_EB4 + t * (_EB5 + t * (_EB6 + t * (_EB7 + t * _EB8)))))))
+    small = a * _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _EA5, _EA4), _EA3), _EA2), _EA1), _EA0)
+    t = _div(_ONE, _fma(_HALF, a, _ONE))
+    q = _fma(t, _fma(t, _fma(t, _fma(t, _EB8, _EB7), _EB6), _EB5), _EB4)
+    q = _fma(t, _fma(t, _fma(t, _fma(t, q, _EB3), _EB2), _EB1), _EB0)
     return small, _exp32(-z) * q, a < _ERF_CUT
 
 
@@ -657,48 +678,51 @@ class Clip(Op):
 
 # ----------------------------------------------------------------------------------------------- Softmax
 
-_LANES = 64  # partial maxima / sums per row: a vectorisable loop instead of a serial reduction
 _SOFTMAX_PAR_MIN = 1 << 15
 
 
+@intrinsic
+def _max_reduce(typingctx, a, b):
+    """max(a, b) for a running maximum (llvm.maxnum, nnan): the loop vectoriser turns it into a vector max
+    reduction. Which of a NaN and a number wins is left open: Softmax lets NaN through exp(x - max) instead."""
+    if a not in (types.float32, types.float64) or b != a:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ty = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [ty], ir.FunctionType(ty, [ty, ty]))
+        return builder.call(fn, args, fastmath=("nnan",))
+
+    return a(a, a), codegen
+
+
+@intrinsic
+def _add_reduce(typingctx, a, b):
+    """a + b for a running sum that may be reassociated (the loop vectoriser then keeps partial sums in vector
+    lanes, like a pairwise sum; NaN and inf propagate as usual)."""
+    if a not in (types.float32, types.float64) or b != a:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1], flags=("reassoc",))
+
+    return a(a, a), codegen
+
+
 @njit(**SERIAL)
-def _softmax_rows(x, out, r0, r1, n, log, mbuf, sbuf):
-    """Rows r0..r1 of x viewed as (rows, n), softmax along each row; mbuf / sbuf are scratch of _LANES."""
-    ninf = x.dtype.type(-np.inf)
-    zero = x.dtype.type(0.0)
-    nb = n - n % _LANES
+def _softmax_rows(x, out, r0, r1, n, log):
+    """Rows r0..r1 of x viewed as (rows, n), softmax along each row."""
     for o in range(r0, r1):
         xr = x[o * n:(o + 1) * n]
         orow = out[o * n:(o + 1) * n]
-        for j in range(_LANES):
-            mbuf[j] = ninf
-        for k0 in range(0, nb, _LANES):
-            xb = xr[k0:k0 + _LANES]
-            for j in range(_LANES):
-                v = xb[j]
-                mj = mbuf[j]
-                mbuf[j] = v if v > mj else mj  # NaN never wins: it reaches the sum through exp(NaN - m)
-        m = ninf
-        for j in range(_LANES):
-            m = mbuf[j] if mbuf[j] > m else m
-        for k in range(nb, n):
-            m = xr[k] if xr[k] > m else m
-        for j in range(_LANES):
-            sbuf[j] = zero
-        for k0 in range(0, nb, _LANES):
-            xb = xr[k0:k0 + _LANES]
-            ob = orow[k0:k0 + _LANES]
-            for j in range(_LANES):
-                e = _exp(xb[j] - m)
-                ob[j] = e
-                sbuf[j] += e
-        s = zero
-        for j in range(_LANES):
-            s += sbuf[j]
-        for k in range(nb, n):
-            e = _exp(xr[k] - m)
-            orow[k] = e
-            s += e
+        m = x.dtype.type(-np.inf)
+        for k in range(n):
+            m = _max_reduce(xr[k], m)
+        for k in range(n):
+            orow[k] = _exp(xr[k] - m)  # NaN in the row: NaN here and in the sum, so the whole row is NaN
+        s = x.dtype.type(0.0)
+        for k in range(n):
+            s = _add_reduce(s, orow[k])
         if log:
             ls = math.log(s)
             for k in range(n):
@@ -758,7 +782,7 @@ _SOFTMAX_BLK = 256
 def _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2):
     if inner == 1:
         r0 = t * outer // ntasks
-        _softmax_rows(x, out, r0, (t + 1) * outer // ntasks, n, log, b1, b2)
+        _softmax_rows(x, out, r0, (t + 1) * outer // ntasks, n, log)
     else:
         nblk = (inner + _SOFTMAX_BLK - 1) // _SOFTMAX_BLK
         for u in range(t * outer * nblk // ntasks, (t + 1) * outer * nblk // ntasks):
