@@ -96,12 +96,12 @@ def bench_case(model, flops, batch, C, H, W, threads, repeats):
     burst = max(1, int(0.03 / one))
     ta, tb = [], []
     for _ in range(repeats):
-        # a pause between bursts lets the other runtime's worker threads stop spinning: on a 2-core machine
-        # a spinning pool steals the core the next burst needs
-        time.sleep(0.02)
-        ta.append(timed(a, burst))
-        time.sleep(0.02)
-        tb.append(timed(b, burst))
+        # between bursts: a pause, so the other runtime's worker threads stop spinning (on a 2-core machine a
+        # spinning pool steals the core the next burst needs), then one untimed run to wake this runtime's pool
+        for fn, acc in ((a, ta), (b, tb)):
+            time.sleep(0.05)
+            fn()
+            acc.append(timed(fn, burst))
     ma, mb = statistics.median(ta), statistics.median(tb)
     return dict(ours=ma, ort=mb, ratio=ma / mb, gflops_ours=flops * batch / ma / 1e9,
                 gflops_ort=flops * batch / mb / 1e9, first=first, err=err)
