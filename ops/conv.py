@@ -1,17 +1,27 @@
 """Conv (opsets 1, 11, 22): 1-d, 2-d and 3-d, groups, depthwise, dilations, strides, pads, auto_pad, bias.
 
 Everything runs on one internal 3-d layout: 1-d and 2-d inputs are viewed as (N, C, 1, 1, W) and
-(N, C, 1, H, W), so one kernel of each kind serves every rank. Three kernels:
+(N, C, 1, H, W), so one kernel of each kind serves every rank. Four kernels:
 
 * ``_conv_kernel_1x1``: 1x1 kernel, stride 1, no pads: a GEMM straight on the input (no im2col).
+* ``_conv_kernel_winograd``: 2-d 3x3, stride 1, dilation 1, one group, >= 32 in and out channels:
+  Winograd F(2x2, 3x3), 16 GEMMs on transformed tiles (2.25x fewer multiplications); W's transform is made
+  once at plan time when W is a constant.
 * ``_conv_kernel_im2col``: every other dense / grouped conv: per ``prange`` chunk (image, group, tile of
   output rows) an im2col tile is built with row copies into a chunk-local buffer that stays in cache, then
   multiplied by the group's weights with a single-threaded BLAS GEMM (``ops/_blas.py``), and the epilogue
-  (bias, activation) is applied to the freshly written output tile.
+  (bias, activation) is applied to the freshly written output tile. A strided 1x1 conv is this kernel with
+  K = C: a strided gather, then the GEMM.
 * ``_conv_kernel_direct``: one input channel per group (depthwise with any channel multiplier, and
-  single-channel convs): a direct NCHW kernel, one output row at a time, whose inner loop runs over a
-  contiguous output row, so it vectorises; no layout round trip, so a depthwise Conv followed by a 1x1
-  Conv (a separable conv) stays NCHW throughout.
+  single-channel convs): a direct NCHW kernel over a zero-padded copy of the input plane, one output row
+  at a time (3x3 in one pass of 9 taps), vectorised along the row; no layout round trip, so a depthwise
+  Conv followed by a 1x1 Conv (a separable conv) stays NCHW throughout.
+
+Threads: one pool. Every kernel is a ``prange`` over independent chunks; GEMMs inside a chunk call a
+single-threaded BLAS (``ops/_blas.py`` pins BLAS to one thread).
+
+Numba note: hot loops index from 0 over slices, or with unsigned (``uintp``) offsets. A signed index that
+Numba cannot prove non-negative gets a wraparound test that stops LLVM from vectorising (measured 3-6x).
 
 float32 and float64 are computed natively; float16 in float32 and cast back.
 
