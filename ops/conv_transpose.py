@@ -184,8 +184,10 @@ _vzip_hi = _interleave(1)
 
 
 # ----------------------------------------------------------------------------------------------- stride-2 kernels
-#: output channels per register tile of the stride-2 fast paths
+#: output channels per register tile: 3x3 kernel (4 channels x 4 phases x 16 positions) and 2x2 kernel (3
+#: channels x 4 taps x 32 positions: 24 accumulators, half a broadcast per FMA; 260 vs 220 GFLOP/s measured)
 _MR = 4
+_MR2 = 3
 
 
 @njit(**SERIAL)
@@ -232,51 +234,85 @@ def _store_channel(out, n, m, M, e0, o0, e1, o1, iy, ix, H, W, rowlen, OW):
     _store_half(o, _vzip_hi(e1, o1), 1, iy2, ix2, H, W, rowlen, OW)
 
 
+@njit(**SERIAL)
+def _advance(iy, ix, k, rowlen):
+    """(row, column) of the flat position ``k`` places after (iy, ix)."""
+    ix += k
+    while ix >= rowlen:
+        ix -= rowlen
+        iy += 1
+    return iy, ix
+
+
 @njit(**KERNEL)
 def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
     """Kernel 2x2, stride 2, no padding: each input pixel owns one 2x2 output block, out = 2H x 2W.
 
-    xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16; wp: (MB, C*16) packed weights,
-    wp[mb, c*16 + m*4 + kh*2 + kw] = W[c, mb*4 + m, kh, kw]; bias: (MB*4,); out: (N, M, 4*H*W). Tasks: (n,
-    block of 4 output channels); each computes 16 input positions x 4 channels x 4 taps in registers,
-    starting from the bias, and stores them straight into the output rows.
+    xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16; wp: (MB, C*12) packed weights,
+    wp[mb, c*12 + m*4 + kh*2 + kw] = W[c, mb*3 + m, kh, kw]; bias: (MB*3,); out: (N, M, 4*H*W). Tasks: (n,
+    block of 3 output channels); each computes 32 input positions x 3 channels x 4 taps in registers (16 for
+    a last odd block of 16), starting from the bias, and stores them straight into the output rows.
     """
     N = xp.shape[0]
     MB = wp.shape[0]
     M = out.shape[1]
+    L32 = L - L % 32
+    OW = 2 * W
     for t in prange(N * MB):
         n = t // MB
         mb = t - n * MB
         x = xp[n]
         w = wp[mb]
-        m0 = mb * _MR
+        m0 = mb * _MR2
         iy = 0
         ix = 0
-        for q in range(0, L, 16):
+        for q in range(0, L32, 32):
+            # a, b, c: channels m0..m0+2 at positions q..q+15; e, f, g: the same at q+16..q+31; digit = kh*2 + kw
+            a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0; e0 = a0; e1 = a0; e2 = a0; e3 = a0  # noqa: E702
+            b0 = _vsplat(bias[m0 + 1]); b1 = b0; b2 = b0; b3 = b0; f0 = b0; f1 = b0; f2 = b0; f3 = b0  # noqa: E702
+            c0 = _vsplat(bias[m0 + 2]); c1 = c0; c2 = c0; c3 = c0; g0 = c0; g1 = c0; g2 = c0; g3 = c0  # noqa: E702
+            for c in range(C):
+                v = _vload(x, c * L + q)
+                u = _vload(x, c * L + q + 16)
+                k = c * 12
+                s = w[k]; a0 = _vfma(a0, v, s); e0 = _vfma(e0, u, s)  # noqa: E702
+                s = w[k + 1]; a1 = _vfma(a1, v, s); e1 = _vfma(e1, u, s)  # noqa: E702
+                s = w[k + 2]; a2 = _vfma(a2, v, s); e2 = _vfma(e2, u, s)  # noqa: E702
+                s = w[k + 3]; a3 = _vfma(a3, v, s); e3 = _vfma(e3, u, s)  # noqa: E702
+                s = w[k + 4]; b0 = _vfma(b0, v, s); f0 = _vfma(f0, u, s)  # noqa: E702
+                s = w[k + 5]; b1 = _vfma(b1, v, s); f1 = _vfma(f1, u, s)  # noqa: E702
+                s = w[k + 6]; b2 = _vfma(b2, v, s); f2 = _vfma(f2, u, s)  # noqa: E702
+                s = w[k + 7]; b3 = _vfma(b3, v, s); f3 = _vfma(f3, u, s)  # noqa: E702
+                s = w[k + 8]; c0 = _vfma(c0, v, s); g0 = _vfma(g0, u, s)  # noqa: E702
+                s = w[k + 9]; c1 = _vfma(c1, v, s); g1 = _vfma(g1, u, s)  # noqa: E702
+                s = w[k + 10]; c2 = _vfma(c2, v, s); g2 = _vfma(g2, u, s)  # noqa: E702
+                s = w[k + 11]; c3 = _vfma(c3, v, s); g3 = _vfma(g3, u, s)  # noqa: E702
+            iy2, ix2 = _advance(iy, ix, 16, W)
+            # output row 2*iy + kh, column 2*ix + kw
+            _store_channel(out, n, m0, M, a0, a1, a2, a3, iy, ix, H, W, W, OW)
+            _store_channel(out, n, m0, M, e0, e1, e2, e3, iy2, ix2, H, W, W, OW)
+            _store_channel(out, n, m0 + 1, M, b0, b1, b2, b3, iy, ix, H, W, W, OW)
+            _store_channel(out, n, m0 + 1, M, f0, f1, f2, f3, iy2, ix2, H, W, W, OW)
+            _store_channel(out, n, m0 + 2, M, c0, c1, c2, c3, iy, ix, H, W, W, OW)
+            _store_channel(out, n, m0 + 2, M, g0, g1, g2, g3, iy2, ix2, H, W, W, OW)
+            iy, ix = _advance(iy2, ix2, 16, W)
+        if L32 < L:
+            q = L32
             a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0  # noqa: E702
             b0 = _vsplat(bias[m0 + 1]); b1 = b0; b2 = b0; b3 = b0  # noqa: E702
             c0 = _vsplat(bias[m0 + 2]); c1 = c0; c2 = c0; c3 = c0  # noqa: E702
-            d0 = _vsplat(bias[m0 + 3]); d1 = d0; d2 = d0; d3 = d0  # noqa: E702
             for c in range(C):
                 v = _vload(x, c * L + q)
-                k = c * 16
-                a0 = _vfma(a0, v, w[k + 0]); a1 = _vfma(a1, v, w[k + 1])  # noqa: E702
+                k = c * 12
+                a0 = _vfma(a0, v, w[k]); a1 = _vfma(a1, v, w[k + 1])  # noqa: E702
                 a2 = _vfma(a2, v, w[k + 2]); a3 = _vfma(a3, v, w[k + 3])  # noqa: E702
                 b0 = _vfma(b0, v, w[k + 4]); b1 = _vfma(b1, v, w[k + 5])  # noqa: E702
                 b2 = _vfma(b2, v, w[k + 6]); b3 = _vfma(b3, v, w[k + 7])  # noqa: E702
                 c0 = _vfma(c0, v, w[k + 8]); c1 = _vfma(c1, v, w[k + 9])  # noqa: E702
                 c2 = _vfma(c2, v, w[k + 10]); c3 = _vfma(c3, v, w[k + 11])  # noqa: E702
-                d0 = _vfma(d0, v, w[k + 12]); d1 = _vfma(d1, v, w[k + 13])  # noqa: E702
-                d2 = _vfma(d2, v, w[k + 14]); d3 = _vfma(d3, v, w[k + 15])  # noqa: E702
-            # accumulators per channel: (kh, kw) = 00, 01, 10, 11; output row 2*iy + kh, column 2*ix + kw
-            _store_channel(out, n, m0, M, a0, a1, a2, a3, iy, ix, H, W, W, 2 * W)
-            _store_channel(out, n, m0 + 1, M, b0, b1, b2, b3, iy, ix, H, W, W, 2 * W)
-            _store_channel(out, n, m0 + 2, M, c0, c1, c2, c3, iy, ix, H, W, W, 2 * W)
-            _store_channel(out, n, m0 + 3, M, d0, d1, d2, d3, iy, ix, H, W, W, 2 * W)
-            ix += 16
-            while ix >= W:
-                ix -= W
-                iy += 1
+            _store_channel(out, n, m0, M, a0, a1, a2, a3, iy, ix, H, W, W, OW)
+            _store_channel(out, n, m0 + 1, M, b0, b1, b2, b3, iy, ix, H, W, W, OW)
+            _store_channel(out, n, m0 + 2, M, c0, c1, c2, c3, iy, ix, H, W, W, OW)
 
 
 @njit(**KERNEL)
@@ -529,14 +565,14 @@ class ConvTranspose(Op):
             else:
                 xp = np.zeros((N, C, L), np.float32)
                 xp[:, :, :lin] = x.reshape(N, C, lin)
-            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0]), out, C, L, H, W)
+            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR2), out, C, L, H, W)
         elif attrs.path == "k3s2":
             H, W = ins[1], ins[2]
             Q = -(-(H * (W + 1)) // 16) * 16
             L = Q + W + 17
             xp = np.zeros((N, C, L), np.float32)
             xp[:, :, :H * (W + 1)].reshape(N, C, H, W + 1)[..., :W] = x.reshape(N, C, H, W)
-            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0]), out, C, L, H, W, Q)
+            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR), out, C, L, H, W, Q)
         else:
             Cg = C // G
             x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
@@ -563,9 +599,9 @@ def _fast_path(geom, group, dtype) -> str:
     return "generic"
 
 
-def _pad_bias(bias, MB):
-    """The bias as float32 padded with zeros to the ``MB`` channel blocks of the stride-2 kernels."""
-    bz = np.zeros(MB * _MR, np.float32)
+def _pad_bias(bias, MB, mr):
+    """The bias as float32 padded with zeros to the ``MB`` blocks of ``mr`` channels of a stride-2 kernel."""
+    bz = np.zeros(MB * mr, np.float32)
     bz[:bias.shape[0]] = bias
     return bz
 
@@ -583,15 +619,16 @@ def _pack(path, w, group, dtype) -> np.ndarray:
         # (C, Mg, K) -> (G, Mg*K, Cg): rows are (output channel, kernel offset), the GEMM's left operand
         return np.ascontiguousarray(w.reshape(group, C // group, Mg * K).transpose(0, 2, 1), dtype=cdt)
     C, M = w.shape[:2]
-    MB = -(-M // _MR)
+    mr = _MR2 if path == "k2s2" else _MR
+    MB = -(-M // mr)
     if path == "k2s2":
         taps = w.reshape(C, M, 4)
     else:
         taps = np.stack([w[:, :, kh, kw] for kh, kw in _K3S2_TAPS], axis=-1)
     T = taps.shape[-1]
-    wz = np.zeros((C, MB * _MR, T), np.float32)
+    wz = np.zeros((C, MB * mr, T), np.float32)
     wz[:, :M] = taps
-    return np.ascontiguousarray(wz.reshape(C, MB, _MR * T).transpose(1, 0, 2)).reshape(MB, C * _MR * T)
+    return np.ascontiguousarray(wz.reshape(C, MB, mr * T).transpose(1, 0, 2)).reshape(MB, C * mr * T)
 
 
 def _conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad, pads, output_padding,
