@@ -55,8 +55,12 @@ _WINOGRAD_MIN_CHANNELS = 32
 #: most 2x2 output tiles per Winograd chunk (measured: 196-392 best at 64 channels, 49-98 at 256)
 _WINO_TILES = 256
 
-#: im2col tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
+#: 1x1 GEMM tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
 _TILE_ELEMS = 2 ** 18
+#: im2col tiles: at least this many output columns (the GEMM amortises packing W) ...
+_IM2COL_MIN_COLS = 448
+#: ... else about this many elements of im2col tile + output tile (256 KiB of float32)
+_IM2COL_TILE_ELEMS = 65536
 
 
 @dataclass(frozen=True)
@@ -593,7 +597,7 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
             # tile width: at least ~448 columns so the GEMM amortises packing W, else about 256 KiB of
             # im2col + output tile (measured: small-K convs such as a 3-channel stem like small tiles)
             KK = w2.shape[1]
-            cols = max(448, 65536 // (KK + M // group))
+            cols = max(_IM2COL_MIN_COLS, _IM2COL_TILE_ELEMS // (KK + M // group))
             rows = _tiles(o3[0] * o3[1], N * group, o3[2], budget=max(cols, o3[2]))
             _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, *k3, *s3, *d3, *p3, *o3, rows, act, a0, a1)
     out = out.reshape((N, M) + out_sp)
