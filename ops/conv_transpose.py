@@ -245,28 +245,34 @@ def _advance(iy, ix, k, rowlen):
 
 
 @njit(**KERNEL)
-def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
+def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W, P):
     """Kernel 2x2, stride 2, no padding: each input pixel owns one 2x2 output block, out = 2H x 2W.
 
     xp: (N, C*L) input, channel c at [c*L, c*L + H*W), L a multiple of 16; wp: (MB, C*12) packed weights,
     wp[mb, c*12 + m*4 + kh*2 + kw] = W[c, mb*3 + m, kh, kw]; bias: (MB*3,); out: (N, M, 4*H*W). Tasks: (n,
-    block of 3 output channels); each computes 32 input positions x 3 channels x 4 taps in registers (16 for
-    a last odd block of 16), starting from the bias, and stores them straight into the output rows.
+    chunk of ``P`` positions (a multiple of 32), block of 3 output channels), the channel block varying
+    fastest so one chunk of the input stays in cache for all of them; each computes 32 input positions x 3
+    channels x 4 taps in registers (16 for a last odd block of 16), starting from the bias, and stores them
+    straight into the output rows.
     """
     N = xp.shape[0]
     MB = wp.shape[0]
     M = out.shape[1]
     L32 = L - L % 32
     OW = 2 * W
-    for t in prange(N * MB):
-        n = t // MB
-        mb = t - n * MB
+    PB = -(-L // P)
+    for t in prange(N * PB * MB):
+        n = t // (PB * MB)
+        r = t - n * PB * MB
+        pb = r // MB
+        mb = r - pb * MB
         x = xp[n]
         w = wp[mb]
         m0 = mb * _MR2
-        iy = 0
-        ix = 0
-        for q in range(0, L32, 32):
+        q0 = pb * P
+        iy = q0 // W
+        ix = q0 - iy * W
+        for q in range(q0, min(q0 + P, L32), 32):
             # a, b, c: channels m0..m0+2 at positions q..q+15; e, f, g: the same at q+16..q+31; digit = kh*2 + kw
             a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0; e0 = a0; e1 = a0; e2 = a0; e3 = a0  # noqa: E702
             b0 = _vsplat(bias[m0 + 1]); b1 = b0; b2 = b0; b3 = b0; f0 = b0; f1 = b0; f2 = b0; f3 = b0  # noqa: E702
@@ -296,7 +302,7 @@ def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W):
             _store_channel(out, n, m0 + 2, M, c0, c1, c2, c3, iy, ix, H, W, W, OW)
             _store_channel(out, n, m0 + 2, M, g0, g1, g2, g3, iy2, ix2, H, W, W, OW)
             iy, ix = _advance(iy2, ix2, 16, W)
-        if L32 < L:
+        if L32 < L and pb == PB - 1:
             q = L32
             a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0  # noqa: E702
             b0 = _vsplat(bias[m0 + 1]); b1 = b0; b2 = b0; b3 = b0  # noqa: E702
@@ -327,7 +333,7 @@ def _phases(ee, eo, oe, oo, v00, v01, v10, v11, w, k):
 
 
 @njit(**KERNEL)
-def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q):
+def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q, P):
     """Kernel 3x3, stride 2, begin pads 1, out = 2H x 2W (pads 1 with output_padding 1, or SAME_LOWER).
 
     Output pixel (2*iy + a, 2*ix + b) takes kernel row 1 from input row iy when a = 0, rows 2 and 0 from
@@ -335,23 +341,28 @@ def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q):
     with one zero column and one zero row appended (row length W+1), position q = iy*(W+1) + ix; L >= Q + W
     + 18 with zeros after the data; Q: positions computed, a multiple of 32 >= H*(W+1). wp: (MB, C*18) packed
     weights, per channel m of the block the taps [11, 12, 10, 21, 01, 22, 20, 02, 00] (kh kw) at
-    wp[mb, c*18 + m*9 : c*18 + m*9 + 9]; bias: (MB*2,). Tasks: (n, block of 2 output channels); each keeps
-    2 channels x 4 phases x 32 positions in registers.
+    wp[mb, c*18 + m*9 : c*18 + m*9 + 9]; bias: (MB*2,). Tasks: (n, chunk of ``P`` positions, block of 2
+    output channels), the channel block varying fastest; each keeps 2 channels x 4 phases x 32 positions in
+    registers.
     """
     N = xp.shape[0]
     MB = wp.shape[0]
     M = out.shape[1]
     W1 = W + 1
     OW = 2 * W
-    for t in prange(N * MB):
-        n = t // MB
-        mb = t - n * MB
+    PB = -(-Q // P)
+    for t in prange(N * PB * MB):
+        n = t // (PB * MB)
+        r = t - n * PB * MB
+        pb = r // MB
+        mb = r - pb * MB
         x = xp[n]
         w = wp[mb]
         m0 = mb * _MR3
-        iy = 0
-        ix = 0
-        for q in range(0, Q, 32):
+        q0 = pb * P
+        iy = q0 // W1
+        ix = q0 - iy * W1
+        for q in range(q0, min(q0 + P, Q), 32):
             # channel m0: ee (even output row, even column), eo, oe, oo at positions q..q+15, then (p) q+16..q+31
             ee0 = _vsplat(bias[m0]); eo0 = ee0; oe0 = ee0; oo0 = ee0  # noqa: E702
             pee0 = ee0; peo0 = ee0; poe0 = ee0; poo0 = ee0  # noqa: E702
@@ -565,14 +576,16 @@ class ConvTranspose(Op):
             else:
                 xp = np.zeros((N, C, L), np.float32)
                 xp[:, :, :lin] = x.reshape(N, C, lin)
-            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR2), out, C, L, H, W)
+            _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR2), out, C, L, H, W,
+                                        _chunk_positions(C))
         elif attrs.path == "k3s2":
             H, W = ins[1], ins[2]
             Q = -(-(H * (W + 1)) // 32) * 32
             L = Q + W + 18
             xp = np.zeros((N, C, L), np.float32)
             xp[:, :, :H * (W + 1)].reshape(N, C, H, W + 1)[..., :W] = x.reshape(N, C, H, W)
-            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR3), out, C, L, H, W, Q)
+            _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR3), out, C, L, H, W, Q,
+                                        _chunk_positions(C))
         else:
             Cg = C // G
             x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
@@ -597,6 +610,12 @@ def _fast_path(geom, group, dtype) -> str:
     if ks[1:] == (3, 3) and ps[1:] == (1, 1) and ds[1:] == (1, 1):
         return "k3s2"
     return "generic"
+
+
+def _chunk_positions(C) -> int:
+    """Input positions per task of the stride-2 kernels: a multiple of 32 whose ``C`` channels take about
+    256 KiB, so the chunk stays in L2 while every channel block reads it."""
+    return max(32, (65536 // max(C, 1)) // 32 * 32)
 
 
 def _pad_bias(bias, MB, mr):
