@@ -123,22 +123,24 @@ def compare(case, repeats):
 
 
 def scaling(repeats, only):
-    """Ours alone at 1 and 2 threads (run in a process without onnxruntime)."""
+    """Ours alone at 1 and 2 threads (run in a process without onnxruntime). Each thread count is timed in a
+    block of its own rather than alternately: between 1-thread runs the idle OpenMP worker goes to sleep, and
+    waking it costs about 8-11 ms on these VMs, which would be charged to every 2-thread burst."""
     assert "onnxruntime" not in sys.modules
     res = {}
     for case in CASES:
         if only and only.lower() not in case[0].lower():
             continue
         model, feeds = build(case)
-        s1, s2 = ours_session(model, 1), ours_session(model, 2)
-        a = lambda: s1.run(None, feeds)  # noqa: E731
-        b = lambda: s2.run(None, feeds)  # noqa: E731
-        for _ in range(3):
-            a()
-            b()
-        n = _calibrate([a, b])
-        t = interleaved({"1": _burst(a, n), "2": _burst(b, n)}, repeats, warmup=1)
-        res[case[0]] = (t["1"] / n, t["2"] / n)
+        times = []
+        for threads in (1, 2):
+            sess = ours_session(model, threads)
+            run = lambda: sess.run(None, feeds)  # noqa: E731
+            for _ in range(5):
+                run()
+            n = _calibrate([run])
+            times.append(interleaved({"run": _burst(run, n)}, repeats, warmup=1)["run"] / n)
+        res[case[0]] = tuple(times)
     return res
 
 
@@ -189,7 +191,7 @@ def main(argv=None):
              f"onnxruntime {ort.__version__}, numba {__import__('numba').__version__}. float32, one-node models, "
              "opset 20. 1 thread: median time per run, both runtimes timed alternately in one process after warm-up; "
              "ratio = onnumba / onnxruntime (below 1: onnumba faster). 2 threads: onnumba alone in a separate process "
-             "(no onnxruntime loaded); speedup = its 1-thread time / its 2-thread time there. 'first run' = building "
+             "(no onnxruntime loaded), each thread count timed in its own block with its threads warm; speedup = its 1-thread time / its 2-thread time there. 'first run' = building "
              "the onnumba session and its first run (JIT compile or Numba cache load). 'max rel. err' = max "
              "|ours - ORT| / (|ORT| + 1e-6).",
              "", "| case | onnumba ms (1T) | ORT ms (1T) | ratio | target | onnumba ms (2T) | 2T speedup | "

@@ -60,6 +60,7 @@ _TANH_HI = _F32(10.0)  # tanh(10) rounds to 1 in float32
 # (least-squares fits on Chebyshev nodes, [0, 0.9] and [0.9, 10.5]; max error about 1.5 float32 ulps)
 _ERF_CUT = _F32(0.9)
 _ERF_HI = _F32(10.5)  # erfc(10.5) underflows to 0 in float32
+_GELU_HI = _F32(14.849242404917497)  # _ERF_HI * sqrt 2
 _EA0, _EA1, _EA2, _EA3, _EA4, _EA5 = (_F32(1.1283791065216064), _F32(-0.3761255443096161), _F32(0.11282408982515335),
                                       _F32(-0.026787415146827698), _F32(0.005023307632654905),
                                       _F32(-0.0006144192302599549))
@@ -163,31 +164,36 @@ def _tanh32(x):
 
 
 @njit(**_INLINE)
-def _erf_parts32(x):
-    """(|erf(x)| for |x| < _ERF_CUT, erfc(|x|) for |x| >= _ERF_CUT, |x| < _ERF_CUT)."""
-    a = abs(x)
-    a = _ERF_HI if a > _ERF_HI else a
-    z = a * a
-    small = a * _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _EA5, _EA4), _EA3), _EA2), _EA1), _EA0)
+def _erf_parts32(a, zh, zl):
+    """(erf(a) for a < _ERF_CUT, erfc(a) for a >= _ERF_CUT, a < _ERF_CUT) for a = |z| in [0, _ERF_HI] and
+    z * z = zh + zl exactly (the low part corrects exp(-zh), whose argument error would grow with z * z)."""
+    small = a * _fma(zh, _fma(zh, _fma(zh, _fma(zh, _fma(zh, _EA5, _EA4), _EA3), _EA2), _EA1), _EA0)
     t = _div(_ONE, _fma(_HALF, a, _ONE))
     q = _fma(t, _fma(t, _fma(t, _fma(t, _EB8, _EB7), _EB6), _EB5), _EB4)
     q = _fma(t, _fma(t, _fma(t, _fma(t, q, _EB3), _EB2), _EB1), _EB0)
-    return small, _exp32(-z) * q, a < _ERF_CUT
+    return small, _exp32(-zh) * _fma(-zl, q, q), a < _ERF_CUT
 
 
 @njit(**_INLINE)
 def _erf32(x):
-    small, erfc, is_small = _erf_parts32(x)
+    a = abs(x)
+    a = _ERF_HI if a > _ERF_HI else a  # NaN stays
+    zh = a * a
+    small, erfc, is_small = _erf_parts32(a, zh, _fma(a, a, -zh))
     return math.copysign(small if is_small else _ONE - erfc, x)
 
 
 @njit(**_INLINE)
 def _gelu32(x):
-    """x * (1 + erf(x / sqrt 2)) / 2, with 1 + erf(z) for z <= -_ERF_CUT taken as erfc(|z|) (no cancellation)."""
-    z = x * _F32(0.7071067811865476)
-    small, erfc, is_small = _erf_parts32(z)
-    big = erfc if z < _ZERO else _TWO - erfc
-    return _HALF * x * (_ONE + math.copysign(small, z) if is_small else big)
+    """x * (1 + erf(x / sqrt 2)) / 2, with 1 + erf(z) for z <= -_ERF_CUT taken as erfc(|z|) (no cancellation);
+    z * z = x * x / 2 is formed from x so that its rounding error stays at one ulp."""
+    xa = abs(x)
+    xa = _GELU_HI if xa > _GELU_HI else xa
+    xx = xa * xa
+    a = xa * _F32(0.7071067811865476)
+    small, erfc, is_small = _erf_parts32(a, _HALF * xx, _HALF * _fma(xa, xa, -xx))
+    big = erfc if x < _ZERO else _TWO - erfc
+    return _HALF * x * (_ONE + math.copysign(small, x) if is_small else big)
 
 
 @njit(**_INLINE)
@@ -196,6 +202,10 @@ def _gelu64(x):
 
 
 def _exp(v):  # pragma: no cover - stubs, replaced by the overloads inside jitted code
+    raise NotImplementedError
+
+
+def _expm1(v):  # pragma: no cover
     raise NotImplementedError
 
 
@@ -220,6 +230,7 @@ def _overload_f32(stub, fast, exact):
 
 
 _overload_f32(_exp, _exp32, math.exp)
+_overload_f32(_expm1, _expm1_32, math.expm1)
 _overload_f32(_tanh, _tanh32, math.tanh)
 _overload_f32(_erf, _erf32, math.erf)
 _overload_f32(_gelu, _gelu32, _gelu64)
@@ -266,15 +277,15 @@ def _activation_loop(x, out, kind, p):
     elif kind == ELU:
         for i in range(n):
             v = x[i]
-            out[i] = alpha * (_exp(v) - one) if v < zero else v
+            out[i] = alpha * _expm1(v) if v < zero else v
     elif kind == SELU:
         for i in range(n):
             v = x[i]
-            out[i] = gamma * (alpha * _exp(v) - alpha) if v <= zero else gamma * v
+            out[i] = gamma * (alpha * _expm1(v)) if v <= zero else gamma * v
     elif kind == CELU:
         for i in range(n):
             v = x[i]
-            out[i] = alpha * (_exp(_div(v, alpha)) - one) if v < zero else v
+            out[i] = alpha * _expm1(_div(v, alpha)) if v < zero else v
     elif kind == SIGMOID:
         for i in range(n):
             out[i] = _div(one, one + _exp(-x[i]))  # exp overflow gives inf -> 0, the right limit
@@ -792,6 +803,9 @@ def _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2):
 
 @njit(**SERIAL)
 def _softmax_serial(x, out, outer, n, inner, log):
+    if inner == 1:
+        _softmax_rows(x, out, 0, outer, n, log)
+        return
     b1 = np.empty(_SOFTMAX_BLK, x.dtype)
     b2 = np.empty(_SOFTMAX_BLK, x.dtype)
     _softmax_task(x, out, 0, 1, outer, n, inner, log, b1, b2)
@@ -845,17 +859,16 @@ class _SoftmaxBase(Op):
             outer, n, inner = 1, 1, 1
         elif node.version < 13:
             # opset < 13: X is coerced to 2-d (prod(shape[:axis]), prod(shape[axis:])) and normalised per row
-            outer, n, inner = int(np.prod(shape[:axis], dtype=np.int64)), int(np.prod(shape[axis:], dtype=np.int64)), 1
+            outer, n, inner = math.prod(shape[:axis]), math.prod(shape[axis:]), 1
         else:
-            outer = int(np.prod(shape[:axis], dtype=np.int64))
-            n, inner = shape[axis], int(np.prod(shape[axis + 1:], dtype=np.int64))
+            outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
         dt = x.dtype
         cdt = _compute_dtype(dt)
         xc = np.ascontiguousarray(x, dtype=cdt)
         out = np.empty(shape, cdt)
         if out.size:
             _run_softmax(xc.reshape(-1), out.reshape(-1), outer, n, inner, attrs.log)
-        return [out.astype(dt, copy=False)]
+        return [out if cdt == dt else out.astype(dt)]
 
 
 @register("Softmax", versions=(1, 11, 13))

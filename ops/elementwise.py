@@ -9,6 +9,7 @@ float32 polynomials. Output element types follow the spec: the input type is kep
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,7 +24,8 @@ from onnumba.ops._common import (
     check_size,
     require_input,
 )
-from onnumba.ops.activation import ERF, EXP, _params, _run_activation
+from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+from onnumba.ops.activation import ERF, EXP, _div, _params, _run_activation
 from onnumba.registry import Op, TensorInfo, register
 
 SIGNED = FLOATS + tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
@@ -73,12 +75,135 @@ def _legacy_b_shape(node, attrs, a: tuple, b: tuple) -> tuple:
     return (1,) * axis + tuple(b) + (1,) * (len(a) - axis - len(b))
 
 
+# float32 Add / Sub / Mul / Div where one input has the output's shape and the other is the same shape, one value
+# per "channel" (a run of the output's dims, e.g. (1, C, 1, 1) against (N, C, H, W)) or a vector repeated along
+# the last dims: one vectorised Numba pass, in parallel above a size threshold (numpy's broadcasting inner loops
+# run over the last axis only, 112 elements at a time in an NCHW per-channel add).
+ADD, SUB, MUL, DIV, RSUB, RDIV = range(6)
+_FULL, _ROWS, _PLANES = range(3)
+_BIN_CHUNK = 16384
+_BIN_PAR_MIN = 1 << 19
+
+
+@njit(**SERIAL)
+def _vec_op(a, b, out, op):
+    """out = a op b over 1-d arrays of one length (or b op a for RSUB / RDIV)."""
+    n = a.shape[0]
+    if op == ADD:
+        for i in range(n):
+            out[i] = a[i] + b[i]
+    elif op == SUB:
+        for i in range(n):
+            out[i] = a[i] - b[i]
+    elif op == MUL:
+        for i in range(n):
+            out[i] = a[i] * b[i]
+    elif op == DIV:
+        for i in range(n):
+            out[i] = _div(a[i], b[i])
+    elif op == RSUB:
+        for i in range(n):
+            out[i] = b[i] - a[i]
+    else:
+        for i in range(n):
+            out[i] = _div(b[i], a[i])
+
+
+@njit(**SERIAL)
+def _scalar_op(a, s, out, op):
+    """out = a op s over a 1-d array and one value (or s op a for RSUB / RDIV)."""
+    n = a.shape[0]
+    if op == ADD:
+        for i in range(n):
+            out[i] = a[i] + s
+    elif op == SUB:
+        for i in range(n):
+            out[i] = a[i] - s
+    elif op == MUL:
+        for i in range(n):
+            out[i] = a[i] * s
+    elif op == DIV:
+        for i in range(n):
+            out[i] = _div(a[i], s)
+    elif op == RSUB:
+        for i in range(n):
+            out[i] = s - a[i]
+    else:
+        for i in range(n):
+            out[i] = _div(s, a[i])
+
+
+@njit(**SERIAL)
+def _binary_units(a, b, out, op, mode, c, inner, lo, hi):
+    """Work units lo..hi: _FULL chunks of _BIN_CHUNK elements, _ROWS rows of c (b is the row), _PLANES planes of
+    inner (b[plane % c] is the value)."""
+    if mode == _FULL:
+        e0 = lo * _BIN_CHUNK
+        e1 = min(hi * _BIN_CHUNK, a.shape[0])
+        _vec_op(a[e0:e1], b[e0:e1], out[e0:e1], op)
+    elif mode == _ROWS:
+        for r in range(lo, hi):
+            _vec_op(a[r * c:(r + 1) * c], b, out[r * c:(r + 1) * c], op)
+    else:
+        for q in range(lo, hi):
+            _scalar_op(a[q * inner:(q + 1) * inner], b[q % c], out[q * inner:(q + 1) * inner], op)
+
+
+@njit(**KERNEL)
+def _binary_kernel(a, b, out, op, mode, c, inner, units, ntasks):
+    for t in prange(ntasks):
+        _binary_units(a, b, out, op, mode, c, inner, t * units // ntasks, (t + 1) * units // ntasks)
+
+
+def _layout(shape: tuple, out: tuple):
+    """How ``shape`` broadcasts to ``out``: (mode, c, inner, units) for the kernels above, or None."""
+    r = len(out)
+    s = (1,) * (r - len(shape)) + tuple(shape)
+    dims = [i for i in range(r) if s[i] != 1]
+    total = math.prod(out)
+    if not dims:
+        return _PLANES, 1, total, 1
+    i0, i1 = dims[0], dims[-1] + 1
+    if any(s[i] != out[i] for i in range(i0, i1)):
+        return None
+    c, inner = math.prod(out[i0:i1]), math.prod(out[i1:])
+    if c == total:
+        return _FULL, c, 1, -(-total // _BIN_CHUNK)
+    if inner == 1:
+        return _ROWS, c, 1, total // c
+    return _PLANES, c, inner, total // inner
+
+
+def _binary_fast(op: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """out = a op b through the Numba kernels when the layout allows (float32, one full contiguous input)."""
+    if a.dtype != np.float32 or out.size == 0:
+        return False
+    if a.shape == out.shape and a.flags.c_contiguous and b.flags.c_contiguous:
+        full, part = a, b
+    elif b.shape == out.shape and b.flags.c_contiguous and a.flags.c_contiguous:
+        full, part = b, a
+        op = {ADD: ADD, MUL: MUL, SUB: RSUB, DIV: RDIV}[op]
+    else:
+        return False
+    lay = _layout(part.shape, out.shape)
+    if lay is None:
+        return False
+    mode, c, inner, units = lay
+    fa, fb, fo = full.reshape(-1), part.reshape(-1), out.reshape(-1)
+    if out.size >= _BIN_PAR_MIN and units > 1 and num_threads() > 1:
+        _binary_kernel(fa, fb, fo, op, mode, c, inner, units, min(units, 4 * num_threads()))
+    else:
+        _binary_units(fa, fb, fo, op, mode, c, inner, 0, units)
+    return True
+
+
 class _Binary(Op):
     """Two inputs of one element type, numpy broadcasting (legacy form before ``legacy_below``)."""
 
     allowed: tuple = NUMERIC
     legacy_below: int = 7
     ufunc = None
+    fast_op: int | None = None  # ADD / SUB / MUL / DIV: float32 through _binary_fast
 
     @classmethod
     def parse_attrs(cls, node):
@@ -119,7 +244,8 @@ class _Binary(Op):
 
     @classmethod
     def compute(cls, node, a, b, out):
-        cls.ufunc(a, b, out=out)
+        if cls.fast_op is None or not _binary_fast(cls.fast_op, a, b, out):
+            cls.ufunc(a, b, out=out)
 
 
 _ARITH_VERSIONS = (1, 6, 7, 13, 14)
@@ -129,21 +255,21 @@ _ARITH_VERSIONS = (1, 6, 7, 13, 14)
 class Add(_Binary):
     """A + B (integers wrap around on overflow)."""
 
-    ufunc = np.add
+    ufunc, fast_op = np.add, ADD
 
 
 @register("Sub", versions=_ARITH_VERSIONS)
 class Sub(_Binary):
     """A - B."""
 
-    ufunc = np.subtract
+    ufunc, fast_op = np.subtract, SUB
 
 
 @register("Mul", versions=_ARITH_VERSIONS)
 class Mul(_Binary):
     """A * B."""
 
-    ufunc = np.multiply
+    ufunc, fast_op = np.multiply, MUL
 
 
 @register("Div", versions=_ARITH_VERSIONS)
@@ -151,10 +277,13 @@ class Div(_Binary):
     """A / B; integer division truncates toward zero (like C and onnxruntime), and an integer division by zero
     is an error rather than undefined behaviour."""
 
+    fast_op = DIV
+
     @classmethod
     def compute(cls, node, a, b, out):
         if a.dtype.kind == "f":
-            np.divide(a, b, out=out)
+            if not _binary_fast(DIV, a, b, out):
+                np.divide(a, b, out=out)
             return
         if b.size and not np.all(b):
             raise node.error("integer division by zero", input=1, cls=InputError)

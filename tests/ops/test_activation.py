@@ -3,6 +3,8 @@ hypothesis properties, and the in-place helper other modules fuse into their epi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -355,3 +357,81 @@ def test_softmax_property(case):
 @given(softmax_cases())
 def test_softmax_property_slow(case):
     _check_softmax(case)
+
+
+# ------------------------------------------------------------------------ float32 polynomial kernels
+
+# float32 inputs where exp / tanh / erf / gelu change regime: overflow (88.72 -> 88.73), the denormal range
+# (-87.3 .. -103.9), underflow to 0, denormal inputs, signed zeros, and the special values
+EXTREMES = np.array([np.inf, -np.inf, np.nan, 88.0, -88.0, 88.72, 88.73, -87.3, -100.0, -103.9, -104.0, 1e-45, -1e-45,
+                     1e-38, -1e-38, 0.0, -0.0, 9.0, 10.0, -20.0, 1e-4, -1e-4], np.float32)
+
+
+def _gelu64(v):
+    return 0.5 * v * math.erfc(-v / math.sqrt(2.0))
+
+
+@pytest.mark.parametrize("op,attrs,opset,fn64", [
+    # below -88.72 exp(-x) overflows float32 and Sigmoid is 0 (not the denormal 1 / exp(-x)), as before
+    ("Sigmoid", {}, 13, lambda v: 1.0 / (1.0 + math.exp(-v)) if v > -88.72 else 0.0),
+    ("Tanh", {}, 13, math.tanh),
+    ("Gelu", {}, 20, _gelu64),
+    ("Elu", {"alpha": 0.7}, 6, lambda v: float(np.float32(0.7)) * math.expm1(v) if v < 0 else v),
+])
+def test_float32_kernels_at_extremes(op, attrs, opset, fn64):
+    x = EXTREMES
+    (y,) = run_onnumba(make_node_model(op, {"X": x}, ["Y"], attrs, opset=opset), {"X": x})
+    with np.errstate(over="ignore"):
+        want = np.array([fn64(v) if math.isfinite(v) else np.nan for v in x.astype(np.float64).tolist()])
+    fin = np.isfinite(x)
+    np.testing.assert_allclose(y[fin], want[fin].astype(np.float32), rtol=3e-7, atol=3e-45)
+    assert np.isnan(y[2])
+    assert all(np.signbit(y[i]) == np.signbit(x[i]) for i in (15, 16)) or op in ("Sigmoid", "Elu")
+    inf_want = {"Sigmoid": (1.0, 0.0), "Tanh": (1.0, -1.0), "Gelu": (np.inf, np.nan), "Elu": (np.inf, -0.7)}[op]
+    np.testing.assert_array_equal(y[:2], np.float32(inf_want))  # Gelu(-inf) = -inf * 0 = NaN, as before
+
+
+@pytest.mark.parametrize("op,fn64", [
+    ("Sigmoid", lambda v: 1.0 / (1.0 + np.exp(-v))),
+    ("Tanh", np.tanh),
+    ("Gelu", lambda v: np.array([_gelu64(t) for t in v.tolist()])),
+])
+def test_float32_kernels_dense_grid_within_a_few_ulps(op, fn64):
+    x = np.concatenate([np.linspace(-30, 30, 60001), np.geomspace(1e-30, 1, 2001), -np.geomspace(1e-30, 1, 2001)])
+    x = x.astype(np.float32)
+    (y,) = run_onnumba(make_node_model(op, {"X": x}, ["Y"], opset=20), {"X": x})
+    want = fn64(x.astype(np.float64))
+    ulps = np.abs(y - want) / np.spacing(np.abs(want.astype(np.float32)))
+    assert ulps[np.abs(want) > 1e-6].max() <= (8 if op == "Gelu" else 4)  # Gelu: 1 + erf(z) near z = -0.9
+    # Gelu's tail x * erfc(-x / sqrt 2) / 2 inherits the rounding of x * x inside exp(-x * x / 2)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-37)
+
+
+def test_apply_activation_inplace_large_matches_out_of_place():
+    x = _x(3, 70000)  # above the parallel threshold and several in-place blocks
+    for kind in ("Sigmoid", "Tanh", "Gelu", "Relu", "Clip"):
+        (want,) = run_onnumba(make_node_model("Sigmoid" if kind == "Sigmoid" else kind, {"X": x}, ["Y"],
+                                              opset=20), {"X": x}) if kind not in ("Clip",) else (np.clip(x, -1, 2),)
+        y = x.copy()
+        apply_activation_inplace(y, kind, -1.0, 2.0)
+        np.testing.assert_array_equal(y, want, err_msg=kind)
+
+
+def test_softmax_nan_row_is_nan_and_other_rows_unaffected():
+    x = _x(4, 100)
+    x[1, 7] = np.nan
+    x[2, 3] = -np.inf
+    for op in ("Softmax", "LogSoftmax"):
+        (y,) = run_onnumba(make_node_model(op, {"X": x}, ["Y"]), {"X": x})
+        assert np.isnan(y[1]).all()
+        ok = [0, 2, 3]
+        np.testing.assert_allclose(y[ok], ref.softmax(x[ok], -1, 13, op == "LogSoftmax"), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,axis", [((64, 1000), -1), ((2, 300, 130), 1), ((3, 5, 1000), -1), ((8, 33), 0)])
+def test_softmax_large_shapes(shape, axis):
+    x = _x(*shape)  # some above the parallel threshold, rows longer and shorter than a vector
+    for op in ("Softmax", "LogSoftmax"):
+        model = make_node_model(op, {"X": x}, ["Y"], {"axis": axis})
+        (y,) = assert_matches_ort(model, {"X": x}, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y, ref.softmax(x, axis, 13, op == "LogSoftmax"), rtol=1e-5, atol=1e-6)

@@ -381,3 +381,61 @@ def test_mean_sum_float64_vs_reference():
         _, _, y = _ours(op, xs, opset=13)
         assert y.dtype == np.float64
         np.testing.assert_allclose(y, ref.variadic(op, xs), rtol=1e-12)
+
+
+def _exp_or_inf(v):
+    return math.inf if v > 709.0 else math.exp(v)
+
+
+def test_exp_erf_float32_extremes():
+    # overflow at 88.72, the denormal range below -87.3, underflow, denormal inputs, signed zeros
+    x = np.array([np.inf, -np.inf, np.nan, 88.0, -88.0, 88.72, 88.73, -87.3, -100.0, -103.9, -104.0, 1e-45, -1e-45,
+                  1e-38, 0.0, -0.0, 3.9, -3.9, 10.0, -10.0, 1e-4, -1e-4], np.float32)
+    for op, fn in (("Exp", _exp_or_inf), ("Erf", math.erf)):
+        _, _, y = _ours(op, [x], opset=13)
+        with np.errstate(over="ignore"):
+            want = np.array([fn(v) for v in x.astype(np.float64).tolist()]).astype(np.float32)
+        np.testing.assert_allclose(y, want, rtol=2.5e-7, atol=2e-45, err_msg=op)
+    assert np.signbit(y[15]) and not np.signbit(y[14])  # Erf(-0.0) = -0.0
+
+
+@pytest.mark.parametrize("op,fn", [("Exp", np.exp), ("Erf", None)])
+def test_exp_erf_float32_dense_grid_within_a_few_ulps(op, fn):
+    x = np.concatenate([np.linspace(-105, 89, 200001), np.geomspace(1e-30, 4, 5001), -np.geomspace(1e-30, 4, 5001)])
+    x = x.astype(np.float32)
+    _, _, y = _ours(op, [x], opset=13)
+    want = fn(x.astype(np.float64)) if fn else np.array([math.erf(v) for v in x.astype(np.float64).tolist()])
+    ok = want < 3e38
+    ulps = np.abs(y[ok] - want[ok]) / np.spacing(np.abs(want[ok].astype(np.float32)))
+    assert ulps.max() <= 3
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ((2, 8, 5, 7), (1, 8, 1, 1)),  # per channel
+    ((1, 8, 1, 1), (2, 8, 5, 7)),  # per channel, the broadcast input first (B - A, B / A inside)
+    ((2, 8, 5, 7), (8, 1, 1)),
+    ((2, 8, 5, 7), (5, 7)),  # a vector repeated along the leading dims
+    ((6, 9), (9,)),
+    ((9,), (6, 9)),
+    ((2, 8, 5, 7), (8, 5, 1)),  # a run of dims in the middle
+    ((2, 8, 5, 7), (1,)),  # scalar
+    ((), (3, 4)),
+    ((3, 70001), (3, 70001)),  # same shape, several chunks, above the parallel threshold
+    ((1, 64, 90, 100), (1, 64, 1, 1)),  # above the parallel threshold
+])
+def test_float32_binary_layouts_match_numpy(op, a_shape, b_shape):
+    a = RNG.standard_normal(a_shape).astype(np.float32)
+    b = RNG.standard_normal(b_shape).astype(np.float32)
+    b.reshape(-1)[:1] = 0.0  # division by zero gives inf / nan as in numpy
+    _, _, y = _ours(op, [a, b], opset=14)
+    fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(y, fn(a, b))
+
+
+def test_float32_binary_non_contiguous_input_falls_back_to_numpy():
+    a = RNG.standard_normal((8, 6)).astype(np.float32).T
+    b = RNG.standard_normal((6, 1)).astype(np.float32)
+    _, _, y = _ours("Sub", [a, b], opset=14)
+    np.testing.assert_array_equal(y, a - b)
