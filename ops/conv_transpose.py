@@ -577,7 +577,7 @@ class ConvTranspose(Op):
                 xp = np.zeros((N, C, L), np.float32)
                 xp[:, :, :lin] = x.reshape(N, C, lin)
             _conv_transpose_kernel_k2s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR2), out, C, L, H, W,
-                                        _chunk_positions(C))
+                                        _chunk_positions(C, L))
         elif attrs.path == "k3s2":
             H, W = ins[1], ins[2]
             Q = -(-(H * (W + 1)) // 32) * 32
@@ -585,7 +585,7 @@ class ConvTranspose(Op):
             xp = np.zeros((N, C, L), np.float32)
             xp[:, :, :H * (W + 1)].reshape(N, C, H, W + 1)[..., :W] = x.reshape(N, C, H, W)
             _conv_transpose_kernel_k3s2(xp.reshape(N, C * L), wp, _pad_bias(bias, wp.shape[0], _MR3), out, C, L, H, W, Q,
-                                        _chunk_positions(C))
+                                        _chunk_positions(C, Q))
         else:
             Cg = C // G
             x4 = np.ascontiguousarray(x.reshape(N, G, Cg, lin), dtype=cdt)
@@ -612,10 +612,13 @@ def _fast_path(geom, group, dtype) -> str:
     return "generic"
 
 
-def _chunk_positions(C) -> int:
-    """Input positions per task of the stride-2 kernels: a multiple of 32 whose ``C`` channels take about
-    256 KiB, so the chunk stays in L2 while every channel block reads it."""
-    return max(32, (65536 // max(C, 1)) // 32 * 32)
+def _chunk_positions(C, L) -> int:
+    """Input positions per task of the stride-2 kernels (``L`` positions in all): a multiple of 32 whose ``C``
+    channels take at most about 256 KiB, so the chunk stays in L2 while every channel block reads it; chunks
+    of equal size, so the threads' shares of the tasks are equal too."""
+    most = max(32, (65536 // max(C, 1)) // 32 * 32)
+    chunks = -(-L // most)
+    return -(-(-(-L // chunks)) // 32) * 32
 
 
 def _pad_bias(bias, MB, mr):
