@@ -1,14 +1,25 @@
 """ConvTranspose (opsets 1, 11, 22): 1-d, 2-d and 3-d, groups, dilations, strides, pads, auto_pad,
-output_padding and output_shape, as GEMM + col2im in one Numba kernel.
+output_padding and output_shape.
 
-Design (shared/PERFORMANCE.md): for each (image n, group g, chunk of output channels) a ``prange`` task
-computes ``cols = W_g[:, chunk]^T @ X[n, g]`` (rows: output channel x kernel offset, columns: input
-positions) with single-threaded BLAS (``ops/_blas.py``) into a task-local buffer that stays in cache, then
-scatters ``cols`` into its own output channels (col2im). Tasks own disjoint output channels, so the
-scatter needs no synchronisation, and Numba's pool is the only thread pool.
+Two stride-2 fast paths (2-d, group 1, float32 / float16, output exactly twice the input):
 
-1-d and 2-d inputs run through the same kernel as 3-d with leading unit spatial axes. float32 and float64
-are computed natively, float16 in float32.
+* ``k2s2`` -- kernel 2x2, no padding (the U-Net upsampling): every input pixel owns one 2x2 output block, so
+  the op is four 1x1 convolutions (one per tap) whose results interleave.
+* ``k3s2`` -- kernel 3x3, begin pads 1 (pads 1 + output_padding 1, or SAME_LOWER): the sub-pixel split of
+  the transposed convolution into four small ordinary convolutions, one per output phase (1, 2, 2 and 4
+  taps), reading the input at (iy, ix), (iy, ix+1), (iy+1, ix), (iy+1, ix+1).
+
+Both keep a tile of (output channels x taps or phases x 32 input positions) in registers as 16-lane float32
+vectors, start it from the bias, run over the input channels with one broadcast FMA per weight, then store
+even and odd output columns interleaved straight into the NCHW output: no GEMM, no column buffer, no
+col2im scatter-add. Tasks are (image, chunk of positions, channel block) with the channel block fastest, so a
+chunk of the input stays in cache. The tile is 2.5-3x faster than OpenBLAS's AVX2 sgemm on these shapes.
+
+Every other geometry runs the generic path (shared/PERFORMANCE.md): for each (image n, group g, chunk of
+output channels) a ``prange`` task computes ``cols = W_g[:, chunk]^T @ X[n, g]`` with single-threaded BLAS
+(``ops/_blas.py``) into a task-local buffer, then scatters ``cols`` into its own output channels (col2im).
+1-d and 2-d inputs run through it as 3-d with leading unit spatial axes. float32 and float64 are computed
+natively, float16 in float32. W is rearranged for its kernel once at plan time when it is a constant.
 """
 
 from __future__ import annotations
