@@ -1,9 +1,9 @@
 """Single-threaded BLAS GEMM callable from inside Numba kernels, including from ``prange`` chunks.
 
 One thread pool per process (see shared/PERFORMANCE.md): Numba's ``prange`` splits the work and each chunk
-calls a single-threaded sgemm / dgemm on its own block. Importing this module pins every loaded BLAS
-library (numpy's and scipy's OpenBLAS) to one thread with ``threadpoolctl`` so BLAS never starts its own
-pool to spin against Numba's.
+calls a single-threaded sgemm / dgemm on its own block. BLAS is pinned to one thread while a session runs
+(``ops/_numba.BlasPinned``, entered by ``InferenceSession.run``) so BLAS never starts its own pool to spin
+against Numba's.
 
 The GEMM is reached through Numba's own C helper ``numba_xxgemm`` (the one ``np.dot`` uses inside
 ``@njit``), which binds ``scipy.linalg.cython_blas`` sgemm / dgemm by name. Unlike a ctypes function
@@ -61,19 +61,6 @@ from numba.extending import intrinsic, overload  # noqa: E402
 from onnumba.ops._numba import SERIAL, njit  # noqa: E402
 
 _ready = False
-_pinned = None
-
-
-def _pin_blas_threads() -> None:
-    global _pinned
-    if _pinned is None:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-        # kept alive on purpose: the limit stays in force for the whole process
-        _pinned = threadpool_limits(limits=1, user_api="blas")
-
-
-_pin_blas_threads()
 
 # int numba_xxgemm(char kind, char transa, char transb, intp m, intp n, intp k, void* alpha, void* a, intp lda,
 #                  void* b, intp ldb, void* beta, void* c, intp ldc)   -- column-major (Fortran) semantics

@@ -10,9 +10,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 import onnumba.ops  # noqa: F401  (fills the registry)
+from onnumba.ops._numba import BlasPinned
 from onnumba.errors import InputError, InputTypeError, shape_str
 from onnumba.graph import build_graph, check_model, dtype_to_type_name, load_model
 from onnumba.planner import execute, make_plan, value_inputs
@@ -262,15 +264,14 @@ class InferenceSession:
             values[n] = np.array(a, copy=True)
         plan = self._plan_for(infos, overrides, training, wanted, values)
         threads = int(self._options.intra_op_num_threads or 0)
-        if threads > 0:
-            import numba  # noqa: PLC0415
-
-            prev = numba.get_num_threads()
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-            try:
+        with BlasPinned():
+            if threads > 0:
+                prev = numba.get_num_threads()
+                numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+                try:
+                    outs = execute(plan, feeds, self._profile)
+                finally:
+                    numba.set_num_threads(prev)
+            else:
                 outs = execute(plan, feeds, self._profile)
-            finally:
-                numba.set_num_threads(prev)
-        else:
-            outs = execute(plan, feeds, self._profile)
         return [np.asarray(o) for o in outs]
