@@ -27,15 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, models, register_model
 
 from onnumba.ops import _blas
 from onnumba.ops._common import FLOATS, check_dtype, check_size, require_input
 from onnumba.ops._geometry import AUTO_PADS, GeometryError, Padding, check_window, conv_transpose_geometry
 from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+# 16-lane float32 vectors (see ops/_simd.py): the stride-2 paths keep their tile of accumulators in registers
+from onnumba.ops._simd import vfma as _vfma, vload as _vload, vsplat as _vsplat, vstore as _vstore, \
+    vstore_lanes as _vstore_lanes, vzip_hi as _vzip_hi, vzip_lo as _vzip_lo
 from onnumba.registry import Op, TensorInfo, register
 
 #: largest column buffer of one task, in elements (float32: 8 MiB)
@@ -59,139 +58,6 @@ class ConvTransposeAttrs:
     path: str = "generic"
     #: (W it was packed from, packed W) when W is a plan-time constant, so ``run`` does not repack it
     packed: tuple | None = field(default=None, compare=False, repr=False)
-
-
-# ----------------------------------------------------------------------------------------------- kernels
-
-# ----------------------------------------------------------------------------------------------- 16-lane vectors
-# The stride-2 fast paths keep a 4-channel x 4-phase tile of 16-lane float32 accumulators in registers. Plain
-# Numba loops cannot do that (LLVM keeps array accumulators in memory), so the tile is written with these
-# small intrinsics over an LLVM <16 x float> value: a load, a store, a fused multiply-add with a broadcast
-# scalar (it compiles to one FMA with an embedded broadcast) and the two halves of a lane interleave.
-
-class _F32x16(types.Type):
-    def __init__(self):
-        super().__init__(name="f32x16")
-
-
-_f32x16 = _F32x16()
-_VEC = ir.VectorType(ir.FloatType(), 16)
-_I32 = ir.IntType(32)
-
-
-@register_model(_F32x16)
-class _F32x16Model(models.PrimitiveModel):
-    def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _VEC)
-
-
-def _vec_ptr(context, builder, aty, arr, off):
-    data = context.make_array(aty)(context, builder, arr).data
-    return builder.bitcast(builder.gep(data, [off]), _VEC.as_pointer())
-
-
-@intrinsic
-def _vzero(typingctx):
-    return _f32x16(), lambda context, builder, sig, args: ir.Constant(_VEC, None)
-
-
-@intrinsic
-def _vload(typingctx, arr, off):
-    """``arr.flat[off:off+16]`` of a contiguous float32 array (no bounds check)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.load(_vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=4)
-
-    return _f32x16(arr, types.intp), codegen
-
-
-@intrinsic
-def _vstore(typingctx, arr, off, v):
-    """``arr.flat[off:off+16] = v`` (no bounds check)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
-        return None
-
-    def codegen(context, builder, sig, args):
-        builder.store(args[2], _vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=4)
-        return context.get_dummy_value()
-
-    return types.none(arr, types.intp, _f32x16), codegen
-
-
-@intrinsic
-def _vstore_lanes(typingctx, arr, off, v, lo, hi):
-    """``arr.flat[off + j] = v[j]`` for lanes ``lo <= j < hi`` only (a masked store: the other lanes' addresses
-    are not touched, so ``off`` may lie before the array as long as ``off + lo`` does not)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"):
-        return None
-
-    def codegen(context, builder, sig, args):
-        data = context.make_array(sig.args[0])(context, builder, args[0]).data
-        ptr = builder.bitcast(builder.gep(data, [args[1]]), _VEC.as_pointer())
-        ivt = ir.VectorType(ir.IntType(64), 16)
-        lanes = ir.Constant(ivt, list(range(16)))
-
-        def splat(x):
-            x = builder.insert_element(ir.Constant(ivt, ir.Undefined), x, ir.Constant(_I32, 0))
-            return builder.shuffle_vector(x, ir.Constant(ivt, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
-
-        mask = builder.and_(builder.icmp_signed(">=", lanes, splat(args[3])), builder.icmp_signed("<", lanes, splat(args[4])))
-        mty = ir.VectorType(ir.IntType(1), 16)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [_VEC, _VEC.as_pointer(), _I32, mty]),
-            "llvm.masked.store.v16f32.p0")
-        builder.call(fn, [args[2], ptr, ir.Constant(_I32, 4), mask])
-        return context.get_dummy_value()
-
-    return types.none(arr, types.intp, _f32x16, types.intp, types.intp), codegen
-
-
-@intrinsic
-def _vsplat(typingctx, s):
-    """A vector with every lane ``s`` (float32)."""
-    if s != types.float32:
-        return None
-
-    def codegen(context, builder, sig, args):
-        b = builder.insert_element(ir.Constant(_VEC, ir.Undefined), args[0], ir.Constant(_I32, 0))
-        return builder.shuffle_vector(b, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
-
-    return _f32x16(types.float32), codegen
-
-
-@intrinsic
-def _vfma(typingctx, acc, v, s):
-    """``acc + v * s`` with ``s`` a float32 scalar broadcast to every lane, one rounding (fused)."""
-    if s != types.float32:
-        return None
-
-    def codegen(context, builder, sig, args):
-        b = builder.insert_element(ir.Constant(_VEC, ir.Undefined), args[2], ir.Constant(_I32, 0))
-        b = builder.shuffle_vector(b, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3), "llvm.fma.v16f32")
-        return builder.call(fma, [args[1], b, args[0]])
-
-    return _f32x16(_f32x16, _f32x16, types.float32), codegen
-
-
-def _interleave(half):
-    idx = [j // 2 + 16 * (j % 2) + 8 * half for j in range(16)]
-
-    @intrinsic
-    def vzip(typingctx, a, b):
-        def codegen(context, builder, sig, args):
-            return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(_I32, 16), idx))
-
-        return _f32x16(_f32x16, _f32x16), codegen
-
-    return vzip
-
-
-#: lanes 0..7 of a and b interleaved (a0 b0 a1 b1 ... a7 b7), and lanes 8..15 (a8 b8 ... a15 b15)
-_vzip_lo = _interleave(0)
-_vzip_hi = _interleave(1)
 
 
 # ----------------------------------------------------------------------------------------------- stride-2 kernels
