@@ -53,6 +53,14 @@ class RewriteState:
         self.infos[name] = TensorInfo(value.dtype, value.shape)
         return name
 
+    def rebind(self, st) -> None:
+        """Re-specialise a step after a rewrite changed its inputs (e.g. new constant weights): its ``bind``
+        may have precomputed from the old constants (packed or transformed weights)."""
+        node = st.node
+        infos = [self.infos[n] if n else None for n in st.inputs]
+        consts = [self.consts.get(n) if n else None for n in st.inputs]
+        st.attrs = node.impl.bind(node, node.parsed, infos, consts, self.ctx)
+
     def rename_uses(self, old: str, new: str) -> None:
         for st in self.steps:
             if old in st.inputs:

@@ -79,7 +79,8 @@ def test_bn_not_folded_when_conv_output_is_also_read_elsewhere():
     x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
     for a, b in zip(on.run(None, {"x": x}), off.run(None, {"x": x})):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-    assert _steps(on) == ["Conv", "BatchNormalization", "Relu"]
+    # the BatchNormalization cannot go into the Conv, so it becomes a per-channel affine step with the Relu
+    assert _steps(on) == ["Conv", "ChannelAffine"]
 
 
 def test_clip_with_fed_bounds_is_not_fused():
@@ -117,3 +118,62 @@ def test_dropout_kept_when_its_mask_is_read():
     assert mask.all() and mask.dtype == np.bool_
     np.testing.assert_array_equal(y, x)
     assert _steps(on) == ["Dropout"]
+
+
+def _scale_chain(first, c=4):
+    """first -> Mul(per-channel) -> Add(per-channel) -> Sub(scalar) -> Relu, DenseNet-style."""
+    inits = [_init("mul_c", (c, 1, 1), 0.5, 1.5), _init("add_c", (1, c, 1, 1)),
+             numpy_helper.from_array(np.array(0.25, np.float32), "sub_s")]
+    nodes = [helper.make_node("Mul", [first, "mul_c"], ["m1"]), helper.make_node("Add", ["add_c", "m1"], ["a1"]),
+             helper.make_node("Sub", ["a1", "sub_s"], ["s1"]), helper.make_node("Relu", ["s1"], ["y"])]
+    return nodes, inits
+
+
+@pytest.mark.parametrize("c,expected", [(4, ["Conv"]), (32, ["Conv"])])  # 32: Winograd path, weights re-packed
+def test_conv_bn_mul_add_sub_relu_fold_into_conv(c, expected):
+    inits = [_init("w", (c, 3, 3, 3)) if c == 4 else _init("w", (c, c, 3, 3)), _init("s", (c,), 0.5, 1.5),
+             _init("b", (c,)), _init("m", (c,)), _init("v", (c,), 0.5, 1.5)]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"])]
+    chain, chain_inits = _scale_chain("n", c)
+    cin = 3 if c == 4 else c
+    m = _model(nodes + chain, inits + chain_inits, inputs=[helper.make_tensor_value_info("x", F, [2, cin, 8, 8])])
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, cin, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)
+    assert _steps(on) == expected
+
+
+def test_standalone_bn_scale_chain_becomes_one_affine_step():
+    inits = [_init("s", (3,), 0.5, 1.5), _init("b", (3,)), _init("m", (3,)), _init("v", (3,), 0.5, 1.5)]
+    nodes = [helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2]),
+             helper.make_node("BatchNormalization", ["p", "s", "b", "m", "v"], ["n"])]
+    chain, chain_inits = _scale_chain("n", 3)
+    m = _model(nodes + chain, inits + chain_inits)
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert _steps(on) == ["MaxPool", "ChannelAffine"]
+
+
+@pytest.mark.parametrize("operand_shape", [(1, 1, 8), (2, 3, 1, 1), (3, 8, 8)])
+def test_non_per_channel_operands_are_not_folded(operand_shape):
+    """Operands that vary along W, the batch or the plane stay as their own step."""
+    inits = [_init("w", (3, 3, 3, 3)), _init("k", operand_shape)]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Mul", ["c", "k"], ["y"])]
+    m = _model(nodes, inits)
+    on, off = _sessions(m)
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert _steps(on) == ["Conv", "Mul"]
+
+
+def test_const_minus_data_is_not_folded():
+    inits = [_init("w", (3, 3, 3, 3)), _init("k", (3, 1, 1))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Sub", ["k", "c"], ["y"])]
+    on, off = _sessions(_model(nodes, inits))
+    x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert _steps(on) == ["Conv", "Sub"]
