@@ -1,11 +1,14 @@
 """Activations: Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid, HardSwish, Tanh, Softplus,
 Softsign, Gelu, Mish, ThresholdedRelu, Swish, Clip, Softmax and LogSoftmax.
 
-Every pointwise float activation goes through ONE Numba kernel, ``_activation_kernel``, which branches on an
-integer ``kind`` once per chunk (so the inner loops stay simple) and reads its parameters from a small array of
-the data's own type (so float32 data is computed in float32, and each dtype is one specialisation). float16 and
-bfloat16 are computed in float32 and cast back. Other modules fuse an activation into their own epilogue with
-:func:`apply_activation_inplace`.
+Every pointwise float activation goes through ONE serial Numba loop, ``_activation_loop``, which branches on an
+integer ``kind`` once (so each inner loop is branch-free and LLVM vectorises it) and reads its parameters from a
+small array of the data's own type (so float32 data is computed in float32, and each dtype is one
+specialisation). Large tensors run it over chunks in parallel (``_activation_kernel``); small ones call it
+directly, with no thread wake-up. float32 exp / expm1 / tanh / erf are branch-free polynomials (a few float32
+ulps, the libm results at inf / NaN / overflow / denormals); float64 keeps math.*. float16 and bfloat16 are
+computed in float32 and cast back. Other modules fuse an activation into their own epilogue with
+:func:`apply_activation_inplace`; Elementwise's Exp and Erf reuse the loop through :func:`_run_activation`.
 """
 
 from __future__ import annotations
@@ -251,7 +254,7 @@ KINDS = {
 _CHUNK = 16384
 #: below this many elements a kind runs serially (waking a second thread costs more than it saves)
 _PAR_MIN_CHEAP = 1 << 19
-_PAR_MIN_COSTLY = 1 << 15
+_PAR_MIN_COSTLY = 1 << 16
 _CHEAP = frozenset((RELU, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SOFTSIGN, CLIP, THRESHOLDED_RELU))
 
 
@@ -689,7 +692,7 @@ class Clip(Op):
 
 # ----------------------------------------------------------------------------------------------- Softmax
 
-_SOFTMAX_PAR_MIN = 1 << 15
+_SOFTMAX_PAR_MIN = 1 << 16
 
 
 @intrinsic
@@ -731,30 +734,30 @@ def _softmax_rows(x, out, r0, r1, n, log):
             m = _max_reduce(xr[k], m)
         for k in range(n):
             orow[k] = _exp(xr[k] - m)  # NaN in the row: NaN here and in the sum, so the whole row is NaN
-        s = x.dtype.type(0.0)
+        s = 0.0  # float64: LogSoftmax's log(sum) is as accurate as its smallest outputs need
         for k in range(n):
-            s = _add_reduce(s, orow[k])
+            s = _add_reduce(s, np.float64(orow[k]))
         if log:
-            ls = math.log(s)
+            ls = x.dtype.type(math.log(s))
             for k in range(n):
                 orow[k] = (xr[k] - m) - ls
         else:
-            r = _div(x.dtype.type(1.0), s)
+            r = x.dtype.type(_div(1.0, s))
             for k in range(n):
                 orow[k] = orow[k] * r
 
 
 @njit(**SERIAL)
 def _softmax_cols(x, out, o, i0, w, n, inner, log, m, s):
-    """Softmax along the middle axis of x viewed as (outer, n, inner) for outer index o and inner i0..i0+w."""
+    """Softmax along the middle axis of x viewed as (outer, n, inner) for outer index o and inner i0..i0+w; m is
+    scratch of x's type, s of float64 (the sums), both of length >= w."""
     base = o * n * inner + i0
     ms = m[:w]
     ss = s[:w]
-    zero = x.dtype.type(0.0)
     first = x[base:base + w]
     for j in range(w):
         ms[j] = first[j]
-        ss[j] = zero
+        ss[j] = 0.0
     for k in range(1, n):
         xb = x[base + k * inner:base + k * inner + w]
         for j in range(w):
@@ -775,15 +778,14 @@ def _softmax_cols(x, out, o, i0, w, n, inner, log, m, s):
             xb = x[base + k * inner:base + k * inner + w]
             ob = out[base + k * inner:base + k * inner + w]
             for j in range(w):
-                ob[j] = (xb[j] - ms[j]) - ss[j]
+                ob[j] = (xb[j] - ms[j]) - x.dtype.type(ss[j])
     else:
-        one = x.dtype.type(1.0)
         for j in range(w):
-            ss[j] = _div(one, ss[j])
+            ss[j] = _div(1.0, ss[j])
         for k in range(n):
             ob = out[base + k * inner:base + k * inner + w]
             for j in range(w):
-                ob[j] = ob[j] * ss[j]
+                ob[j] = ob[j] * x.dtype.type(ss[j])
 
 
 _SOFTMAX_BLK = 256
@@ -807,7 +809,7 @@ def _softmax_serial(x, out, outer, n, inner, log):
         _softmax_rows(x, out, 0, outer, n, log)
         return
     b1 = np.empty(_SOFTMAX_BLK, x.dtype)
-    b2 = np.empty(_SOFTMAX_BLK, x.dtype)
+    b2 = np.empty(_SOFTMAX_BLK, np.float64)
     _softmax_task(x, out, 0, 1, outer, n, inner, log, b1, b2)
 
 
@@ -817,7 +819,7 @@ def _softmax_kernel(x, out, outer, n, inner, log, ntasks):
     split into ntasks parallel tasks."""
     for t in prange(ntasks):
         b1 = np.empty(_SOFTMAX_BLK, x.dtype)
-        b2 = np.empty(_SOFTMAX_BLK, x.dtype)
+        b2 = np.empty(_SOFTMAX_BLK, np.float64)
         _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2)
 
 

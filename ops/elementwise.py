@@ -2,9 +2,11 @@
 ``axis`` form before opset 7), Sum, Mean, Max, Min (variadic) and the unary math ops (Exp, Log, Sqrt, Neg,
 Abs, Reciprocal, Erf, Floor, Ceil, Sign).
 
-A single elementwise op is memory bound, so numpy's ufuncs (writing into an output allocated here) are as
-fast as a Numba loop; Exp (float32) and Erf, which numpy lacks, go through the activation kernel's vectorised
-float32 polynomials. Output element types follow the spec: the input type is kept (int32 + int32 -> int32, float16 stays float16, computed by numpy through float32).
+A single elementwise op is memory bound: numpy's ufuncs (writing into an output allocated here) serve most
+dtypes and layouts; float32 Add / Sub / Mul / Div with one full contiguous input (same shape, per-channel, row
+vector or scalar broadcast) take one vectorised Numba pass, parallel above a size threshold; float32 Exp and Erf
+(which numpy lacks) reuse the activation loop's vectorised polynomials. Output element types follow the spec:
+the input type is kept (int32 + int32 -> int32, float16 stays float16, computed by numpy through float32).
 """
 
 from __future__ import annotations
