@@ -11,6 +11,7 @@ array (the masked variants touch only their active lanes).
 
 * :func:`vzero`, :func:`vsplat` -- all lanes 0 / ``s``.
 * :func:`vload`, :func:`vstore` -- ``arr.flat[off:off+16]``.
+* :func:`sload` -- the scalar ``arr.flat[off]`` (no negative-index wraparound test, unlike ``arr[off]``).
 * :func:`vload_lanes` -- lanes ``j < n`` from ``arr.flat[off+j]``, the others 0 (masked load).
 * :func:`vstore_lanes` -- store lanes ``lo <= j < hi`` only (masked store).
 * :func:`vfma` -- ``acc + v * s`` for a float32 scalar ``s``, one rounding (one FMA with an embedded broadcast).
@@ -98,6 +99,19 @@ def vload(typingctx, arr, off):
         return builder.load(_vec_ptr(context, builder, sig.args[0], args[0], args[1]), align=4)
 
     return f32x16(arr, types.intp), codegen
+
+
+@intrinsic
+def sload(typingctx, arr, off):
+    """The float32 scalar ``arr.flat[off]`` (no bounds check, no negative-index wraparound)."""
+    if not _f32_c_array(arr):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        return builder.load(builder.gep(data, [args[1]]), align=4)
+
+    return types.float32(arr, types.intp), codegen
 
 
 @intrinsic

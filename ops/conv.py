@@ -40,7 +40,7 @@ import numba
 import numpy as np
 from numba import uintp
 
-from onnumba.ops import _blas
+from onnumba.ops import _blas, _gemm
 from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, require_input
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, Padding, check_pads, check_window, \
     resolve_padding, window_output_sizes
@@ -54,6 +54,9 @@ ACTIVATIONS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
 _WINOGRAD_MIN_CHANNELS = 32
 #: most 2x2 output tiles per Winograd chunk (measured: 196-392 best at 64 channels, 49-98 at 256)
 _WINO_TILES = 256
+
+#: float32 im2col / 1x1 convs use the packed AVX-512 GEMM of ops/_gemm.py (else single-threaded BLAS)
+_PACKED_GEMM = True
 
 #: 1x1 GEMM tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
 _TILE_ELEMS = 2 ** 18
@@ -87,6 +90,8 @@ class ConvAttrs:
     out_sizes: tuple | None = None
     #: Winograd-transformed weights when W is a plan-time constant and the Winograd path applies
     winograd_u: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: W packed for ops/_gemm.py (:func:`packed_weights`) when W is a plan-time constant and the path uses it
+    packed_w: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 # ------------------------------------------------------------------------------------------------ kernels
@@ -132,6 +137,47 @@ def _ow_range(kw, W, OW, sw, dw, pw):
     return lo, hi
 
 
+@njit(**SERIAL)
+def _im2col_tile(x, col, n, ci0, Cg, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw, OH, OW, q0, q1):
+    """col[(c*KD + kd)*KH*KW + kh*KW + kw, (q - q0)*OW + ow] = x[n, ci0 + c, input position] (0 in padding)
+    for output rows q0 <= q < q1 (q = od*OH + oh)."""
+    N, C, D, H, W = x.shape
+    uOW = uintp(OW)
+    usw = uintp(sw)
+    r = 0
+    for c in range(Cg):
+        ci = ci0 + c
+        for kd in range(KD):
+            for kh in range(KH):
+                for kw in range(KW):
+                    lo, hi = _ow_range(kw, W, OW, sw, dw, pw)
+                    ulo = uintp(lo)
+                    uhi = uintp(hi)
+                    # first input column read, for ow = lo (>= 0 whenever lo < hi)
+                    s0 = uintp(max(lo * sw + kw * dw - pw, 0))
+                    for q in range(q0, q1):
+                        od = q // OH
+                        oh = q - od * OH
+                        idd = od * sd - pd + kd * dd
+                        ih = oh * sh - ph + kh * dh
+                        base = uintp((q - q0) * OW)
+                        if idd < 0 or idd >= D or ih < 0 or ih >= H:
+                            for j in range(uintp(0), uOW):
+                                col[r, base + j] = 0.0
+                            continue
+                        for j in range(uintp(0), ulo):
+                            col[r, base + j] = 0.0
+                        if sw == 1:
+                            for j in range(uintp(0), uhi - ulo):
+                                col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j]
+                        else:
+                            for j in range(uintp(0), uhi - ulo):
+                                col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j * usw]
+                        for j in range(uhi, uOW):
+                            col[r, base + j] = 0.0
+                    r += 1
+
+
 @njit(**KERNEL)
 def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw,
                         OD, OH, OW, rows_per_tile, act, a0, a1):
@@ -151,44 +197,36 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, s
         q1 = min(q0 + rows_per_tile, R)
         ncol = (q1 - q0) * OW
         col = np.empty((KK, ncol), x.dtype)
-        uOW = uintp(OW)
-        usw = uintp(sw)
-        r = 0
-        for c in range(Cg):
-            ci = g * Cg + c
-            for kd in range(KD):
-                for kh in range(KH):
-                    for kw in range(KW):
-                        lo, hi = _ow_range(kw, W, OW, sw, dw, pw)
-                        ulo = uintp(lo)
-                        uhi = uintp(hi)
-                        # first input column read, for ow = lo (>= 0 whenever lo < hi)
-                        s0 = uintp(max(lo * sw + kw * dw - pw, 0))
-                        for q in range(q0, q1):
-                            od = q // OH
-                            oh = q - od * OH
-                            idd = od * sd - pd + kd * dd
-                            ih = oh * sh - ph + kh * dh
-                            base = uintp((q - q0) * OW)
-                            if idd < 0 or idd >= D or ih < 0 or ih >= H:
-                                for j in range(uintp(0), uOW):
-                                    col[r, base + j] = 0.0
-                                continue
-                            for j in range(uintp(0), ulo):
-                                col[r, base + j] = 0.0
-                            if sw == 1:
-                                for j in range(uintp(0), uhi - ulo):
-                                    col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j]
-                            else:
-                                for j in range(uintp(0), uhi - ulo):
-                                    col[r, base + ulo + j] = x[n, ci, idd, ih, s0 + j * usw]
-                            for j in range(uhi, uOW):
-                                col[r, base + j] = 0.0
-                        r += 1
+        _im2col_tile(x, col, n, g * Cg, Cg, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw, OH, OW, q0, q1)
         p0 = q0 * OW
         y = out[n, g * Mg:(g + 1) * Mg, p0:p0 + ncol]
         _blas.gemm(w2[g * Mg:(g + 1) * Mg], col, y, 1.0, 0.0, False, False)
         _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, KD, KH, KW, sd, sh, sw, dd, dh, dw,
+                               pd, ph, pw, OD, OH, OW, rows_per_tile, act, a0, a1):
+    """float32 ``_conv_kernel_im2col`` with the packed GEMM (``ops/_gemm.py``): ap (group, packed A of the
+    group's (Mg, KK) weights); out (N*M*OD*OH*OW,) flat; bias, activation fused into the GEMM's epilogue."""
+    N, C, D, H, W = x.shape
+    Cg = C // group
+    M = Mg * group
+    R = OD * OH
+    P = R * OW
+    ntile = (R + rows_per_tile - 1) // rows_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        q0 = t * rows_per_tile
+        q1 = min(q0 + rows_per_tile, R)
+        ncol = (q1 - q0) * OW
+        col1 = np.empty(KK * ncol, np.float32)
+        col = col1.reshape((KK, ncol))
+        _im2col_tile(x, col, n, g * Cg, Cg, KD, KH, KW, sd, sh, sw, dd, dh, dw, pd, ph, pw, OH, OW, q0, q1)
+        _gemm.gemm(ap[g], Mg, KK, col1, 0, ncol, ncol, out, (n * M + g * Mg) * P + q0 * OW, P, bias, g * Mg,
+                   has_bias, act, a0, a1)
 
 
 @njit(**KERNEL)
@@ -208,6 +246,23 @@ def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0,
         y = out[n, g * Mg:(g + 1) * Mg, p0:p1]
         _blas.gemm(w2[g * Mg:(g + 1) * Mg], x3[n, g * Cg:(g + 1) * Cg, p0:p1], y, 1.0, 0.0, False, False)
         _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_1x1_packed(x, ap, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1):
+    """float32 ``_conv_kernel_1x1`` with the packed GEMM: x (N*C*P,) and out (N*M*P,) flat; ap (group, packed
+    A of the group's (Mg, Cg) weights)."""
+    C = Cg * group
+    M = Mg * group
+    ntile = (P + cols_per_tile - 1) // cols_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        p0 = t * cols_per_tile
+        p1 = min(p0 + cols_per_tile, P)
+        _gemm.gemm(ap[g], Mg, Cg, x, (n * C + g * Cg) * P + p0, P, p1 - p0, out, (n * M + g * Mg) * P + p0, P,
+                   bias, g * Mg, has_bias, act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -490,6 +545,11 @@ def winograd_weights(w):
     return u
 
 
+def packed_weights(w, group):
+    """W (M, C/group, k...) packed per group for the float32 GEMM of ``ops/_gemm.py``: (group, packed size)."""
+    return _gemm.pack_a(np.asarray(w).reshape(w.shape[0], -1), group)
+
+
 # ------------------------------------------------------------------------------------------------ entry
 
 def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int | None = None) -> int:
@@ -520,7 +580,7 @@ def _winograd_ok(x5, w5, s3, d3, group) -> bool:
 
 def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1,
               activation="none", alpha=0.01, clip_min=-math.inf, clip_max=math.inf, winograd=True,
-              winograd_u=None):
+              winograd_u=None, packed_w=None):
     """Convolution of NC[D][H]W ``x`` (1 to 3 spatial axes) with ``w`` (M, C/group, k...), plus bias.
 
     Args:
@@ -535,6 +595,7 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
             (``clip_min``, ``clip_max``), applied after the bias.
         winograd: allow Winograd F(2x2, 3x3) for 3x3 stride-1 dense convs with >= 32 in and out channels.
         winograd_u: :func:`winograd_weights` of ``w``, precomputed (else computed here on each call).
+        packed_w: :func:`packed_weights` of ``w``, precomputed (else packed here on each call).
 
     Returns:
         (N, M, *out) array of x's dtype. Shapes are NOT validated here (the op's ``infer`` does that);
@@ -588,18 +649,31 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         _conv_kernel_winograd(x5.reshape(N, C, x5.shape[3], x5.shape[4]), u, bias,
                               has_bias, out4, p3[1], p3[2], o3[1], o3[2], per, act, a0, a1)
     elif N * M * P:
-        _blas.ensure_ready()
         w2 = w5.reshape(M, -1)
+        packed = cdt == np.float32 and _PACKED_GEMM
+        if packed:
+            ap = _gemm.pack_a(w2, group) if packed_w is None else packed_w
+        else:
+            _blas.ensure_ready()
         if k3 == (1, 1, 1) and s3 == (1, 1, 1) and p3 == (0, 0, 0) and o3 == x5.shape[2:]:
             cols = _tiles(P, N * group, Cg)
-            _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
+            if packed:
+                _conv_kernel_1x1_packed(x5.reshape(-1), ap, M // group, Cg, P, bias, has_bias, out.reshape(-1), N,
+                                        group, cols, act, a0, a1)
+            else:
+                _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
         else:
             # tile width: at least ~448 columns so the GEMM amortises packing W, else about 256 KiB of
             # im2col + output tile (measured: small-K convs such as a 3-channel stem like small tiles)
             KK = w2.shape[1]
             cols = max(_IM2COL_MIN_COLS, _IM2COL_TILE_ELEMS // (KK + M // group))
             rows = _tiles(o3[0] * o3[1], N * group, o3[2], budget=max(cols, o3[2]))
-            _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, *k3, *s3, *d3, *p3, *o3, rows, act, a0, a1)
+            if packed:
+                _conv_kernel_im2col_packed(x5, ap, M // group, KK, bias, has_bias, out.reshape(-1), group, *k3, *s3,
+                                           *d3, *p3, *o3, rows, act, a0, a1)
+            else:
+                _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, *k3, *s3, *d3, *p3, *o3, rows, act, a0,
+                                    a1)
     out = out.reshape((N, M) + out_sp)
     return out.astype(dtype) if cdt != dtype else out
 
@@ -667,8 +741,12 @@ class Conv(Op):
         if (wc is not None and nsp == 2 and kernel == (3, 3) and strides == (1, 1) and dilations == (1, 1)
                 and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS):
             u = winograd_weights(wc)
+        pw = None
+        if (wc is not None and u is None and _PACKED_GEMM and wc.dtype in (np.float32, np.float16)
+                and w.shape[1] > 1 and x.shape[1] == w.shape[1] * attrs.group and w.shape[0] % attrs.group == 0):
+            pw = packed_weights(wc, attrs.group)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
-                       out_sizes=out_sizes, winograd_u=u)
+                       out_sizes=out_sizes, winograd_u=u, packed_w=pw)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -702,4 +780,5 @@ class Conv(Op):
         b = arrays[2] if len(arrays) > 2 else None
         p = attrs.padding
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group,
-                          attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max, winograd_u=attrs.winograd_u)]
+                          attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max, winograd_u=attrs.winograd_u,
+                          packed_w=attrs.packed_w)]

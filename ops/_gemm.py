@@ -1,0 +1,214 @@
+"""Packed single-threaded float32 GEMM in Numba, with a fused epilogue; callable inside ``prange`` chunks.
+
+``C[M, N] = epilogue(A[M, K] @ B[K, N])`` where A is the weights (M = output channels), packed once by
+:func:`pack_a` (at plan time when constant), and B the activations or im2col columns (N = output pixels).
+
+Why not BLAS: OpenBLAS runs its AVX2 'Haswell' kernels here (``OPENBLAS_CORETYPE`` is the user's choice and is
+respected), and its edge kernels sum some rows in a different order, so output channels with identical weights
+can differ by a few ulps (softmax over logits of 1e10 turns that into 0 / 1). This GEMM computes every output
+element ``C[i, j]`` the same way wherever it falls in the tiling:
+
+    acc = 0;  for k in 0..K-1:  acc = fma(A[i, k], B[k, j], acc);  C[i, j] = epilogue(acc)
+
+one fused multiply-add per k, in order, whatever the tile (K blocks continue the same chain through C, an
+exact float32 round trip). Edge tiles run the same full-width code on zero-padded packed panels and store
+with masked stores. So rows of A that are equal give bitwise-equal rows of C.
+
+Layout (MR = 8 rows, NR = 32 columns = two 16-lane vectors, a register tile of 16 accumulators):
+
+* packed A: K blocks of KC (the last may be shorter, ``kc``), each holding every row panel ``p`` of MR rows
+  contiguously: ``ap[p0 * Mp + p * kc * MR + k * MR + r] = A[p * MR + r, p0 + k]`` with ``Mp`` = M rounded up
+  to MR (rows past M zero), so the A block of one K block is one sequential stream.
+* B is copied per (NC columns x KC rows) block into 32-column strips ``bp[(s * kc + k) * NR + j]``
+  (columns past N zero), which stay in L2 while each A micro-panel (MR x KC) sits in L1.
+
+Calling convention (flat arrays plus offsets, so kernels pass any block of a larger C-contiguous array):
+:func:`gemm` ``(ap, M, K, b, boff, ldb, N, c, coff, ldc, bias, bias_off, has_bias, act, a0, a1)`` with
+``b``/``c`` 1-d C-contiguous float32 arrays (e.g. ``x.reshape(-1)``): ``B[k, j] = b[boff + k*ldb + j]``,
+``C[i, j] = c[coff + i*ldc + j]``. Epilogue: ``+ bias[bias_off + i]`` when ``has_bias``, then activation
+``act`` (0 none, 1 relu, 2 leaky relu with slope ``a0``, 3 clip to [``a0``, ``a1``]); ``a0``/``a1`` float32.
+Nothing is checked (kernels call it): the caller guarantees shapes, offsets and strides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnumba.ops._numba import SERIAL, njit
+from onnumba.ops._simd import sload, vadd, vfma, vload, vload_lanes, vmul, vsel_ge, vsel_gt, vsel_lt, vsplat, vstore, \
+    vstore_lanes, vzero
+
+#: rows of the register tile (output channels)
+MR = 8
+#: columns of the register tile (output pixels): two 16-lane vectors
+NR = 32
+#: K block: an A micro-panel of MR x KC floats (8 KiB) stays in L1
+KC = 256
+#: N block: a packed B block of KC x NC floats (384 KiB) stays in L2
+NC = 384
+
+
+def pack_a(a, groups: int = 1) -> np.ndarray:
+    """Pack weights for :func:`gemm`: ``a`` (groups * Mg, K) -> (groups, ceil(Mg / MR) * K * MR) float32.
+
+    Row ``g`` of the result is the packed A of group ``g`` (rows ``g * Mg .. (g + 1) * Mg - 1`` of ``a``).
+    """
+    a = np.asarray(a, np.float32)
+    M, K = a.shape
+    mg = M // groups
+    npan = -(-mg // MR)
+    ap = np.zeros((groups, npan * MR, K), np.float32)
+    ap[:, :mg] = a.reshape(groups, mg, K)
+    out = np.empty((groups, npan * MR * K), np.float32)
+    for p0 in range(0, K, KC):
+        kc = min(KC, K - p0)
+        # (g, p, r, k) -> (g, p, k, r) for this K block
+        blk = ap[:, :, p0:p0 + kc].reshape(groups, npan, MR, kc).transpose(0, 1, 3, 2)
+        out[:, p0 * npan * MR:(p0 + kc) * npan * MR] = blk.reshape(groups, -1)
+    return out
+
+
+@njit(**SERIAL)
+def _ld(c, off, n):
+    """Lanes j < n of c[off + j] (zeros past n)."""
+    if n >= 16:
+        return vload(c, off)
+    if n > 0:
+        return vload_lanes(c, off, n)
+    return vzero()
+
+
+@njit(**SERIAL)
+def _st(c, off, v, n):
+    """c[off + j] = v[j] for lanes j < n."""
+    if n >= 16:
+        vstore(c, off, v)
+    elif n > 0:
+        vstore_lanes(c, off, v, 0, n)
+
+
+@njit(**SERIAL)
+def epilogue(v, bv, has_bias, act, a0, a1):
+    """The fused epilogue on one vector: ``+ bv`` (when has_bias), then the activation ``act``."""
+    if has_bias:
+        v = vadd(v, vsplat(bv))
+    if act == 1:
+        z = vzero()
+        v = vsel_gt(v, z, v, z)
+    elif act == 2:
+        v = vsel_ge(v, vzero(), v, vmul(v, a0))
+    elif act == 3:
+        lo = vsplat(a0)
+        hi = vsplat(a1)
+        v = vsel_lt(v, lo, lo, vsel_gt(v, hi, hi, v))
+    return v
+
+
+@njit(**SERIAL)
+def _row_out(c, off, x0, x1, nv, last, bv, has_bias, act, a0, a1):
+    if last:
+        x0 = epilogue(x0, bv, has_bias, act, a0, a1)
+        x1 = epilogue(x1, bv, has_bias, act, a0, a1)
+    _st(c, off, x0, nv)
+    _st(c, off + 16, x1, nv - 16)
+
+
+@njit(**SERIAL)
+def _row_in(c, off, mv, r, nv, accumulate):
+    if accumulate and r < mv:
+        return _ld(c, off, nv), _ld(c, off + 16, nv - 16)
+    return vzero(), vzero()
+
+
+@njit(**SERIAL)
+def _micro(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias, bo, has_bias, act, a0, a1):
+    """One MR x NR tile: rows < mv and columns < nv of C at c[coff + r*ldc + j]; continues from C's contents
+    when ``accumulate``; applies the epilogue when ``last``."""
+    x00, x01 = _row_in(c, coff, mv, 0, nv, accumulate)
+    x10, x11 = _row_in(c, coff + ldc, mv, 1, nv, accumulate)
+    x20, x21 = _row_in(c, coff + 2 * ldc, mv, 2, nv, accumulate)
+    x30, x31 = _row_in(c, coff + 3 * ldc, mv, 3, nv, accumulate)
+    x40, x41 = _row_in(c, coff + 4 * ldc, mv, 4, nv, accumulate)
+    x50, x51 = _row_in(c, coff + 5 * ldc, mv, 5, nv, accumulate)
+    x60, x61 = _row_in(c, coff + 6 * ldc, mv, 6, nv, accumulate)
+    x70, x71 = _row_in(c, coff + 7 * ldc, mv, 7, nv, accumulate)
+    a = aoff
+    b = boff
+    for _ in range(kc):
+        u = vload(bp, b)
+        v = vload(bp, b + 16)
+        s = sload(ap, a); x00 = vfma(x00, u, s); x01 = vfma(x01, v, s)  # noqa: E702
+        s = sload(ap, a + 1); x10 = vfma(x10, u, s); x11 = vfma(x11, v, s)  # noqa: E702
+        s = sload(ap, a + 2); x20 = vfma(x20, u, s); x21 = vfma(x21, v, s)  # noqa: E702
+        s = sload(ap, a + 3); x30 = vfma(x30, u, s); x31 = vfma(x31, v, s)  # noqa: E702
+        s = sload(ap, a + 4); x40 = vfma(x40, u, s); x41 = vfma(x41, v, s)  # noqa: E702
+        s = sload(ap, a + 5); x50 = vfma(x50, u, s); x51 = vfma(x51, v, s)  # noqa: E702
+        s = sload(ap, a + 6); x60 = vfma(x60, u, s); x61 = vfma(x61, v, s)  # noqa: E702
+        s = sload(ap, a + 7); x70 = vfma(x70, u, s); x71 = vfma(x71, v, s)  # noqa: E702
+        a += MR
+        b += NR
+    z = np.float32(0.0)
+    _row_out(c, coff, x00, x01, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 1:
+        _row_out(c, coff + ldc, x10, x11, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 2:
+        _row_out(c, coff + 2 * ldc, x20, x21, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 3:
+        _row_out(c, coff + 3 * ldc, x30, x31, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 4:
+        _row_out(c, coff + 4 * ldc, x40, x41, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 5:
+        _row_out(c, coff + 5 * ldc, x50, x51, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 6:
+        _row_out(c, coff + 6 * ldc, x60, x61, nv, last, bias[bo + 6] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 7:
+        _row_out(c, coff + 7 * ldc, x70, x71, nv, last, bias[bo + 7] if has_bias else z, has_bias, act, a0, a1)
+
+
+@njit(**SERIAL)
+def _pack_b(b, boff, ldb, kc, nc, bp):
+    """bp[(s * kc + k) * NR + j] = B[k, s * NR + j] for the kc x nc block at b[boff + k*ldb + j]; zeros past nc."""
+    nstr = (nc + NR - 1) // NR
+    for k in range(kc):
+        src = boff + k * ldb
+        for s in range(nstr):
+            d = (s * kc + k) * NR
+            n = nc - s * NR
+            if n >= NR:
+                vstore(bp, d, vload(b, src))
+                vstore(bp, d + 16, vload(b, src + 16))
+            else:
+                vstore(bp, d, vload_lanes(b, src, n))
+                vstore(bp, d + 16, vload_lanes(b, src + 16, n - 16))
+            src += NR
+
+
+@njit(**SERIAL)
+def gemm(ap, M, K, b, boff, ldb, N, c, coff, ldc, bias, bias_off, has_bias, act, a0, a1):
+    """``C = epilogue(A @ B)`` with A packed by :func:`pack_a`; see the module docstring for the arguments."""
+    if M <= 0 or N <= 0:
+        return
+    npan = (M + MR - 1) // MR
+    kcmax = max(min(K, KC), 1)
+    ncmax = min((N + NR - 1) // NR, NC // NR) * NR
+    bp = np.empty(kcmax * ncmax, np.float32)
+    # K blocks outermost: the A block (M x KC) stays in L2 across the N blocks
+    p0 = 0
+    while True:
+        kc = min(KC, K - p0)
+        accumulate = p0 > 0
+        last = p0 + kc >= K
+        for j0 in range(0, N, NC):
+            nc = min(NC, N - j0)
+            nstr = (nc + NR - 1) // NR
+            _pack_b(b, boff + p0 * ldb + j0, ldb, kc, nc, bp)
+            for ip in range(npan):
+                mv = min(MR, M - ip * MR)
+                aoff = p0 * npan * MR + ip * kc * MR
+                crow = coff + ip * MR * ldc + j0
+                for s in range(nstr):
+                    _micro(ap, aoff, bp, s * kc * NR, kc, c, crow + s * NR, ldc, mv, min(NR, nc - s * NR),
+                           accumulate, last, bias, bias_off + ip * MR, has_bias, act, a0, a1)
+        p0 += kc
+        if p0 >= K:
+            break
