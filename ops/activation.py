@@ -252,9 +252,10 @@ KINDS = {
 }
 
 _CHUNK = 16384
-#: below this many elements a kind runs serially (waking a second thread costs more than it saves)
-_PAR_MIN_CHEAP = 1 << 19
-_PAR_MIN_COSTLY = 1 << 16
+#: below this many elements a kind runs serially: with OpenMP's passive wait policy (ops/_numba.py) waking the
+#: other workers costs about 40 us per parallel region here, more than a memory-bound pass over 2M floats saves
+_PAR_MIN_CHEAP = 1 << 21
+_PAR_MIN_COSTLY = 1 << 19
 _CHEAP = frozenset((RELU, LEAKY_RELU, HARD_SIGMOID, HARD_SWISH, SOFTSIGN, CLIP, THRESHOLDED_RELU))
 
 
@@ -692,7 +693,7 @@ class Clip(Op):
 
 # ----------------------------------------------------------------------------------------------- Softmax
 
-_SOFTMAX_PAR_MIN = 1 << 16
+_SOFTMAX_PAR_MIN = 1 << 19
 
 
 @intrinsic
@@ -732,17 +733,21 @@ def _softmax_rows(x, out, r0, r1, n, log):
         m = x.dtype.type(-np.inf)
         for k in range(n):
             m = _max_reduce(xr[k], m)
+        s = x.dtype.type(0.0)
         for k in range(n):
-            orow[k] = _exp(xr[k] - m)  # NaN in the row: NaN here and in the sum, so the whole row is NaN
-        s = 0.0  # float64: LogSoftmax's log(sum) is as accurate as its smallest outputs need
-        for k in range(n):
-            s = _add_reduce(s, np.float64(orow[k]))
+            e = _exp(xr[k] - m)  # NaN in the row: NaN here and in the sum, so the whole row is NaN
+            orow[k] = e
+            s = _add_reduce(s, e)  # vectorised: 64 partial sums, about as accurate as a pairwise sum
         if log:
-            ls = x.dtype.type(math.log(s))
+            # log(sum) sets the absolute error of every output, the near-zero ones included: sum in float64
+            s64 = 0.0
+            for k in range(n):
+                s64 = _add_reduce(s64, np.float64(orow[k]))
+            ls = x.dtype.type(math.log(s64))
             for k in range(n):
                 orow[k] = (xr[k] - m) - ls
         else:
-            r = x.dtype.type(_div(1.0, s))
+            r = _div(x.dtype.type(1.0), s)
             for k in range(n):
                 orow[k] = orow[k] * r
 

@@ -84,7 +84,7 @@ def _legacy_b_shape(node, attrs, a: tuple, b: tuple) -> tuple:
 ADD, SUB, MUL, DIV, RSUB, RDIV = range(6)
 _FULL, _ROWS, _PLANES = range(3)
 _BIN_CHUNK = 16384
-_BIN_PAR_MIN = 1 << 19
+_BIN_PAR_MIN = 1 << 21  # as activation._PAR_MIN_CHEAP: memory bound, waking a worker costs ~40 us
 
 
 @njit(**SERIAL)

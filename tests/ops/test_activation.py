@@ -396,7 +396,7 @@ def test_float32_kernels_at_extremes(op, attrs, opset, fn64):
     ("Tanh", np.tanh),
     ("Gelu", lambda v: np.array([_gelu64(t) for t in v.tolist()])),
 ])
-def test_float32_kernels_dense_grid_within_a_few_ulps(op, fn64):
+def test_float32_kernels_dense_grid_within_a_few_ulps(op, fn64, parallel):
     x = np.concatenate([np.linspace(-30, 30, 60001), np.geomspace(1e-30, 1, 2001), -np.geomspace(1e-30, 1, 2001)])
     x = x.astype(np.float32)
     (y,) = run_onnumba(make_node_model(op, {"X": x}, ["Y"], opset=20), {"X": x})
@@ -407,8 +407,20 @@ def test_float32_kernels_dense_grid_within_a_few_ulps(op, fn64):
     np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-37)
 
 
-def test_apply_activation_inplace_large_matches_out_of_place():
-    x = _x(3, 70000)  # above the parallel threshold and several in-place blocks
+@pytest.fixture(params=[False, True], ids=["serial", "parallel"])
+def parallel(request, monkeypatch):
+    """Run a test once as shipped and once with every size above the parallel thresholds."""
+    if request.param:
+        from onnumba.ops import activation, elementwise
+
+        for mod, name in ((activation, "_PAR_MIN_CHEAP"), (activation, "_PAR_MIN_COSTLY"),
+                          (activation, "_SOFTMAX_PAR_MIN"), (elementwise, "_BIN_PAR_MIN")):
+            monkeypatch.setattr(mod, name, 1)
+    return request.param
+
+
+def test_apply_activation_inplace_large_matches_out_of_place(parallel):
+    x = _x(3, 70000)  # several chunks and in-place blocks
     for kind in ("Sigmoid", "Tanh", "Gelu", "Relu", "Clip"):
         (want,) = run_onnumba(make_node_model("Sigmoid" if kind == "Sigmoid" else kind, {"X": x}, ["Y"],
                                               opset=20), {"X": x}) if kind not in ("Clip",) else (np.clip(x, -1, 2),)
@@ -428,8 +440,9 @@ def test_softmax_nan_row_is_nan_and_other_rows_unaffected():
         np.testing.assert_allclose(y[ok], ref.softmax(x[ok], -1, 13, op == "LogSoftmax"), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("shape,axis", [((80, 1000), -1), ((2, 300, 130), 1), ((3, 5, 1000), -1), ((8, 33), 0)])
-def test_softmax_large_shapes(shape, axis):
+@pytest.mark.parametrize("shape,axis", [((80, 1000), -1), ((2, 300, 130), 1), ((3, 5, 1000), -1), ((8, 33), 0),
+                                        ((1, 3, 40), 1)])
+def test_softmax_large_shapes(shape, axis, parallel):
     x = _x(*shape)  # some above the parallel threshold, rows longer and shorter than a vector
     for op in ("Softmax", "LogSoftmax"):
         model = make_node_model(op, {"X": x}, ["Y"], {"axis": axis})

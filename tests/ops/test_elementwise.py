@@ -15,6 +15,7 @@ from onnx import helper
 import onnumba
 from tests.helpers import assert_matches_ort, run_onnumba, run_ort
 from tests.helpers import make_node_model as _make_node_model
+from tests.ops.test_activation import parallel  # noqa: F401  (fixture: serial and forced-parallel runs)
 from tests.reference import elementwise as ref
 
 RNG = np.random.default_rng(0)
@@ -400,7 +401,7 @@ def test_exp_erf_float32_extremes():
 
 
 @pytest.mark.parametrize("op,fn", [("Exp", np.exp), ("Erf", None)])
-def test_exp_erf_float32_dense_grid_within_a_few_ulps(op, fn):
+def test_exp_erf_float32_dense_grid_within_a_few_ulps(op, fn, parallel):
     x = np.concatenate([np.linspace(-105, 89, 200001), np.geomspace(1e-30, 4, 5001), -np.geomspace(1e-30, 4, 5001)])
     x = x.astype(np.float32)
     _, _, y = _ours(op, [x], opset=13)
@@ -421,10 +422,10 @@ def test_exp_erf_float32_dense_grid_within_a_few_ulps(op, fn):
     ((2, 8, 5, 7), (8, 5, 1)),  # a run of dims in the middle
     ((2, 8, 5, 7), (1,)),  # scalar
     ((), (3, 4)),
-    ((3, 70001), (3, 70001)),  # same shape, several chunks, above the parallel threshold
-    ((1, 64, 90, 100), (1, 64, 1, 1)),  # above the parallel threshold
+    ((3, 70001), (3, 70001)),  # same shape, several chunks
+    ((1, 64, 90, 100), (1, 64, 1, 1)),
 ])
-def test_float32_binary_layouts_match_numpy(op, a_shape, b_shape):
+def test_float32_binary_layouts_match_numpy(op, a_shape, b_shape, parallel):
     a = RNG.standard_normal(a_shape).astype(np.float32)
     b = RNG.standard_normal(b_shape).astype(np.float32)
     b.reshape(-1)[:1] = 0.0  # division by zero gives inf / nan as in numpy
