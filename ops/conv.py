@@ -90,6 +90,8 @@ class ConvAttrs:
     out_sizes: tuple | None = None
     #: Winograd-transformed weights when W is a plan-time constant and the Winograd path applies
     winograd_u: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: ``winograd_u`` packed for ops/_gemm.py (:func:`winograd_packed`), float32 / float16 only
+    winograd_up: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: W packed for ops/_gemm.py (:func:`packed_weights`) when W is a plan-time constant and the path uses it
     packed_w: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -416,6 +418,100 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
             _activate_row(orow, act, a0, a1)
 
 
+@njit(**SERIAL)
+def _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy):
+    """Input transform B^T d B of the tiles in tile rows [th0, th1) of image n into v (16, C, tiles)."""
+    C, H = x.shape[1], x.shape[2]
+    for c in range(C):
+        for th in range(th0, th1):
+            for i in range(4):
+                ih = 2 * th - ph + i
+                ri = rows[i]
+                if ih < 0 or ih >= H:
+                    for j in range(WP):
+                        ri[j] = 0.0
+                    continue
+                xi = x[n, c, ih]
+                for j in range(min(pw, WP)):
+                    ri[j] = 0.0
+                for j in range(uintp(0), uintp(ncopy)):
+                    ri[uintp(pw) + j] = xi[j]
+                for j in range(pw + ncopy, WP):
+                    ri[j] = 0.0
+            k0 = (th - th0) * TW
+            p0 = rows[0]
+            p1 = rows[1]
+            p2 = rows[2]
+            p3 = rows[3]
+            for tw in range(TW):
+                q = 2 * tw
+                # B^T d: combine the four rows, for each of the tile's four columns
+                a0_, a1_, a2_, a3_ = p0[q] - p2[q], p1[q] + p2[q], p2[q] - p1[q], p1[q] - p3[q]
+                b0_, b1_, b2_, b3_ = (p0[q + 1] - p2[q + 1], p1[q + 1] + p2[q + 1], p2[q + 1] - p1[q + 1],
+                                      p1[q + 1] - p3[q + 1])
+                c0_, c1_, c2_, c3_ = (p0[q + 2] - p2[q + 2], p1[q + 2] + p2[q + 2], p2[q + 2] - p1[q + 2],
+                                      p1[q + 2] - p3[q + 2])
+                d0_, d1_, d2_, d3_ = (p0[q + 3] - p2[q + 3], p1[q + 3] + p2[q + 3], p2[q + 3] - p1[q + 3],
+                                      p1[q + 3] - p3[q + 3])
+                k = k0 + tw
+                # (B^T d) B: combine the columns
+                v[0, c, k] = a0_ - c0_
+                v[1, c, k] = b0_ + c0_
+                v[2, c, k] = c0_ - b0_
+                v[3, c, k] = b0_ - d0_
+                v[4, c, k] = a1_ - c1_
+                v[5, c, k] = b1_ + c1_
+                v[6, c, k] = c1_ - b1_
+                v[7, c, k] = b1_ - d1_
+                v[8, c, k] = a2_ - c2_
+                v[9, c, k] = b2_ + c2_
+                v[10, c, k] = c2_ - b2_
+                v[11, c, k] = b2_ - d2_
+                v[12, c, k] = a3_ - c3_
+                v[13, c, k] = b3_ + c3_
+                v[14, c, k] = c3_ - b3_
+                v[15, c, k] = b3_ - d3_
+
+
+@njit(**SERIAL)
+def _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1):
+    """Output transform A^T z A of z (16, M, tiles), plus bias and activation, into out[n]."""
+    M = z.shape[1]
+    for m in range(M):
+        bv = bias[m]
+        for th in range(th0, th1):
+            k0 = (th - th0) * TW
+            oh = 2 * th
+            two_rows = oh + 1 < OH
+            for tw in range(TW):
+                k = k0 + tw
+                # A^T z A
+                s0 = z[0, m, k] + z[4, m, k] + z[8, m, k]
+                s1 = z[1, m, k] + z[5, m, k] + z[9, m, k]
+                s2 = z[2, m, k] + z[6, m, k] + z[10, m, k]
+                s3 = z[3, m, k] + z[7, m, k] + z[11, m, k]
+                e0 = z[4, m, k] - z[8, m, k] - z[12, m, k]
+                e1 = z[5, m, k] - z[9, m, k] - z[13, m, k]
+                e2 = z[6, m, k] - z[10, m, k] - z[14, m, k]
+                e3 = z[7, m, k] - z[11, m, k] - z[15, m, k]
+                y00 = s0 + s1 + s2 + bv
+                y01 = s1 - s2 - s3 + bv
+                y10 = e0 + e1 + e2 + bv
+                y11 = e1 - e2 - e3 + bv
+                ow = 2 * tw
+                out[n, m, oh, ow] = y00
+                if ow + 1 < OW:
+                    out[n, m, oh, ow + 1] = y01
+                if two_rows:
+                    out[n, m, oh + 1, ow] = y10
+                    if ow + 1 < OW:
+                        out[n, m, oh + 1, ow + 1] = y11
+            if act != 0:
+                _activate_row(out[n, m, oh], act, a0, a1)
+                if two_rows:
+                    _activate_row(out[n, m, oh + 1], act, a0, a1)
+
+
 @njit(**KERNEL)
 def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_job, act, a0, a1):
     """Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, group 1: 2.25x fewer multiplications than im2col.
@@ -440,90 +536,35 @@ def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_jo
         v = np.empty((16, C, nt), x.dtype)
         z = np.empty((16, M, nt), x.dtype)
         rows = np.zeros((4, WP), x.dtype)
-        for c in range(C):
-            for th in range(th0, th1):
-                for i in range(4):
-                    ih = 2 * th - ph + i
-                    ri = rows[i]
-                    if ih < 0 or ih >= H:
-                        for j in range(WP):
-                            ri[j] = 0.0
-                        continue
-                    xi = x[n, c, ih]
-                    for j in range(min(pw, WP)):
-                        ri[j] = 0.0
-                    for j in range(uintp(0), uintp(ncopy)):
-                        ri[uintp(pw) + j] = xi[j]
-                    for j in range(pw + ncopy, WP):
-                        ri[j] = 0.0
-                k0 = (th - th0) * TW
-                p0 = rows[0]
-                p1 = rows[1]
-                p2 = rows[2]
-                p3 = rows[3]
-                for tw in range(TW):
-                    q = 2 * tw
-                    # B^T d: combine the four rows, for each of the tile's four columns
-                    a0_, a1_, a2_, a3_ = p0[q] - p2[q], p1[q] + p2[q], p2[q] - p1[q], p1[q] - p3[q]
-                    b0_, b1_, b2_, b3_ = (p0[q + 1] - p2[q + 1], p1[q + 1] + p2[q + 1], p2[q + 1] - p1[q + 1],
-                                          p1[q + 1] - p3[q + 1])
-                    c0_, c1_, c2_, c3_ = (p0[q + 2] - p2[q + 2], p1[q + 2] + p2[q + 2], p2[q + 2] - p1[q + 2],
-                                          p1[q + 2] - p3[q + 2])
-                    d0_, d1_, d2_, d3_ = (p0[q + 3] - p2[q + 3], p1[q + 3] + p2[q + 3], p2[q + 3] - p1[q + 3],
-                                          p1[q + 3] - p3[q + 3])
-                    k = k0 + tw
-                    # (B^T d) B: combine the columns
-                    v[0, c, k] = a0_ - c0_
-                    v[1, c, k] = b0_ + c0_
-                    v[2, c, k] = c0_ - b0_
-                    v[3, c, k] = b0_ - d0_
-                    v[4, c, k] = a1_ - c1_
-                    v[5, c, k] = b1_ + c1_
-                    v[6, c, k] = c1_ - b1_
-                    v[7, c, k] = b1_ - d1_
-                    v[8, c, k] = a2_ - c2_
-                    v[9, c, k] = b2_ + c2_
-                    v[10, c, k] = c2_ - b2_
-                    v[11, c, k] = b2_ - d2_
-                    v[12, c, k] = a3_ - c3_
-                    v[13, c, k] = b3_ + c3_
-                    v[14, c, k] = c3_ - b3_
-                    v[15, c, k] = b3_ - d3_
+        _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
         for i in range(16):
             _blas.gemm(u[i], v[i], z[i], 1.0, 0.0, False, False)
-        for m in range(M):
-            bv = bias[m]
-            for th in range(th0, th1):
-                k0 = (th - th0) * TW
-                oh = 2 * th
-                two_rows = oh + 1 < OH
-                for tw in range(TW):
-                    k = k0 + tw
-                    # A^T z A
-                    s0 = z[0, m, k] + z[4, m, k] + z[8, m, k]
-                    s1 = z[1, m, k] + z[5, m, k] + z[9, m, k]
-                    s2 = z[2, m, k] + z[6, m, k] + z[10, m, k]
-                    s3 = z[3, m, k] + z[7, m, k] + z[11, m, k]
-                    e0 = z[4, m, k] - z[8, m, k] - z[12, m, k]
-                    e1 = z[5, m, k] - z[9, m, k] - z[13, m, k]
-                    e2 = z[6, m, k] - z[10, m, k] - z[14, m, k]
-                    e3 = z[7, m, k] - z[11, m, k] - z[15, m, k]
-                    y00 = s0 + s1 + s2 + bv
-                    y01 = s1 - s2 - s3 + bv
-                    y10 = e0 + e1 + e2 + bv
-                    y11 = e1 - e2 - e3 + bv
-                    ow = 2 * tw
-                    out[n, m, oh, ow] = y00
-                    if ow + 1 < OW:
-                        out[n, m, oh, ow + 1] = y01
-                    if two_rows:
-                        out[n, m, oh + 1, ow] = y10
-                        if ow + 1 < OW:
-                            out[n, m, oh + 1, ow + 1] = y11
-                if act != 0:
-                    _activate_row(out[n, m, oh], act, a0, a1)
-                    if two_rows:
-                        _activate_row(out[n, m, oh + 1], act, a0, a1)
+        _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_winograd_packed(x, up, bias, out, M, ph, pw, OH, OW, rows_per_job, act, a0, a1):
+    """float32 ``_conv_kernel_winograd`` with the packed GEMM (``ops/_gemm.py``): up (16, packed A of u[i])."""
+    N, C, H, W = x.shape
+    TH = (OH + 1) // 2
+    TW = (OW + 1) // 2
+    WP = 2 * TW + 2
+    njob_img = (TH + rows_per_job - 1) // rows_per_job
+    ncopy = max(min(W, WP - pw), 0)
+    for job in prange(N * njob_img):
+        n = job // njob_img
+        th0 = (job % njob_img) * rows_per_job
+        th1 = min(th0 + rows_per_job, TH)
+        nt = (th1 - th0) * TW
+        v1 = np.empty(16 * C * nt, np.float32)
+        z1 = np.empty(16 * M * nt, np.float32)
+        v = v1.reshape((16, C, nt))
+        z = z1.reshape((16, M, nt))
+        rows = np.zeros((4, WP), np.float32)
+        _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
+        for i in range(16):
+            _gemm.gemm(up[i], M, C, v1, i * C * nt, nt, nt, z1, i * M * nt, nt, bias, 0, False, 0, a0, a1)
+        _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
 
 
 def winograd_weights(w):
@@ -543,6 +584,11 @@ def winograd_weights(w):
         for j, col in enumerate(rows_of_g(t[i][:, :, 0], t[i][:, :, 1], t[i][:, :, 2])):
             u[4 * i + j] = col
     return u
+
+
+def winograd_packed(u):
+    """:func:`winograd_weights` ``u`` (16, M, C) packed for the float32 GEMM of ``ops/_gemm.py``: (16, size)."""
+    return np.concatenate([_gemm.pack_a(u[i]) for i in range(16)])
 
 
 def packed_weights(w, group):
@@ -580,7 +626,7 @@ def _winograd_ok(x5, w5, s3, d3, group) -> bool:
 
 def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1,
               activation="none", alpha=0.01, clip_min=-math.inf, clip_max=math.inf, winograd=True,
-              winograd_u=None, packed_w=None):
+              winograd_u=None, packed_w=None, winograd_up=None):
     """Convolution of NC[D][H]W ``x`` (1 to 3 spatial axes) with ``w`` (M, C/group, k...), plus bias.
 
     Args:
@@ -596,6 +642,7 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         winograd: allow Winograd F(2x2, 3x3) for 3x3 stride-1 dense convs with >= 32 in and out channels.
         winograd_u: :func:`winograd_weights` of ``w``, precomputed (else computed here on each call).
         packed_w: :func:`packed_weights` of ``w``, precomputed (else packed here on each call).
+        winograd_up: :func:`winograd_packed` of ``winograd_u``, precomputed (else packed here on each call).
 
     Returns:
         (N, M, *out) array of x's dtype. Shapes are NOT validated here (the op's ``infer`` does that);
@@ -640,14 +687,18 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         _conv_kernel_direct(x5, w5, bias, out5, group, *s3, *d3, *p3, *o3, HP, WP, act, a0, a1)
     elif (N * M * P and winograd and _winograd_ok(x5, w5, s3, d3, group)
           and (winograd_u is not None or N * P >= 1024)):  # transforming W per call pays off on large outputs only
-        _blas.ensure_ready()
         TW = (o3[2] + 1) // 2
         # tiles per chunk: v and z buffers (16 * (C + M) per tile) within about 2 MiB of float32
         per = _tiles((o3[1] + 1) // 2, N, TW, budget=max(min(_WINO_TILES, 2 ** 19 // (16 * (C + M))), TW))
         out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
-        _conv_kernel_winograd(x5.reshape(N, C, x5.shape[3], x5.shape[4]), u, bias,
-                              has_bias, out4, p3[1], p3[2], o3[1], o3[2], per, act, a0, a1)
+        x4 = x5.reshape(N, C, x5.shape[3], x5.shape[4])
+        if cdt == np.float32 and _PACKED_GEMM:
+            up = winograd_packed(u) if winograd_up is None or winograd_u is None else winograd_up
+            _conv_kernel_winograd_packed(x4, up, bias, out4, M, p3[1], p3[2], o3[1], o3[2], per, act, a0, a1)
+        else:
+            _blas.ensure_ready()
+            _conv_kernel_winograd(x4, u, bias, has_bias, out4, p3[1], p3[2], o3[1], o3[2], per, act, a0, a1)
     elif N * M * P:
         w2 = w5.reshape(M, -1)
         packed = cdt == np.float32 and _PACKED_GEMM
@@ -741,12 +792,14 @@ class Conv(Op):
         if (wc is not None and nsp == 2 and kernel == (3, 3) and strides == (1, 1) and dilations == (1, 1)
                 and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS):
             u = winograd_weights(wc)
-        pw = None
+        pw = up = None
+        if u is not None and u.dtype == np.float32 and _PACKED_GEMM:
+            up = winograd_packed(u)
         if (wc is not None and u is None and _PACKED_GEMM and wc.dtype in (np.float32, np.float16)
                 and w.shape[1] > 1 and x.shape[1] == w.shape[1] * attrs.group and w.shape[0] % attrs.group == 0):
             pw = packed_weights(wc, attrs.group)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
-                       out_sizes=out_sizes, winograd_u=u, packed_w=pw)
+                       out_sizes=out_sizes, winograd_u=u, packed_w=pw, winograd_up=up)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -781,4 +834,4 @@ class Conv(Op):
         p = attrs.padding
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group,
                           attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max, winograd_u=attrs.winograd_u,
-                          packed_w=attrs.packed_w)]
+                          packed_w=attrs.packed_w, winograd_up=attrs.winograd_up)]
