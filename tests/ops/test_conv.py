@@ -348,3 +348,19 @@ def test_property_matches_ort_and_reference(case):
 @given(conv_cases())
 def test_property_matches_ort_and_reference_slow(case):
     _check_case(case)
+
+
+@pytest.mark.parametrize("xs, k, attrs", [
+    ((1, 48, 13, 13), 1, {}),                                     # 1x1: plain GEMM
+    ((1, 3, 30, 30), 3, {"strides": [2, 2], "pads": [1] * 4}),    # im2col
+    ((2, 40, 11, 9), 3, {"pads": [1] * 4}),                       # Winograd
+])
+def test_identical_weights_give_identical_channels(xs, k, attrs):
+    # squeezenet's constant-filled weights: output channels with equal weights must be bitwise equal wherever
+    # they fall in the GEMM's register tiles (its stored softmax output needs exactly equal logits of ~1e10)
+    x = RNG.standard_normal(xs).astype(np.float32) * 100
+    M = 37
+    w = np.broadcast_to(RNG.standard_normal((1, xs[1], k, k)).astype(np.float32), (M, xs[1], k, k)).copy()
+    b = np.full(M, 0.25, np.float32)
+    y = run_onnumba(_model(x, w, b, {"kernel_shape": [k, k], **attrs}), {"X": x})[0]
+    assert np.array_equal(y, np.broadcast_to(y[:, :1], y.shape))
