@@ -25,6 +25,8 @@ _FASTMATH = os.environ.get("ONNUMBA_FASTMATH", "") not in ("", "0")
 KERNEL = dict(parallel=True, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 #: flags for serial kernels and helpers called from kernels
 SERIAL = dict(parallel=False, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+#: small helpers called inside kernel loops: LLVM must inline them, or the calling loop stays scalar
+INLINE = dict(SERIAL, forceinline=True)
 
 
 def num_threads() -> int:

@@ -24,7 +24,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
-from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, num_threads, prange
 from onnumba.registry import Op, TensorInfo, register
 
 _F = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64))
@@ -45,9 +45,6 @@ except ImportError:  # pragma: no cover - ml_dtypes ships with onnx
 # calls). Each clamps its argument with selects written so that NaN passes through, and reproduces the libm
 # results at the edges: exp overflows to inf above 88.72, goes through the denormals to 0 below -87.3.
 # float64 data keeps the libm functions (the overloads below dispatch on the type).
-
-#: small helpers called from kernel loops: LLVM must inline them, or the loops stay scalar calls
-_INLINE = dict(SERIAL, forceinline=True)
 
 _F32 = np.float32
 _ONE, _HALF, _TWO, _ZERO = _F32(1.0), _F32(0.5), _F32(2.0), _F32(0.0)
@@ -123,7 +120,7 @@ def _div(typingctx, a, b):
     return a(a, a), codegen
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _reduce32(x):
     """(t, r) with x = k ln2 + r, |r| <= ln2/2, t = k + _ROUND, x first clamped to [_EXP_LO, _EXP_HI] (NaN stays)."""
     xc = _EXP_HI if x > _EXP_HI else x
@@ -133,7 +130,7 @@ def _reduce32(x):
     return t, _fma(k, -_LN2_LO, _fma(k, -_LN2_HI, xc))
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _expm1_q32(r):
     """q with expm1(r) = r * q (Horner on the Taylor coefficients)."""
     q = _fma(r, _E7, _E6)
@@ -144,13 +141,13 @@ def _expm1_q32(r):
     return _fma(r, q, _ONE)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _exp32(x):
     t, r = _reduce32(x)
     return _scale_pow2(_fma(r, _expm1_q32(r), _ONE), t)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _expm1_32(x):
     """exp(x) - 1 without cancellation near 0: 2**k expm1(r) + (2**k - 1), exactly expm1(r) when k = 0."""
     t, r = _reduce32(x)
@@ -158,7 +155,7 @@ def _expm1_32(x):
     return _fma(s, r * _expm1_q32(r), s - _ONE)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _tanh32(x):
     a = abs(x)
     a = _TANH_HI if a > _TANH_HI else a
@@ -166,7 +163,7 @@ def _tanh32(x):
     return math.copysign(_div(e, e + _TWO), x)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _erf_parts32(a, zh, zl):
     """(erf(a) for a < _ERF_CUT, erfc(a) for a >= _ERF_CUT, a < _ERF_CUT) for a = |z| in [0, _ERF_HI] and
     z * z = zh + zl exactly (the low part corrects exp(-zh), whose argument error would grow with z * z)."""
@@ -177,7 +174,7 @@ def _erf_parts32(a, zh, zl):
     return small, _exp32(-zh) * _fma(-zl, q, q), a < _ERF_CUT
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _erf32(x):
     a = abs(x)
     a = _ERF_HI if a > _ERF_HI else a  # NaN stays
@@ -186,7 +183,7 @@ def _erf32(x):
     return math.copysign(small if is_small else _ONE - erfc, x)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _gelu32(x):
     """x * (1 + erf(x / sqrt 2)) / 2, with 1 + erf(z) for z <= -_ERF_CUT taken as erfc(|z|) (no cancellation);
     z * z = x * x / 2 is formed from x so that its rounding error stays at one ulp."""
@@ -199,7 +196,7 @@ def _gelu32(x):
     return _HALF * x * (_ONE + math.copysign(small, x) if is_small else big)
 
 
-@njit(**_INLINE)
+@njit(**INLINE)
 def _gelu64(x):
     return 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
 
@@ -225,7 +222,7 @@ def _gelu(v):  # pragma: no cover
 
 
 def _overload_f32(stub, fast, exact):
-    @overload(stub, jit_options=_INLINE)
+    @overload(stub, jit_options=INLINE)
     def ol(v):
         if v == types.float32:
             return lambda v: fast(v)

@@ -265,9 +265,10 @@ class InferenceSession:
         plan = self._plan_for(infos, overrides, training, wanted, values)
         threads = int(self._options.intra_op_num_threads or 0)
         with BlasPinned():
-            if threads > 0:
-                prev = numba.get_num_threads()
-                numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            prev = numba.get_num_threads()
+            want = min(threads, numba.config.NUMBA_NUM_THREADS) if threads > 0 else prev
+            if want != prev:
+                numba.set_num_threads(want)
                 try:
                     outs = execute(plan, feeds, self._profile)
                 finally:
