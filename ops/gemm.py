@@ -1,17 +1,25 @@
 """Gemm and MatMul: matrix products through numpy's BLAS (``np.matmul``), validated at plan time.
 
+float32 Gemm with one row (a batch-1 fully connected layer) and a constant B runs a GEMV of our own instead:
+B is packed at plan time into 64-column panels (``B'[k, 64 g : 64 g + 64]`` contiguous for each k), and each
+``prange`` task keeps four 16-lane accumulators for one panel, one FMA per (k, vector) in k order, so every
+output is summed the same way wherever it falls (equal columns of B give equal outputs). It streams the
+weights once at memory speed with AVX-512, where OpenBLAS runs its AVX2 'Haswell' kernels here.
+
 PERFORMANCE.md: for a batch-1 fully connected layer (M = 1) OpenBLAS beat onnxruntime, so the product itself
 is left to BLAS; float16 / bfloat16 are computed in float32 and cast back, integers use numpy's own loops.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import broadcast_shapes, check_size, require_input
+from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._simd import sload, vfma, vload, vstore, vzero
 from onnumba.registry import Op, TensorInfo, register
 
 _F = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64))
@@ -65,6 +73,46 @@ def _compute_dtype(dt: np.dtype) -> np.dtype:
 
 # ----------------------------------------------------------------------------------------------- Gemm
 
+#: GEMV panel width (four 16-lane vectors)
+_GEMV_NR = 64
+
+
+@njit(**KERNEL)
+def _gemv_kernel(a, bp, K, y):
+    """y[j] = sum_k a[k] * B'[k, j] over 64-column panels: bp (G, K * 64) packed, y (G * 64,)."""
+    G = bp.shape[0]
+    for g in prange(G):
+        w = bp[g]
+        y0 = vzero(); y1 = y0; y2 = y0; y3 = y0  # noqa: E702
+        off = 0
+        for k in range(K):
+            s = sload(a, k)
+            y0 = vfma(y0, vload(w, off), s)
+            y1 = vfma(y1, vload(w, off + 16), s)
+            y2 = vfma(y2, vload(w, off + 32), s)
+            y3 = vfma(y3, vload(w, off + 48), s)
+            off += _GEMV_NR
+        d = g * _GEMV_NR
+        vstore(y, d, y0)
+        vstore(y, d + 16, y1)
+        vstore(y, d + 32, y2)
+        vstore(y, d + 48, y3)
+
+
+def gemv_pack(b, trans_b: bool) -> np.ndarray:
+    """B (K, N), or (N, K) with ``trans_b``, as float32 64-column panels for :func:`_gemv_kernel`: (G, K * 64)."""
+    bt = np.asarray(b, np.float32)
+    bt = bt.T if trans_b else bt
+    K, N = bt.shape
+    G = -(-N // _GEMV_NR)
+    out = np.zeros((G, K, _GEMV_NR), np.float32)
+    full = N // _GEMV_NR
+    out[:full] = bt[:, :full * _GEMV_NR].reshape(K, full, _GEMV_NR).transpose(1, 0, 2)
+    if full < G:
+        out[full, :, :N - full * _GEMV_NR] = bt[:, full * _GEMV_NR:]
+    return out.reshape(G, K * _GEMV_NR)
+
+
 @dataclass(frozen=True)
 class GemmAttrs:
     alpha: float
@@ -72,6 +120,8 @@ class GemmAttrs:
     trans_a: bool
     trans_b: bool
     broadcast: bool  # opset < 7: C must be exactly (M, N) unless broadcast=1
+    #: B packed by :func:`gemv_pack` when it is a float32 plan-time constant (used when A has one row)
+    gemv_b: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @register("Gemm", versions=(1, 6, 7, 9, 11, 13))
@@ -89,6 +139,16 @@ class Gemm(Op):
         broadcast = flag("broadcast") if node.version < 7 else True
         return GemmAttrs(node.attr("alpha", 1.0, "float"), node.attr("beta", 1.0, "float"),
                          flag("transA"), flag("transB"), broadcast)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        a = inputs[0] if inputs else None
+        bc = consts[1] if len(consts) > 1 else None
+        if (bc is not None and bc.dtype == np.float32 and bc.ndim == 2 and a is not None and a.rank == 2
+                and (a.shape[1] if attrs.trans_a else a.shape[0]) == 1
+                and bc.shape[1 if attrs.trans_b else 0] == (a.shape[0] if attrs.trans_a else a.shape[1])):
+            return replace(attrs, gemv_b=gemv_pack(bc, attrs.trans_b))
+        return attrs
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -132,7 +192,13 @@ class Gemm(Op):
             a = a.T  # a view: BLAS reads it transposed, no copy
         if attrs.trans_b:
             b = b.T
-        y = np.matmul(a, b)
+        if attrs.gemv_b is not None and dt == np.float32 and a.shape[0] == 1:
+            n = b.shape[1]
+            y = np.empty(attrs.gemv_b.shape[0] * _GEMV_NR, np.float32)
+            _gemv_kernel(np.ascontiguousarray(a).reshape(-1), attrs.gemv_b, a.shape[1], y)
+            y = y[:n].reshape(1, n)
+        else:
+            y = np.matmul(a, b)
         if attrs.alpha != 1.0:
             if y.dtype.kind == "f":
                 y *= y.dtype.type(attrs.alpha)
@@ -171,6 +237,16 @@ def matmul_shape(node, sa: tuple, sb: tuple) -> tuple:
 @register("MatMul", versions=(1, 9, 13))
 class MatMul(Op):
     """Numpy ``matmul`` semantics: batched, batch axes broadcast, 1-d operands promoted and removed again."""
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        a = inputs[0] if inputs else None
+        bc = consts[1] if len(consts) > 1 else None
+        if (bc is not None and bc.dtype == np.float32 and bc.ndim == 2 and a is not None and a.rank == 2
+                and (a.shape[1] if attrs.trans_a else a.shape[0]) == 1
+                and bc.shape[1 if attrs.trans_b else 0] == (a.shape[0] if attrs.trans_a else a.shape[1])):
+            return replace(attrs, gemv_b=gemv_pack(bc, attrs.trans_b))
+        return attrs
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):

@@ -308,3 +308,29 @@ def test_matmul_property(case):
 @given(matmul_cases())
 def test_matmul_property_slow(case):
     _check_matmul(case)
+
+
+@pytest.mark.parametrize("k, n, trans_a, trans_b", [(1, 1, 0, 0), (7, 63, 0, 1), (300, 64, 1, 0), (513, 130, 0, 1)])
+def test_gemm_fc_gemv_constant_b(k, n, trans_a, trans_b):
+    # one row of A with a constant float32 B: the packed GEMV path (B packed at plan time), alpha/beta/C after it
+    a = _r(*((k, 1) if trans_a else (1, k)))
+    b = _r(*((n, k) if trans_b else (k, n)))
+    c = _r(n)
+    m = make_node_model("Gemm", {"A": a, "B": b, "C": c}, ["Y"], {"transA": trans_a, "transB": trans_b,
+                                                                  "alpha": 0.5, "beta": 2.0},
+                        opset=13, initializers={"B": b, "C": c}, out_rank=2)
+    got = run_onnumba(m, {"A": a})[0]
+    aa = a.T if trans_a else a
+    bb = b.T if trans_b else b
+    want = 0.5 * (aa.astype(np.float64) @ bb) + 2.0 * c
+    assert got.shape == (1, n) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_gemm_fc_gemv_identical_columns_are_equal():
+    # every output feature with the same weights gives bitwise the same value wherever it falls in the panels
+    a = _r(1, 700) * 100
+    w = np.tile(_r(1, 700), (150, 1))  # (N, K) with transB=1, like an FC layer's weights
+    m = make_node_model("Gemm", {"A": a, "B": w}, ["Y"], {"transB": 1}, opset=13, initializers={"B": w}, out_rank=2)
+    y = run_onnumba(m, {"A": a})[0]
+    assert np.all(y == y[0, 0])
