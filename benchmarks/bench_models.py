@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import onnumba
+from benchmarks._common import ort_session, ours_session, rel_err
 from benchmarks._timing import first_call, geomean, interleaved
 from benchmarks.cases import ZOO, random_feeds, random_weight_model
 
@@ -49,23 +50,15 @@ def reference_time(name: str, timeout: float) -> tuple:
 
 
 def bench_model(name: str, threads: int, repeats: int) -> dict:
-    import onnxruntime as ort
-
     model = random_weight_model(name, seed=1)
     feeds = random_feeds(model, seed=2)
     data = model.SerializeToString()
-    so = onnumba.SessionOptions()
-    so.intra_op_num_threads = threads
     t0 = time.perf_counter()
-    ours = onnumba.InferenceSession(data, so)
+    ours = ours_session(data, threads)
     load = time.perf_counter() - t0
-    oo = ort.SessionOptions()
-    oo.intra_op_num_threads = threads
-    oo.inter_op_num_threads = 1
-    theirs = ort.InferenceSession(data, oo, providers=["CPUExecutionProvider"])
+    theirs = ort_session(data, threads)
     first = first_call(lambda: ours.run(None, feeds))
-    a, b = ours.run(None, feeds)[0], theirs.run(None, feeds)[0]
-    err = float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
+    err = rel_err(ours.run(None, feeds)[0], theirs.run(None, feeds)[0])
     med = interleaved({"ours": lambda: ours.run(None, feeds), "ort": lambda: theirs.run(None, feeds)}, repeats)
     return {"model": name, "threads": threads, "ours_ms": med["ours"] * 1e3, "ort_ms": med["ort"] * 1e3,
             "ratio": med["ours"] / med["ort"], "load_s": load, "first_s": first, "max_rel_err": err}
