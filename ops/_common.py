@@ -105,3 +105,27 @@ def const_ints(node, consts, i: int, what: str = "") -> tuple | None:
     if c.dtype.kind not in "iu":
         raise node.error(f"{what or 'this input'} must be an integer tensor, got {c.dtype.name}", input=i)
     return tuple(int(v) for v in np.asarray(c).reshape(-1))
+
+
+_MEMO: dict = {}
+
+
+def memo_by_array(arr: np.ndarray, tag: str, fn):
+    """``fn(arr)``, computed once per constant array object and ``tag`` (packed / transformed weights).
+
+    Plans for different input shapes see the same initializer objects, so they share one packed copy instead
+    of each holding its own (a VGG-19 fc6 weight is 400 MB). The entry lives as long as ``arr`` does.
+    """
+    import weakref  # noqa: PLC0415
+
+    key = (id(arr), tag)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0]() is arr:
+        return hit[1]
+    value = fn(arr)
+    try:
+        ref = weakref.ref(arr, lambda _, k=key: _MEMO.pop(k, None))
+    except TypeError:  # not weak-referenceable: do not cache
+        return value
+    _MEMO[key] = (ref, value)
+    return value

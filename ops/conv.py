@@ -41,7 +41,7 @@ import numpy as np
 from numba import uintp
 
 from onnumba.ops import _blas, _gemm
-from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, require_input
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, memo_by_array, require_input
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, Padding, check_pads, check_window, \
     resolve_padding, window_output_sizes
 from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
@@ -791,13 +791,13 @@ class Conv(Op):
         wc = consts[1] if len(consts) > 1 else None
         if (wc is not None and nsp == 2 and kernel == (3, 3) and strides == (1, 1) and dilations == (1, 1)
                 and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS):
-            u = winograd_weights(wc)
+            u = memo_by_array(wc, "winograd_u", winograd_weights)
         pw = up = None
         if u is not None and u.dtype == np.float32 and _PACKED_GEMM:
-            up = winograd_packed(u)
+            up = memo_by_array(wc, "winograd_up", lambda _: winograd_packed(u))
         if (wc is not None and u is None and _PACKED_GEMM and wc.dtype in (np.float32, np.float16)
                 and w.shape[1] > 1 and x.shape[1] == w.shape[1] * attrs.group and w.shape[0] % attrs.group == 0):
-            pw = packed_weights(wc, attrs.group)
+            pw = memo_by_array(wc, f"packed_w/{attrs.group}", lambda a: packed_weights(a, attrs.group))
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
                        out_sizes=out_sizes, winograd_u=u, packed_w=pw, winograd_up=up)
 

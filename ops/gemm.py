@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from onnumba.errors import shape_str
-from onnumba.ops._common import broadcast_shapes, check_size, require_input
+from onnumba.ops._common import broadcast_shapes, check_size, memo_by_array, require_input
 from onnumba.ops._numba import KERNEL, njit, prange
 from onnumba.ops._simd import sload, vfma, vload, vstore, vzero
 from onnumba.registry import Op, TensorInfo, register
@@ -147,7 +147,8 @@ class Gemm(Op):
         if (bc is not None and bc.dtype == np.float32 and bc.ndim == 2 and a is not None and a.rank == 2
                 and (a.shape[1] if attrs.trans_a else a.shape[0]) == 1
                 and bc.shape[1 if attrs.trans_b else 0] == (a.shape[0] if attrs.trans_a else a.shape[1])):
-            return replace(attrs, gemv_b=gemv_pack(bc, attrs.trans_b))
+            return replace(attrs, gemv_b=memo_by_array(bc, f"gemv/{attrs.trans_b}",
+                                                        lambda b: gemv_pack(b, attrs.trans_b)))
         return attrs
 
     @classmethod
@@ -245,7 +246,8 @@ class MatMul(Op):
         if (bc is not None and bc.dtype == np.float32 and bc.ndim == 2 and a is not None and a.rank == 2
                 and (a.shape[1] if attrs.trans_a else a.shape[0]) == 1
                 and bc.shape[1 if attrs.trans_b else 0] == (a.shape[0] if attrs.trans_a else a.shape[1])):
-            return replace(attrs, gemv_b=gemv_pack(bc, attrs.trans_b))
+            return replace(attrs, gemv_b=memo_by_array(bc, f"gemv/{attrs.trans_b}",
+                                                        lambda b: gemv_pack(b, attrs.trans_b)))
         return attrs
 
     @classmethod

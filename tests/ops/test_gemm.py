@@ -334,3 +334,25 @@ def test_gemm_fc_gemv_identical_columns_are_equal():
     m = make_node_model("Gemm", {"A": a, "B": w}, ["Y"], {"transB": 1}, opset=13, initializers={"B": w}, out_rank=2)
     y = run_onnumba(m, {"A": a})[0]
     assert np.all(y == y[0, 0])
+
+
+def test_plans_share_packed_constant_weights():
+    """Two plans of one session (here: different requested outputs) hold one packed copy of B, not two."""
+    import onnumba
+    from onnx import helper, numpy_helper, TensorProto
+
+    b = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("Gemm", ["a", "b"], ["y"]), helper.make_node("Relu", ["y"], ["r"])],
+                          "g", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 64])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32]),
+                           helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 32])],
+                          [numpy_helper.from_array(b, "b")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    sess = onnumba.InferenceSession(m)
+    a = np.ones((1, 64), np.float32)
+    y1 = sess.run(None, {"a": a})[0]
+    y2 = sess.run(["y"], {"a": a})[0]
+    np.testing.assert_array_equal(y1, y2)
+    packs = [st.attrs.gemv_b for p in sess._plans.values() for st in p.steps if st.node.op_type == "Gemm"]
+    assert len(packs) == 2 and packs[0] is not None and packs[0] is packs[1]
