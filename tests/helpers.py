@@ -16,11 +16,14 @@ def np_to_elem(dtype) -> int:
 def make_node_model(op_type: str, inputs: dict, outputs, attrs: dict | None = None, *, opset: int = 17,
                     initializers: dict | None = None, domain: str = "", output_types: dict | None = None,
                     ir_version: int | None = None) -> onnx.ModelProto:
-    """A one-node model.
+    """A one-node model whose graph outputs all carry a type and a shape (onnx's checker, which the session
+    runs, refuses them without).
 
     Args:
         inputs: ordered name -> array for graph inputs ('' names an omitted optional input, value None).
-        outputs: output names (their types are left to shape inference unless ``output_types`` gives them).
+        outputs: output names. Typed by ``output_types`` if given there, else by onnx's shape inference;
+            where inference cannot tell (the invalid models of error tests), an output gets the first given
+            input's element type and rank, with symbolic dims.
         initializers: name -> array for constant inputs (listed in the node's input order with ``inputs``).
     """
     initializers = initializers or {}
@@ -36,25 +39,44 @@ def make_node_model(op_type: str, inputs: dict, outputs, attrs: dict | None = No
     graph = helper.make_graph([node], f"{op_type}_test", graph_inputs, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(domain, opset)])
     model.ir_version = ir_version or min(model.ir_version, 8)
-    return with_inferred_output_types(model)
+    like = next((a for a in inputs.values() if a is not None), None)
+    return with_inferred_output_types(model, like)
 
 
-def with_inferred_output_types(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Give untyped graph outputs the type onnx's shape inference finds (onnx's checker wants one)."""
+def with_inferred_output_types(model: onnx.ModelProto, like=None) -> onnx.ModelProto:
+    """Give untyped graph outputs the type onnx's shape inference finds (onnx's checker wants one).
+
+    With ``like`` (an array), an output still without a shape afterwards gets the element type inference
+    found, else ``like``'s, and ``like``'s rank with symbolic dims ``<output>_d<k>``.
+    """
     try:
         inferred = onnx.shape_inference.infer_shapes(model)
     except Exception:
-        return model
-    known = {vi.name: vi for vi in list(inferred.graph.value_info) + list(inferred.graph.output)}
+        inferred = None
+    known = {} if inferred is None else \
+        {vi.name: vi for vi in list(inferred.graph.value_info) + list(inferred.graph.output)}
     for out in model.graph.output:
         vi = known.get(out.name)
         if not out.type.HasField("tensor_type") and vi is not None and vi.type.tensor_type.HasField("shape"):
             out.CopyFrom(vi)
+        tt = out.type.tensor_type
+        if like is None or tt.HasField("shape"):
+            continue
+        tt.elem_type = tt.elem_type or (vi.type.tensor_type.elem_type if vi is not None else 0) or \
+            np_to_elem(np.asarray(like).dtype)
+        tt.shape.SetInParent()
+        for k in range(np.ndim(like)):
+            tt.shape.dim.add().dim_param = f"{out.name}_d{k}"
     return model
 
 
+def session(model: onnx.ModelProto, **kw) -> onnumba.InferenceSession:
+    """An onnumba session for a ModelProto (``kw`` as for ``onnumba.InferenceSession``)."""
+    return onnumba.InferenceSession(model.SerializeToString(), **kw)
+
+
 def run_onnumba(model, feeds: dict, **kw):
-    return onnumba.InferenceSession(model.SerializeToString(), **kw).run(None, feeds)
+    return session(model, **kw).run(None, feeds)
 
 
 def run_ort(model, feeds: dict):

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 import onnumba
 from onnumba.ops.activation import KINDS, apply_activation_inplace
-from tests.helpers import assert_matches_ort, run_onnumba
-from tests.ops.test_gemm import make_node_model
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba
 from tests.reference import activation as ref
 
 RNG = np.random.default_rng(1)

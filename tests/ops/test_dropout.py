@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 import onnumba
-from tests.helpers import assert_matches_ort, run_onnumba
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
 from tests.reference import dropout as ref
 
 RNG = np.random.default_rng(2)
@@ -18,29 +18,17 @@ RNG = np.random.default_rng(2)
 def _model(*, opset=22, inputs=("x",), feeds=None, consts=None, outputs=("y",), attrs=None, shape=(3, 4, 5),
            dtype=np.float32):
     """One Dropout node; ``feeds`` names graph inputs (with example arrays), ``consts`` initializers."""
-    feeds, consts = feeds or {}, consts or {}
-    node = helper.make_node("Dropout", list(inputs), list(outputs), **(attrs or {}))
-    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-    ins = [helper.make_tensor_value_info("x", elem, shape)]
-    ins += [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-            for n, a in feeds.items()]
-    inits = [onnx.numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()]
-    mask_elem = TensorProto.BOOL if opset >= 10 else elem
-    outs = [helper.make_tensor_value_info(o, elem if k == 0 else mask_elem, shape) for k, o in enumerate(outputs)]
-    graph = helper.make_graph([node], "dropout", ins, outs, inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+    arrays = {"x": np.zeros(shape, dtype), **(feeds or {}), **(consts or {})}
+    return make_node_model("Dropout", {n: arrays.get(n) for n in inputs}, list(outputs), attrs, opset=opset,
+                           initializers=consts, ir_version=8)
 
 
 def _x(shape=(3, 4, 5), dtype=np.float32):
     return RNG.standard_normal(shape).astype(dtype)
 
 
-def _sess(model):
-    return onnumba.InferenceSession(model.SerializeToString())
-
-
 def _training(model, feeds):
-    return _sess(model).run(None, feeds, onnumba.RunOptions(training_mode=True))
+    return session(model).run(None, feeds, onnumba.RunOptions(training_mode=True))
 
 
 # ----------------------------------------------------------------------------------------------- inference
@@ -99,7 +87,7 @@ def test_seeded_training_matches_onnx_recipe(ratio, seed):
     np.testing.assert_allclose(y, want_y, rtol=1e-6, atol=0)
     assert m.dtype == np.bool_
     # a fresh RandomState per call: the same mask again
-    sess = _sess(model)
+    sess = session(model)
     m1, m2 = sess.run(None, {"x": x})[1], sess.run(None, {"x": x})[1]
     np.testing.assert_array_equal(m1, want_m)
     np.testing.assert_array_equal(m2, want_m)
@@ -109,7 +97,7 @@ def test_unseeded_training_draws_a_new_mask_each_run():
     x = np.ones((64, 64), np.float32)
     model = _model(inputs=("x", "r", "t"), consts=dict(r=np.float32(0.5), t=np.array(True)),
                    outputs=("y", "m"), shape=x.shape)
-    sess = _sess(model)
+    sess = session(model)
     (y1, m1), (y2, m2) = sess.run(None, {"x": x}), sess.run(None, {"x": x})
     assert not np.array_equal(m1, m2)
     for y, m in ((y1, m1), (y2, m2)):
@@ -124,7 +112,7 @@ def test_not_folded_when_every_input_is_constant():
     inits = [onnx.numpy_helper.from_array(x, "x"), onnx.numpy_helper.from_array(np.float32(0.5), "r"),
              onnx.numpy_helper.from_array(np.array(True), "t")]
     graph = helper.make_graph([node], "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, x.shape)], inits)
-    sess = _sess(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8))
+    sess = session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8))
     assert not np.array_equal(sess.run(None, {})[0], sess.run(None, {})[0])
 
 
@@ -141,7 +129,7 @@ def test_training_mode_fed_at_run_time():
     x = _x()
     model = _model(inputs=("x", "r", "t"), feeds=dict(t=np.array(True)), consts=dict(r=np.float32(0.4)),
                    outputs=("y", "m"), attrs=dict(seed=3))
-    sess = _sess(model)
+    sess = session(model)
     y, m = sess.run(None, {"x": x, "t": np.array(False)})
     np.testing.assert_array_equal(y, x)
     assert m.all()
@@ -155,7 +143,7 @@ def test_ratio_fed_at_run_time():
     x = _x()
     model = _model(inputs=("x", "r", "t"), feeds=dict(r=np.float32(0.5)), consts=dict(t=np.array(True)),
                    outputs=("y", "m"), attrs=dict(seed=5))
-    sess = _sess(model)
+    sess = session(model)
     for r in (0.2, 0.6):
         y, m = sess.run(None, {"x": x, "r": np.float32(r)})
         want_y, want_m = ref.dropout(x, r, True, 5)
@@ -178,7 +166,7 @@ def test_run_option_switches_training_on(opset):
     if opset >= 12:  # seeded: the onnx recipe with the default ratio 0.5
         np.testing.assert_array_equal(m, ref.dropout(x, 0.5, True, 11)[1])
     # the same session without the option stays in inference
-    y, m = _sess(model).run(None, {"x": x})
+    y, m = session(model).run(None, {"x": x})
     np.testing.assert_array_equal(y, x)
 
 
@@ -188,7 +176,7 @@ def test_run_option_overrides_a_false_training_mode_input():
                    attrs=dict(seed=2))
     opts = onnumba.RunOptions()
     opts.add_run_config_entry("onnumba.training_mode", "1")
-    y, m = _sess(model).run(None, {"x": x}, opts)
+    y, m = session(model).run(None, {"x": x}, opts)
     np.testing.assert_array_equal(m, ref.dropout(x, 0.3, True, 2)[1])
 
 
@@ -212,7 +200,7 @@ def test_negative_seed_keeps_low_bits():
 ])
 def test_errors(kw, msg):
     with pytest.raises(onnumba.ModelError, match=msg):
-        _sess(_model(**kw))
+        session(_model(**kw))
 
 
 def test_integer_data_refused():
@@ -221,7 +209,7 @@ def test_integer_data_refused():
                               [helper.make_tensor_value_info("y", TensorProto.INT32, (2,))])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
     with pytest.raises(onnumba.ModelError):  # onnx's checker or our dtype check
-        _sess(model)
+        session(model)
 
 
 # ----------------------------------------------------------------------------------------------- properties

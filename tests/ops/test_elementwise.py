@@ -6,39 +6,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import onnx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from onnx import helper
 
 import onnumba
-from tests.helpers import assert_matches_ort, run_onnumba, run_ort
-from tests.helpers import make_node_model as _make_node_model
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, run_ort, session
 from tests.ops.test_activation import parallel  # noqa: F401  (fixture: serial and forced-parallel runs)
 from tests.reference import elementwise as ref
 
 RNG = np.random.default_rng(0)
-
-
-def make_node_model(op_type, inputs, outputs, attrs=None, **kw):
-    """tests.helpers.make_node_model with outputs typed by onnx's shape inference (the checker the session runs
-    refuses untyped outputs); where inference cannot tell (invalid models), the first input's type and rank."""
-    m = _make_node_model(op_type, inputs, outputs, attrs, **kw)
-    try:
-        m = onnx.shape_inference.infer_shapes(m)
-    except Exception:
-        pass
-    x = next(iter(inputs.values()))
-    for o in m.graph.output:
-        tt = o.type.tensor_type
-        if tt.elem_type == 0:
-            tt.elem_type = helper.np_dtype_to_tensor_dtype(x.dtype)
-        if not tt.HasField("shape"):
-            tt.shape.SetInParent()
-            for k in range(x.ndim):
-                tt.shape.dim.add().dim_param = f"{o.name}_d{k}"
-    return m
 
 
 def _x(shape, dtype=np.float32, lo=-5, hi=5):
@@ -48,10 +25,6 @@ def _x(shape, dtype=np.float32, lo=-5, hi=5):
     if dtype.kind == "u":
         lo = max(lo, 0)
     return RNG.integers(lo, hi + 1, shape).astype(dtype)
-
-
-def _session(m):
-    return onnumba.InferenceSession(m.SerializeToString())
 
 
 def _ours(op, arrays, attrs=None, opset=17, **kw):
@@ -117,7 +90,7 @@ def test_int_add_wraps_like_c():
 def test_int_div_by_zero_is_an_error_at_run():
     m, feeds, _ = _ours("Div", [np.array([1, 2], np.int32), np.array([1, 1], np.int32)])
     with pytest.raises(onnumba.errors.InputError, match=r"\(Div\), input 1 'x1': integer division by zero"):
-        _session(m).run(None, {"x0": np.array([1, 2], np.int32), "x1": np.array([1, 0], np.int32)})
+        session(m).run(None, {"x0": np.array([1, 2], np.int32), "x1": np.array([1, 0], np.int32)})
 
 
 def test_float_div_by_zero_gives_inf_and_nan():
@@ -132,20 +105,20 @@ def test_float_div_by_zero_gives_inf_and_nan():
 def test_binary_shape_errors(a_shape, b_shape, match):
     m = make_node_model("Add", {"x0": _x(a_shape), "x1": _x(b_shape)}, ["y"])
     with pytest.raises(onnumba.ModelError, match=r"Node 'Add_0' \(Add\), " + match):
-        _session(m)
+        session(m)
 
 
 def test_binary_dtype_mismatch_names_input():
     m = make_node_model("Mul", {"x0": _x((2,)), "x1": _x((2,), np.float64)}, ["y"])
     with pytest.raises(onnumba.ModelError, match=r"\(Mul\), input 1 'x1': element type float64 differs from input 0's"
                                                  r" float32"):
-        _session(m)
+        session(m)
 
 
 def test_binary_rejects_bool():
     m = make_node_model("Add", {"x0": np.ones(2, bool), "x1": np.ones(2, bool)}, ["y"])
     with pytest.raises(onnumba.ModelError, match=r"\(Add\), input 0 'x0': element type bool is not supported"):
-        _session(m)
+        session(m)
 
 
 # legacy (opset < 7) broadcast attribute: B aligned to A at 'axis' or as a suffix; onnxruntime has no kernels
@@ -177,7 +150,7 @@ def test_legacy_broadcast(a, b, attrs, op, opset):
 def test_legacy_broadcast_errors(a, b, attrs, match):
     m = make_node_model("Add", {"x0": _x(a), "x1": _x(b)}, ["y"], attrs, opset=6, ir_version=3)
     with pytest.raises(onnumba.ModelError, match=r"\(Add\), input 1 'x1': " + match):
-        _session(m)
+        session(m)
 
 
 # ----------------------------------------------------------------------------------------------- Pow
@@ -203,7 +176,7 @@ def test_pow_int_negative_exponent_truncates():
 def test_pow_base_type_checked():
     m = make_node_model("Pow", {"x0": _x((2,), np.int8), "x1": _x((2,), np.int8)}, ["y"], opset=15)
     with pytest.raises(onnumba.ModelError, match=r"\(Pow\), input 0 'x0': base: element type int8 is not supported"):
-        _session(m)
+        session(m)
 
 
 # ------------------------------------------------------------------------------------------ variadic
@@ -241,13 +214,13 @@ def test_variadic_before_opset8_needs_equal_shapes():
     m = make_node_model("Sum", {"x0": _x((2, 3)), "x1": _x((3,))}, ["y"], opset=6, ir_version=3)
     with pytest.raises(onnumba.ModelError, match=r"\(Sum\), input 1 'x1': shape \(3\) differs from input 0's "
                                                  r"\(2, 3\); before opset 8"):
-        _session(m)
+        session(m)
 
 
 def test_mean_rejects_ints():
     m = make_node_model("Mean", {"x0": _x((2,), np.int32), "x1": _x((2,), np.int32)}, ["y"], opset=13)
     with pytest.raises(onnumba.ModelError, match=r"\(Mean\), input 0 'x0': element type int32 is not supported"):
-        _session(m)
+        session(m)
 
 
 # --------------------------------------------------------------------------------------------- unary
@@ -303,13 +276,13 @@ def test_erf_int_input_keeps_type():
 def test_unary_rejects_int_for_float_only_ops():
     m = make_node_model("Exp", {"x0": _x((2,), np.int32)}, ["y"], opset=13)
     with pytest.raises(onnumba.ModelError, match=r"\(Exp\), input 0 'x0': element type int32 is not supported"):
-        _session(m)
+        session(m)
 
 
 def test_neg_rejects_unsigned():
     m = make_node_model("Neg", {"x0": _x((2,), np.uint8)}, ["y"], opset=13)
     with pytest.raises(onnumba.ModelError, match=r"\(Neg\), input 0 'x0': element type uint8 is not supported"):
-        _session(m)
+        session(m)
 
 
 # ---------------------------------------------------------------------------------------- hypothesis

@@ -13,18 +13,6 @@ from tests.reference import normalization as ref
 RNG = np.random.default_rng(1)
 
 
-def _typed(model, ranks):
-    """Give the outputs a type and shape (onnx's checker wants one): inferred, else rank-only with free dims."""
-    model = onnx.shape_inference.infer_shapes(model)
-    for k, o in enumerate(model.graph.output):
-        t = o.type.tensor_type
-        if not t.HasField("shape"):
-            t.elem_type = t.elem_type or model.graph.input[0].type.tensor_type.elem_type
-            for d in range(ranks[k]):
-                t.shape.dim.add().dim_param = f"o{k}_{d}"
-    return model
-
-
 def _bn_inputs(shape, dtype=np.float32, pdtype=None, stat_dtype=None, c_shape=None):
     c_shape = c_shape or (shape[1],)
     pdtype = pdtype or dtype
@@ -39,9 +27,7 @@ def _bn_inputs(shape, dtype=np.float32, pdtype=None, stat_dtype=None, c_shape=No
 
 
 def _bn_model(feeds, attrs=None, outputs=("y",), opset=15):
-    model = make_node_model("BatchNormalization", feeds, list(outputs), attrs or {}, opset=opset)
-    ranks = [feeds["x"].ndim] + [feeds["mean"].ndim] * (len(outputs) - 1)
-    return _typed(model, ranks)
+    return make_node_model("BatchNormalization", feeds, list(outputs), attrs or {}, opset=opset)
 
 
 def _tol(dtype):
@@ -168,7 +154,6 @@ def test_batchnorm_constant_folds():
     feeds = _bn_inputs((1, 2, 3))
     model = make_node_model("BatchNormalization", {k: v for k, v in feeds.items()}, ["y"], {}, opset=15,
                             initializers=feeds)
-    model = _typed(model, [3])
     (y,) = onnumba.InferenceSession(model.SerializeToString()).run(None, {})
     np.testing.assert_allclose(y, ref.batchnorm_inference(*feeds.values()), rtol=1e-4, atol=1e-5)
 
@@ -189,7 +174,6 @@ BN_ERRORS = [
 def test_batchnorm_errors(attrs, inp, outputs, opset, msg):
     feeds = _bn_inputs((2, 3, 4), **inp)
     model = make_node_model("BatchNormalization", feeds, list(outputs), attrs, opset=opset)
-    model = _typed(model, [3] + [1] * (len(outputs) - 1))
     with pytest.raises(onnumba.ModelError, match=msg):
         onnumba.InferenceSession(model.SerializeToString())
 
@@ -197,7 +181,7 @@ def test_batchnorm_errors(attrs, inp, outputs, opset, msg):
 def test_batchnorm_rank1_refused():
     feeds = _bn_inputs((2, 3))
     feeds["x"] = feeds["x"][0]
-    model = _typed(make_node_model("BatchNormalization", feeds, ["y"], {}, opset=15), [1])
+    model = make_node_model("BatchNormalization", feeds, ["y"], {}, opset=15)
     with pytest.raises(onnumba.ModelError, match="expected rank >= 2"):
         onnumba.InferenceSession(model.SerializeToString())
 
@@ -241,7 +225,7 @@ def test_batchnorm_property_slow(case):
 # ----------------------------------------------------------------------------------------------- LRN
 
 def _lrn_model(x, attrs, opset=13):
-    return _typed(make_node_model("LRN", {"x": x}, ["y"], attrs, opset=opset), [x.ndim])
+    return make_node_model("LRN", {"x": x}, ["y"], attrs, opset=opset)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7])

@@ -8,8 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import onnumba
-from tests.helpers import assert_matches_ort, run_onnumba, run_ort
-from tests.ops.test_slice import make_node_model, node_case_with_const_inputs
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, run_ort
+from tests.ops.test_slice import node_case_with_const_inputs
 from tests.reference.pad import pad_ref
 
 

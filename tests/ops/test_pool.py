@@ -1,7 +1,6 @@
 """MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool: shapes, errors, numpy reference, onnxruntime."""
 
 import numpy as np
-import onnx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,19 +21,7 @@ def _x(shape, dtype=np.float32):
 
 
 def _model(op, x, attrs, outputs=("y",), opset=22):
-    return _typed(make_node_model(op, {"x": x}, list(outputs), attrs, opset=opset), x.ndim)
-
-
-def _typed(model, rank):
-    """Give the outputs a type and shape (onnx's checker wants one): inferred, else rank-only with free dims."""
-    model = onnx.shape_inference.infer_shapes(model)
-    for k, o in enumerate(model.graph.output):
-        t = o.type.tensor_type
-        if not t.HasField("shape"):
-            t.elem_type = t.elem_type or model.graph.input[0].type.tensor_type.elem_type
-            for d in range(rank):
-                t.shape.dim.add().dim_param = f"o{k}_{d}"
-    return model
+    return make_node_model(op, {"x": x}, list(outputs), attrs, opset=opset)
 
 
 # ----------------------------------------------------------------------------------------------- shapes

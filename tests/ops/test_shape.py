@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 import onnumba
-from tests.helpers import assert_matches_ort, run_onnumba
-from tests.helpers import make_node_model as _make_node_model
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
 from tests.reference import shape as ref
 
 RNG = np.random.default_rng(0)
@@ -23,33 +22,8 @@ def _x(*shape, dtype=np.float32):
         RNG.integers(-50, 50, shape).astype(dtype)
 
 
-def make_node_model(op_type, inputs, outputs, attrs=None, **kw):
-    """tests.helpers.make_node_model with the outputs typed by onnx's shape inference (onnx's checker, which
-    the session runs, refuses untyped graph outputs); where inference cannot tell (invalid models for the
-    error tests), the output gets the first input's type and rank with symbolic dims."""
-    m = _make_node_model(op_type, inputs, outputs, attrs, **kw)
-    try:
-        m = onnx.shape_inference.infer_shapes(m)
-    except Exception:
-        pass
-    x = next((a for a in inputs.values() if a is not None), np.zeros(0, np.float32))
-    for o in m.graph.output:
-        tt = o.type.tensor_type
-        if tt.elem_type == 0:
-            tt.elem_type = helper.np_dtype_to_tensor_dtype(x.dtype)
-        if not tt.HasField("shape"):
-            tt.shape.SetInParent()
-            for k in range(np.ndim(x)):
-                tt.shape.dim.add().dim_param = f"{o.name}_d{k}"
-    return m
-
-
 def _i64(v):
     return np.array(v, dtype=np.int64)
-
-
-def _session(model):
-    return onnumba.InferenceSession(model.SerializeToString())
 
 
 # ------------------------------------------------------------------------------------------- Reshape
@@ -97,13 +71,13 @@ def test_reshape_errors(spec, allowzero, match):
     m = make_node_model("Reshape", {"x": _x(2, 3, 4), "s": _i64(spec)}, ["y"], {"allowzero": allowzero},
                         opset=14, initializers={"s": _i64(spec)})
     with pytest.raises(onnumba.ModelError, match=r"Node 'Reshape_0' \(Reshape\).*" + match):
-        _session(m)
+        session(m)
 
 
 def test_reshape_shape_fed_at_run_time_specialises_the_plan():
     """A fed shape input is read when the plan is made: each distinct value gets its own plan."""
     m = make_node_model("Reshape", {"x": _x(2, 3), "s": _i64([6])}, ["y"], opset=13)
-    sess = _session(m)
+    sess = session(m)
     x = _x(2, 3)
     assert sess.run(None, {"x": x, "s": _i64([6])})[0].shape == (6,)
     assert sess.run(None, {"x": x, "s": _i64([-1])})[0].shape == (6,)
@@ -132,7 +106,7 @@ def test_flatten_table(shape, axis, out, opset):
 def test_flatten_errors(axis, opset, match):
     m = make_node_model("Flatten", {"x": _x(2, 3, 4)}, ["y"], {"axis": axis}, opset=opset, ir_version=7)
     with pytest.raises(onnumba.ModelError, match=r"attribute 'axis': " + match):
-        _session(m)
+        session(m)
 
 
 # ----------------------------------------------------------------------------------------- Transpose
@@ -153,7 +127,7 @@ def test_transpose_vs_reference_and_ort(shape, perm):
 def test_transpose_errors(perm, match):
     m = make_node_model("Transpose", {"x": _x(2, 3, 4)}, ["y"], {"perm": list(perm)})
     with pytest.raises(onnumba.ModelError, match=r"\(Transpose\), attribute 'perm': " + match):
-        _session(m)
+        session(m)
 
 
 # ------------------------------------------------------------------------------------ Squeeze / Unsqueeze
@@ -206,13 +180,13 @@ def test_squeeze_unsqueeze_errors(op, axes, match):
     m = make_node_model(op, {"x": _x(1, 3, 1), "axes": _i64(axes)}, ["y"], opset=13,
                         initializers={"axes": _i64(axes)})
     with pytest.raises(onnumba.ModelError, match=rf"\({op}\), input 1 'axes': " + match):
-        _session(m)
+        session(m)
 
 
 def test_squeeze_attribute_refused_from_opset13():
     m = make_node_model("Squeeze", {"x": _x(1, 3)}, ["y"], {"axes": [0]}, opset=13)
     with pytest.raises(onnumba.ModelError):
-        _session(m)
+        session(m)
 
 
 # -------------------------------------------------------------------------------------------- Concat
@@ -235,7 +209,7 @@ def test_concat_vs_reference_and_ort(shapes, axis, dtype):
 ])
 def test_concat_errors(xs, axis, match):
     with pytest.raises(onnumba.ModelError, match=r"\(Concat\), " + match):
-        _session(make_node_model("Concat", xs, ["y"], {"axis": axis}))
+        session(make_node_model("Concat", xs, ["y"], {"axis": axis}))
 
 
 # -------------------------------------------------------------------------------------------- Gather
@@ -257,14 +231,14 @@ def test_gather_constant_indices_checked_at_load():
     m = make_node_model("Gather", {"x": _x(5, 4), "i": _i64([0, 5])}, ["y"], {"axis": 0}, initializers={"i": _i64([0, 5])})
     with pytest.raises(onnumba.ModelError, match=r"\(Gather\), input 1 'i': index 5 is out of range for axis 0 of "
                                                  r"size 5 \(expected -5 <= index < 5\)"):
-        _session(m)
+        session(m)
 
 
 @pytest.mark.parametrize("bad", [4, -5, 1000])
 def test_gather_fed_indices_checked_at_run(bad):
     x = _x(3, 4)
     m = make_node_model("Gather", {"x": x, "i": _i64([0, 1])}, ["y"], {"axis": 1})
-    sess = _session(m)
+    sess = session(m)
     with pytest.raises(onnumba.errors.InputError, match=rf"\(Gather\), input 1 'i': index {bad} is out of range for "
                                                          r"axis 1 of size 4"):
         sess.run(None, {"x": x, "i": _i64([0, bad])})
@@ -273,7 +247,7 @@ def test_gather_fed_indices_checked_at_run(bad):
 def test_gather_rejects_float_indices():
     m = make_node_model("Gather", {"x": _x(3), "i": np.zeros(2, np.float32)}, ["y"], opset=13)
     with pytest.raises(onnumba.ModelError):
-        _session(m)
+        session(m)
 
 
 # ---------------------------------------------------------------------------------- Shape / Size / Constant
@@ -290,7 +264,7 @@ def test_shape_start_end(start, end):
 def test_shape_start_before_opset15_refused():
     m = make_node_model("Shape", {"x": _x(2)}, ["y"], {"start": 1}, opset=13)
     with pytest.raises(onnumba.ModelError, match=r"from opset 15"):
-        _session(m)
+        session(m)
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (), (0, 4)])
@@ -323,7 +297,7 @@ def _constant_model(**attrs):
     (dict(value_strings=["a", "b"]), np.array(["a", "b"], dtype=object)),
 ])
 def test_constant_forms(attrs, expected):
-    (y,) = _session(_constant_model(**attrs)).run(None, {})
+    (y,) = session(_constant_model(**attrs)).run(None, {})
     assert y.dtype == expected.dtype and y.shape == expected.shape
     assert y.tolist() == expected.tolist()
 
@@ -333,7 +307,7 @@ def test_constant_sparse_refused():
                                    helper.make_tensor("i", TensorProto.INT64, [1], [0]), [3])
     with pytest.raises(onnumba.ModelError, match=r"\(Constant\), attribute 'sparse_value': sparse tensors are not "
                                                  r"supported"):
-        _session(_constant_model(sparse_value=sp))
+        session(_constant_model(sparse_value=sp))
 
 
 # ---------------------------------------------------------------------------------- ConstantOfShape / Expand
@@ -355,7 +329,7 @@ def test_constant_of_shape_errors(shape, match):
     s = _i64(shape)
     m = make_node_model("ConstantOfShape", {"s": s}, ["y"], initializers={"s": s})
     with pytest.raises(onnumba.ModelError, match=r"\(ConstantOfShape\).*" + match):
-        _session(m)
+        session(m)
 
 
 @pytest.mark.parametrize("xshape,shape", [((3, 1), (2, 1, 6)), ((3, 1), (3, 4)), ((2, 3), (1, 1)), ((1,), ()), ((4,), (2, 1))])
@@ -371,7 +345,7 @@ def test_expand_error_names_input():
     s = _i64([4, 3])
     m = make_node_model("Expand", {"x": _x(2, 3), "s": s}, ["y"], initializers={"s": s})
     with pytest.raises(onnumba.ModelError, match=r"\(Expand\), input 1 's': shape \(4, 3\) cannot be broadcast"):
-        _session(m)
+        session(m)
 
 
 # ---------------------------------------------------------------------------------------------- Cast
@@ -419,7 +393,7 @@ def test_cast_opset1_string_attribute():
 def test_cast_refusals(to, match):
     m = make_node_model("Cast", {"x": _x(3)}, ["y"], {"to": to}, opset=21)
     with pytest.raises(onnumba.ModelError, match=r"\(Cast\), attribute 'to': " + match):
-        _session(m)
+        session(m)
 
 
 def test_cast_bfloat16_roundtrip():
@@ -456,7 +430,7 @@ def test_shape_chain_folds_to_reshape():
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
-    (y,) = _session(m).run(None, {"x": x})
+    (y,) = session(m).run(None, {"x": x})
     np.testing.assert_array_equal(y, x.reshape(2, 12))
 
 
@@ -545,7 +519,7 @@ def test_reshape_minus_one_with_zero_sized_rest_is_ambiguous():
     m = make_node_model("Reshape", {"x": x, "s": s}, ["y"], opset=14, initializers={"s": s})
     with pytest.raises(onnumba.ModelError, match=r"cannot infer the -1 of shape \(0, -1\): its other dims multiply "
                                                  r"to 0"):
-        _session(m)
+        session(m)
 
 
 # ------------------------------------------------------------------- onnx node cases, values as constants
@@ -594,7 +568,7 @@ def run_node_case(name: str, const_inputs=()) -> None:
         keep = [i for i in g.input if i.name not in const_inputs]
         del g.input[:]
         g.input.extend(keep)
-        got = _session(model).run(None, feeds)
+        got = session(model).run(None, feeds)
         assert len(got) == len(expected)
         for a, b in zip(got, expected):
             b = _as_array(b)

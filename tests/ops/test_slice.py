@@ -9,29 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import onnumba
-from tests.helpers import assert_matches_ort, run_onnumba
-from tests.helpers import make_node_model as _make_node_model
+from tests.helpers import assert_matches_ort, make_node_model, run_onnumba
 from tests.reference.slice import slice_ref
 
 I64_MIN, I64_MAX = -(2 ** 63), 2 ** 63 - 1
-
-
-def make_node_model(op_type, inputs, outputs, attrs=None, **kw):
-    """tests.helpers.make_node_model with each output declared as x's element type and rank (symbolic dims).
-
-    onnx's checker (which the session runs) refuses graph outputs without a shape.
-    """
-    m = _make_node_model(op_type, inputs, outputs, attrs, **kw)
-    x = next(iter(inputs.values()))
-    for o in m.graph.output:
-        tt = o.type.tensor_type
-        if tt.elem_type == 0:
-            tt.elem_type = onnx.helper.np_dtype_to_tensor_dtype(x.dtype)
-        if not tt.HasField("shape"):
-            tt.shape.SetInParent()
-            for k in range(x.ndim):
-                tt.shape.dim.add().dim_param = f"{o.name}_d{k}"
-    return m
 
 
 def node_case_with_const_inputs(name: str, const_inputs) -> None:
