@@ -52,6 +52,9 @@ ACTIVATIONS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
 
 #: Winograd F(2x2, 3x3) is used for 3x3 stride-1 dense convs with at least this many in and out channels
 _WINOGRAD_MIN_CHANNELS = 32
+#: ... and at least this many output pixels per image: on small maps the 2x2 tiles are too few to fill the GEMM
+#: (measured 1 thread, 512->512 at 7x7: Winograd 3.9 ms, im2col 1.9 ms; 256->256 at 14x14: 1.06 vs 1.72 ms)
+_WINOGRAD_MIN_PIXELS = 100
 #: most 2x2 output tiles per Winograd chunk (measured: 196-392 best at 64 channels, 49-98 at 256)
 _WINO_TILES = 256
 
@@ -685,7 +688,7 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         if k3[0] != 1 or HP * WP > 4 * (x5.shape[3] * x5.shape[4] + o3[1] * o3[2]) + 4096:
             HP = WP = 0
         _conv_kernel_direct(x5, w5, bias, out5, group, *s3, *d3, *p3, *o3, HP, WP, act, a0, a1)
-    elif (N * M * P and winograd and _winograd_ok(x5, w5, s3, d3, group)
+    elif (N * M * P and winograd and _winograd_ok(x5, w5, s3, d3, group) and P >= _WINOGRAD_MIN_PIXELS
           and (winograd_u is not None or N * P >= 1024)):  # transforming W per call pays off on large outputs only
         TW = (o3[2] + 1) // 2
         # tiles per chunk: v and z buffers (16 * (C + M) per tile) within about 2 MiB of float32
@@ -790,7 +793,8 @@ class Conv(Op):
         u = None
         wc = consts[1] if len(consts) > 1 else None
         if (wc is not None and nsp == 2 and kernel == (3, 3) and strides == (1, 1) and dilations == (1, 1)
-                and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS):
+                and attrs.group == 1 and x.shape[1] == w.shape[1] and min(w.shape[:2]) >= _WINOGRAD_MIN_CHANNELS
+                and out_sizes[0] * out_sizes[1] >= _WINOGRAD_MIN_PIXELS):
             u = memo_by_array(wc, "winograd_u", winograd_weights)
         pw = up = None
         if u is not None and u.dtype == np.float32 and _PACKED_GEMM:

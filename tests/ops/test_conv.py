@@ -167,7 +167,15 @@ def test_empty_batch():
 
 # ------------------------------------------------------------------------------------ Winograd path
 
-# 3x3 stride-1 dense convs with >= 32 in and out channels run Winograd F(2x2, 3x3)
+# 3x3 stride-1 dense convs with >= 32 in and out channels run Winograd F(2x2, 3x3) on maps of at least
+# _WINOGRAD_MIN_PIXELS outputs; these tests lower that limit so small shapes take the Winograd path too.
+@pytest.fixture
+def winograd_small_maps(monkeypatch):
+    import onnumba.ops.conv as conv_mod
+
+    monkeypatch.setattr(conv_mod, "_WINOGRAD_MIN_PIXELS", 1)
+
+
 WINOGRAD = [
     ((1, 32, 7, 9), (32, 32, 3, 3), {"pads": [1, 1, 1, 1]}),             # odd output sizes: partial 2x2 tiles
     ((2, 33, 6, 5), (40, 33, 3, 3), {"pads": [0, 2, 1, 0]}),             # asymmetric pads, batch 2
@@ -179,14 +187,14 @@ WINOGRAD = [
 
 @pytest.mark.parametrize("xs,ws,attrs", WINOGRAD)
 @pytest.mark.parametrize("w_const", [True, False], ids=["w_const", "w_input"])
-def test_winograd_matches_ort(xs, ws, attrs, w_const):
+def test_winograd_matches_ort(xs, ws, attrs, w_const, winograd_small_maps):
     x, w, b = _arrays(xs, ws)
     feeds = {"X": x} if w_const else {"X": x, "W": w, "B": b}
     (y,) = assert_matches_ort(_model(x, w, b, attrs, w_const=w_const), feeds)
     np.testing.assert_allclose(y, _ref(x, w, b, attrs), rtol=1e-4, atol=1e-4)
 
 
-def test_winograd_weights_transformed_once_at_plan_time():
+def test_winograd_weights_transformed_once_at_plan_time(winograd_small_maps):
     x, w, b = _arrays((1, 32, 6, 6), (32, 32, 3, 3))
     sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
     plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
@@ -194,8 +202,18 @@ def test_winograd_weights_transformed_once_at_plan_time():
     assert step.attrs.winograd_u is not None and step.attrs.winograd_u.shape == (16, 32, 32)
 
 
+def test_small_maps_use_im2col_not_winograd():
+    """At 7x7 (49 outputs) the 2x2 tiles are too few to fill the GEMM: im2col is twice as fast there."""
+    x, w, b = _arrays((1, 32, 7, 7), (32, 32, 3, 3))
+    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
+    (step,) = next(iter(sess._plans.values())).steps
+    assert step.attrs.winograd_u is None
+    np.testing.assert_allclose(sess.run(None, {"X": x})[0], _ref(x, w, b, {"pads": [1, 1, 1, 1]}), rtol=1e-4,
+                               atol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float16])
-def test_winograd_other_dtypes(dtype):
+def test_winograd_other_dtypes(dtype, winograd_small_maps):
     x, w, b = _arrays((1, 32, 6, 7), (32, 32, 3, 3), dtype)
     attrs = {"pads": [1, 0, 1, 2]}
     (y,) = run_onnumba(_model(x, w, b, attrs), {"X": x})
@@ -209,7 +227,7 @@ def test_winograd_other_dtypes(dtype):
     ("leakyrelu", {"alpha": 0.2}, lambda v: np.where(v >= 0, v, 0.2 * v)),
     ("clip", {"clip_min": -0.5, "clip_max": 0.7}, lambda v: np.clip(v, -0.5, 0.7)),
 ])
-def test_winograd_fused_activation(act, kw, fn):
+def test_winograd_fused_activation(act, kw, fn, winograd_small_maps):
     x, w, b = _arrays((2, 32, 5, 6), (32, 32, 3, 3))
     y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, act, **kw)
     np.testing.assert_allclose(y, fn(ref_conv(x, w, b, pads=[1, 1, 1, 1])), rtol=1e-4, atol=1e-4)
@@ -353,7 +371,7 @@ def test_property_matches_ort_and_reference_slow(case):
 @pytest.mark.parametrize("xs, k, attrs", [
     ((1, 48, 13, 13), 1, {}),                                     # 1x1: plain GEMM
     ((1, 3, 30, 30), 3, {"strides": [2, 2], "pads": [1] * 4}),    # im2col
-    ((2, 40, 11, 9), 3, {"pads": [1] * 4}),                       # Winograd
+    ((2, 40, 11, 10), 3, {"pads": [1] * 4}),                      # Winograd (110 outputs >= the minimum)
 ])
 def test_identical_weights_give_identical_channels(xs, k, attrs):
     # squeezenet's constant-filled weights: output channels with equal weights must be bitwise equal wherever
