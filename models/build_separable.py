@@ -7,14 +7,15 @@ Dense softmax on a 32x32x3 input. Seeded weights.
 Usage: python models/build_separable.py [-o models/separable_small.onnx] [--seed 0]
 """
 
-import argparse
 import os
-
-import numpy as np
+import sys
 
 from onnumba.converters import Input, Model, layers, set_random_seed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # models/ is not a package; tests load these scripts by file path
+    sys.path.insert(0, HERE)
+import _common  # noqa: E402
 
 
 def build(seed=0, num_classes=10):
@@ -30,23 +31,11 @@ def build(seed=0, num_classes=10):
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     model = Model(inputs, outputs, name="separable_small")
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
-                               rng.normal(0, 0.5, n), rng.uniform(0.5, 2.0, n)])
-    return model
+    return _common.seed_batchnorm_statistics(model, seed)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default=os.path.join(HERE, "separable_small.onnx"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    model = build(args.seed)
-    model.to_onnx(args.output)
-    print(f"wrote {args.output}: {model.count_params():,} parameters")
+    _common.main(build, __doc__.splitlines()[0], os.path.join(HERE, "separable_small.onnx"), argv)
 
 
 if __name__ == "__main__":

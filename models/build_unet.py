@@ -8,12 +8,15 @@ Conv2D(1, 1, activation="sigmoid"). Keras counts 7,759,521 parameters. Seeded we
 Usage: python models/build_unet.py [-o models/unet.onnx] [--seed 0]
 """
 
-import argparse
 import os
+import sys
 
 from onnumba.converters import Input, Model, layers, set_random_seed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # models/ is not a package; tests load these scripts by file path
+    sys.path.insert(0, HERE)
+import _common  # noqa: E402
 
 
 def conv_block(x, filters, dropout):
@@ -43,13 +46,7 @@ def build(seed=0, input_shape=(96, 96, 1)):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default=os.path.join(HERE, "unet.onnx"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    model = build(args.seed)
-    model.to_onnx(args.output)
-    print(f"wrote {args.output}: {model.count_params():,} parameters")
+    _common.main(build, __doc__.splitlines()[0], os.path.join(HERE, "unet.onnx"), argv)
 
 
 if __name__ == "__main__":
