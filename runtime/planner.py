@@ -36,6 +36,7 @@ class Plan:
     consts: dict  # name -> np.ndarray, values known at plan time
     infos: dict  # name -> TensorInfo
     output_names: tuple
+    protected: frozenset | None = None  # ids of the buffers behind consts (filled on first use)
 
 
 def check_output(node, i: int, arr, info: TensorInfo) -> None:
@@ -179,4 +180,23 @@ def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:
                 env[o] = arr
         for n in st.free:
             env.pop(n, None)
-    return [env[n] for n in plan.output_names]
+    return [_own(env[n], plan, feeds) for n in plan.output_names]
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _own(arr, plan: Plan, feeds: dict):
+    """An output that is (a view of) a constant or a feed is copied, as onnxruntime hands out fresh buffers:
+    a caller writing into it must not change the model's weights or its own input."""
+    if not isinstance(arr, np.ndarray):
+        return arr
+    if plan.protected is None:
+        plan.protected = frozenset(id(_root(c)) for c in plan.consts.values() if isinstance(c, np.ndarray))
+    r = id(_root(arr))
+    if r in plan.protected or any(r == id(_root(f)) for f in feeds.values() if isinstance(f, np.ndarray)):
+        return arr.copy()
+    return arr

@@ -270,3 +270,18 @@ def test_profiling_records_each_step_and_writes_a_file():
     os.unlink(path)
     assert [r["name"] for r in data["nodes"]] == ["add", "relu", "id"] * 3
     assert sess.profile_summary() == {}
+
+
+def test_outputs_never_alias_constants_or_feeds():
+    """Identity of an initializer and Identity of the input: writing into the outputs changes nothing inside."""
+    b = numpy_helper.from_array(np.full(4, 2.0, np.float32), "b")
+    m = _model([helper.make_node("Identity", ["b"], ["yb"]), helper.make_node("Identity", ["x"], ["yx"])],
+               [helper.make_tensor_value_info("x", F, [4])],
+               [helper.make_tensor_value_info("yb", F, [4]), helper.make_tensor_value_info("yx", F, [4])], [b])
+    sess = onnumba.InferenceSession(m)
+    x = np.zeros(4, np.float32)
+    yb, yx = sess.run(None, {"x": x})
+    yb[:] = 99
+    yx[:] = 99
+    np.testing.assert_array_equal(x, 0)
+    np.testing.assert_array_equal(sess.run(None, {"x": x})[0], 2.0)
