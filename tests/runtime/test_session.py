@@ -285,3 +285,18 @@ def test_outputs_never_alias_constants_or_feeds():
     yx[:] = 99
     np.testing.assert_array_equal(x, 0)
     np.testing.assert_array_equal(sess.run(None, {"x": x})[0], 2.0)
+
+
+def test_concurrent_runs_from_threads_agree():
+    """Like onnxruntime's, one session may be run from several Python threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "models", "tiny_cnn.onnx")
+    sess = onnumba.InferenceSession(path)
+    xs = [np.random.default_rng(i).standard_normal((2, 3, 32, 32)).astype(np.float32) for i in range(8)]
+    expected = [sess.run(None, {"x": x})[0] for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda x: sess.run(None, {"x": x})[0], xs * 3))
+    # not bitwise: Softmax's vectorised sum depends on the buffer's alignment (an ulp); a race would be far off
+    for i, g in enumerate(got):
+        np.testing.assert_allclose(g, expected[i % 8], rtol=1e-6, atol=1e-7)
