@@ -166,13 +166,14 @@ def _micro(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias,
 
 
 @njit(**SERIAL)
-def _pack_b(b, boff, ldb, kc, nc, bp):
-    """bp[(s * kc + k) * NR + j] = B[k, s * NR + j] for the kc x nc block at b[boff + k*ldb + j]; zeros past nc."""
+def _pack_b(b, boff, ldb, kc, nc, bp, bpoff=0):
+    """bp[bpoff + (s * kc + k) * NR + j] = B[k, s * NR + j] for the kc x nc block at b[boff + k*ldb + j]; zeros
+    past nc."""
     nstr = (nc + NR - 1) // NR
     for k in range(kc):
         src = boff + k * ldb
         for s in range(nstr):
-            d = (s * kc + k) * NR
+            d = bpoff + (s * kc + k) * NR
             n = nc - s * NR
             if n >= NR:
                 vstore(bp, d, vload(b, src))
@@ -209,6 +210,48 @@ def gemm(ap, M, K, b, boff, ldb, N, c, coff, ldc, bias, bias_off, has_bias, act,
                 for s in range(nstr):
                     _micro(ap, aoff, bp, s * kc * NR, kc, c, crow + s * NR, ldc, mv, min(NR, nc - s * NR),
                            accumulate, last, bias, bias_off + ip * MR, has_bias, act, a0, a1)
+        p0 += kc
+        if p0 >= K:
+            break
+
+
+@njit(**SERIAL)
+def pack_b(b, boff, ldb, K, N, bp):
+    """Pack a whole (K, N) B at b[boff + k*ldb + j] for :func:`gemm_prepacked` into ``bp`` of K * Np floats
+    (``Np`` = N rounded up to NR): K block ``p0`` (``kc`` rows) holds the 32-column strips
+    ``bp[p0 * Np + (s * kc + k) * NR + j]``, columns past N zero."""
+    np_ = (N + NR - 1) // NR * NR
+    for p0 in range(0, K, KC):
+        kc = min(KC, K - p0)
+        _pack_b(b, boff + p0 * ldb, ldb, kc, N, bp, p0 * np_)
+
+
+@njit(**SERIAL)
+def gemm_prepacked(ap, M, K, bp, N, c, coff, ldc, ip0, ip1, bias, bias_off, has_bias, act, a0, a1):
+    """Row panels ``ip0 <= ip < ip1`` (rows ``ip * MR ..``) of ``C = epilogue(A @ B)`` over all N columns, with A
+    packed by :func:`pack_a` and B by :func:`pack_b`; otherwise the arguments and the summation order of
+    :func:`gemm`.
+
+    For small N (a few hundred columns): B is packed once and shared by every chunk of row panels, and each
+    chunk reads its rows of A once (K blocks outermost: the B block, KC x Np, stays in L1/L2).
+    """
+    if ip1 <= ip0 or N <= 0:
+        return
+    npan = (M + MR - 1) // MR
+    np_ = (N + NR - 1) // NR * NR
+    nstr = np_ // NR
+    p0 = 0
+    while True:
+        kc = min(KC, K - p0)
+        accumulate = p0 > 0
+        last = p0 + kc >= K
+        for ip in range(ip0, ip1):
+            mv = min(MR, M - ip * MR)
+            aoff = p0 * npan * MR + ip * kc * MR
+            crow = coff + ip * MR * ldc
+            for s in range(nstr):
+                _micro(ap, aoff, bp, p0 * np_ + s * kc * NR, kc, c, crow + s * NR, ldc, mv, min(NR, N - s * NR),
+                       accumulate, last, bias, bias_off + ip * MR, has_bias, act, a0, a1)
         p0 += kc
         if p0 >= K:
             break

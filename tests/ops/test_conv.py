@@ -368,12 +368,39 @@ def test_property_matches_ort_and_reference_slow(case):
     _check_case(case)
 
 
+# maps of <= _SMALLN_MAX_PIXELS outputs take the small-map path (B packed once per image, chunks split the
+# output channels); with the limit at 0 the same shapes take the column-tiled 1x1 / im2col kernels
+@pytest.fixture(params=["small_map_path", "tiled_path"])
+def smalln_limit(request, monkeypatch):
+    import onnumba.ops.conv as conv_mod
+
+    if request.param == "tiled_path":
+        monkeypatch.setattr(conv_mod, "_SMALLN_MAX_PIXELS", 0)
+    return request.param
+
+
+SMALLN = [
+    ((2, 300, 7, 7), (37, 300, 1, 1), {}),                                  # 1x1, K over two K blocks, batch 2
+    ((1, 40, 5, 9), (20, 40, 3, 3), {"pads": [1, 0, 1, 2]}),               # im2col, asymmetric pads
+    ((1, 16, 9, 9), (33, 16, 1, 1), {"strides": [2, 2]}),                  # strided 1x1 gather
+    ((1, 8, 20, 20), (9, 8, 2, 2), {"strides": [1, 1], "dilations": [2, 2]}),  # 361 outputs, dilated
+]
+
+
+@pytest.mark.parametrize("xs,ws,attrs", SMALLN)
+def test_small_map_and_tiled_paths_match_ort(xs, ws, attrs, smalln_limit):
+    x, w, b = _arrays(xs, ws)
+    (y,) = assert_matches_ort(_model(x, w, b, attrs), {"X": x})
+    np.testing.assert_allclose(y, _ref(x, w, b, attrs), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("xs, k, attrs", [
     ((1, 48, 13, 13), 1, {}),                                     # 1x1: plain GEMM
     ((1, 3, 30, 30), 3, {"strides": [2, 2], "pads": [1] * 4}),    # im2col
     ((2, 40, 11, 10), 3, {"pads": [1] * 4}),                      # Winograd (110 outputs >= the minimum)
+    ((1, 300, 6, 6), 1, {}),                                      # 1x1 with two K blocks
 ])
-def test_identical_weights_give_identical_channels(xs, k, attrs):
+def test_identical_weights_give_identical_channels(xs, k, attrs, smalln_limit):
     # squeezenet's constant-filled weights: output channels with equal weights must be bitwise equal wherever
     # they fall in the GEMM's register tiles (its stored softmax output needs exactly equal logits of ~1e10)
     x = RNG.standard_normal(xs).astype(np.float32) * 100
