@@ -25,13 +25,25 @@ def ours_session(model, threads: int):
     return onnumba.InferenceSession(model, so)
 
 
+#: how both runtimes' idle threads behave in these benchmarks (see :func:`ort_session`)
+THREAD_POLICY = ("Idle threads of both runtimes block between runs (onnumba: OMP_WAIT_POLICY=PASSIVE; "
+                 "onnxruntime: session.intra_op.allow_spinning=0), so neither steals the other's cores.")
+
+
 def ort_session(model, threads: int):
-    """An onnxruntime CPU session with ``threads`` intra-op threads and one inter-op thread."""
+    """An onnxruntime CPU session with ``threads`` intra-op threads and one inter-op thread.
+
+    Its idle threads block instead of spinning (``session.intra_op.allow_spinning=0``), as onnumba's do. Timed
+    side by side in one process, spinning onnxruntime threads keep both cores busy for many milliseconds after
+    each onnxruntime run and halve onnumba's next 2-thread run (measured: a batch-8 64->64 3x3 Conv took 9.3 ms
+    instead of 5.0 ms), while onnxruntime's own time did not change without spinning (4.41 vs 4.44 ms).
+    """
     import onnxruntime as ort
 
     oo = ort.SessionOptions()
     oo.intra_op_num_threads = threads
     oo.inter_op_num_threads = 1
+    oo.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, oo, providers=["CPUExecutionProvider"])
 
 
@@ -84,7 +96,7 @@ def machine_line() -> str:
     import onnxruntime as ort
 
     return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"onnxruntime {ort.__version__}, numba {numba.__version__}.")
+            f"onnxruntime {ort.__version__}, numba {numba.__version__}. {THREAD_POLICY}")
 
 
 def table_head(columns: list, align: str) -> list:

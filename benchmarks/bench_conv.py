@@ -25,6 +25,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 import onnumba
+from benchmarks._common import THREAD_POLICY, ort_session, ours_session
 
 # name, C, H, W, [(M, k, stride, pad, group), ...]  (a list of more than one: a chain of Convs)
 CASES = [
@@ -61,16 +62,7 @@ def build_model(C, H, W, layers, seed=0):
 
 
 def sessions(model, threads):
-    import onnxruntime as ort
-
-    so = onnumba.SessionOptions()
-    so.intra_op_num_threads = threads
-    ours = onnumba.InferenceSession(model, so)
-    oo = ort.SessionOptions()
-    oo.intra_op_num_threads = threads
-    oo.inter_op_num_threads = 1
-    theirs = ort.InferenceSession(model, oo, providers=["CPUExecutionProvider"])
-    return ours, theirs
+    return ours_session(model, threads), ort_session(model, threads)
 
 
 def timed(fn, burst):
@@ -149,7 +141,8 @@ def main(argv=None):
              f"onnxruntime {ort.__version__}, numba {__import__('numba').__version__}. float32, NCHW. "
              "Median time per run, both runtimes timed alternately in one process after warm-up. "
              "Ratio = onnumba / onnxruntime (below 1: onnumba faster). "
-             "'first run' = onnumba's first run of the session (JIT compile or Numba cache load, plus planning).",
+             "'first run' = onnumba's first run of the session (JIT compile or Numba cache load, plus planning). "
+             + THREAD_POLICY,
              "", f"BLAS: {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}. "
              f"Load average at the end: {load} (a shared machine: other processes compete for the cores).",
              "", "| threads | batch | case | onnumba ms | ORT ms | ratio | onnumba GFLOP/s | ORT GFLOP/s | first run s |",
