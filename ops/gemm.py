@@ -240,17 +240,6 @@ class MatMul(Op):
     """Numpy ``matmul`` semantics: batched, batch axes broadcast, 1-d operands promoted and removed again."""
 
     @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        a = inputs[0] if inputs else None
-        bc = consts[1] if len(consts) > 1 else None
-        if (bc is not None and bc.dtype == np.float32 and bc.ndim == 2 and a is not None and a.rank == 2
-                and (a.shape[1] if attrs.trans_a else a.shape[0]) == 1
-                and bc.shape[1 if attrs.trans_b else 0] == (a.shape[0] if attrs.trans_a else a.shape[1])):
-            return replace(attrs, gemv_b=memo_by_array(bc, f"gemv/{attrs.trans_b}",
-                                                        lambda b: gemv_pack(b, attrs.trans_b)))
-        return attrs
-
-    @classmethod
     def infer(cls, node, attrs, inputs, consts):
         a = require_input(node, inputs, 0, "A")
         b = require_input(node, inputs, 1, "B")

@@ -356,3 +356,13 @@ def test_plans_share_packed_constant_weights():
     np.testing.assert_array_equal(y1, y2)
     packs = [st.attrs.gemv_b for p in sess._plans.values() for st in p.steps if st.node.op_type == "Gemm"]
     assert len(packs) == 2 and packs[0] is not None and packs[0] is packs[1]
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_matmul_with_constant_weights(rows):
+    """A Linear layer as exported by PyTorch: MatMul of activations by a constant 2-d float32 weight."""
+    a = np.random.default_rng(1).standard_normal((rows, 64)).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal((64, 32)).astype(np.float32)
+    m = make_node_model("MatMul", {"a": a, "b": b}, ["y"], initializers={"b": b})
+    (y,) = assert_matches_ort(m, {"a": a})
+    np.testing.assert_allclose(y, a @ b, rtol=1e-5, atol=1e-5)
