@@ -607,6 +607,13 @@ class Swish(_Pointwise):
 class PRelu(Op):
     """Y = X where X >= 0, slope * X elsewhere; slope broadcasts unidirectionally to X."""
 
+    @staticmethod
+    def _slope_shape(node, x_shape: tuple, s_shape: tuple) -> tuple:
+        """Before opset 7 a 1-d slope of C values is per channel (axis 1), as PyTorch's old exports use it."""
+        if node.version < 7 and len(s_shape) == 1 and len(x_shape) >= 2 and s_shape[0] == x_shape[1] > 1:
+            return (s_shape[0],) + (1,) * (len(x_shape) - 2)
+        return tuple(s_shape)
+
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
         x = require_input(node, inputs, 0, "X")
@@ -615,7 +622,8 @@ class PRelu(Op):
         _check_dtype(node, x, 0, allowed)
         if s.dtype != x.dtype:
             raise node.error(f"slope element type {s.dtype.name} differs from X's {x.dtype.name}", input=1)
-        ok = s.rank <= x.rank and all(d == t or d == 1 for d, t in zip(reversed(s.shape), reversed(x.shape)))
+        ss = cls._slope_shape(node, x.shape, s.shape)
+        ok = len(ss) <= x.rank and all(d == t or d == 1 for d, t in zip(reversed(ss), reversed(x.shape)))
         if not ok:
             raise node.error(f"slope shape {shape_str(s.shape)} is not unidirectionally broadcastable to X's "
                              f"shape {shape_str(x.shape)} (each trailing dim must equal X's or be 1)", input=1)
@@ -624,6 +632,7 @@ class PRelu(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x, s = arrays
+        s = s.reshape(cls._slope_shape(node, x.shape, s.shape))
         dt = x.dtype
         cdt = _compute_dtype(dt)
         xc, sc = x.astype(cdt, copy=False), s.astype(cdt, copy=False)

@@ -71,7 +71,8 @@ def _legacy_b_shape(node, attrs, a: tuple, b: tuple) -> tuple:
     axis = len(a) - len(b) if attrs.axis is None else attrs.axis
     if axis < 0:
         axis += len(a)
-    if not 0 <= axis <= len(a) - len(b) or tuple(a[axis:axis + len(b)]) != tuple(b):
+    # size-1 dims of B stretch, as PyTorch's legacy exports rely on (their stored outputs broadcast them)
+    if not 0 <= axis <= len(a) - len(b) or any(db not in (da, 1) for da, db in zip(a[axis:axis + len(b)], b)):
         raise node.error(f"shape {shape_str(b)} does not match input 0's dims {shape_str(a)} starting at axis "
                          f"{attrs.axis if attrs.axis is not None else 'suffix'} (legacy broadcast=1)", input=1)
     return (1,) * axis + tuple(b) + (1,) * (len(a) - axis - len(b))

@@ -7,6 +7,11 @@ import onnx
 from onnx import AttributeProto, numpy_helper
 
 
+def _writeable(a: np.ndarray) -> np.ndarray:
+    """to_array may return a read-only view of the protobuf's bytes; kernels take writeable arrays only."""
+    return a if a.flags.writeable else a.copy()
+
+
 def attribute_value(attr: AttributeProto):
     """Convert one attribute to a python value.
 
@@ -21,7 +26,7 @@ def attribute_value(attr: AttributeProto):
     if t == AttributeProto.STRING:
         return attr.s.decode("utf-8", errors="replace")
     if t == AttributeProto.TENSOR:
-        return numpy_helper.to_array(attr.t)
+        return _writeable(numpy_helper.to_array(attr.t))
     if t == AttributeProto.INTS:
         return tuple(int(v) for v in attr.ints)
     if t == AttributeProto.FLOATS:
@@ -33,7 +38,7 @@ def attribute_value(attr: AttributeProto):
     if t == AttributeProto.SPARSE_TENSOR:
         return attr.sparse_tensor
     if t == AttributeProto.TENSORS:
-        return tuple(numpy_helper.to_array(x) for x in attr.tensors)
+        return tuple(_writeable(numpy_helper.to_array(x)) for x in attr.tensors)
     if t == AttributeProto.GRAPHS:
         return tuple(attr.graphs)
     if t == AttributeProto.UNDEFINED and attr.ref_attr_name:

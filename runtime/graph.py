@@ -311,7 +311,10 @@ def build_graph(proto: onnx.ModelProto) -> Graph:
     initializers = {}
     for t in g.initializer:
         try:
-            initializers[t.name] = numpy_helper.to_array(t)
+            arr = numpy_helper.to_array(t)
+            # to_array may return a read-only view of the protobuf's bytes; kernels are compiled for
+            # writeable arrays only (a read-only one is another Numba type: another compile, or a typing error)
+            initializers[t.name] = arr if arr.flags.writeable else arr.copy()
         except Exception as e:
             raise ModelError(f"initializer {t.name!r} cannot be read: {e}") from None
 

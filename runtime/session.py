@@ -211,6 +211,9 @@ class InferenceSession:
                                      f" (numpy {arr.dtype}); convert it with .astype(np.{want.name})")
             if want == object and arr.dtype != object:
                 arr = arr.astype(object)
+            elif not (arr.flags.writeable and arr.flags.aligned):
+                # e.g. np.frombuffer data: kernels are compiled for writeable, aligned arrays only
+                arr = np.array(arr, copy=True)
             if vi.shape is not None:
                 if arr.ndim != len(vi.shape):
                     raise InputError(f"input {name!r}: expected rank {len(vi.shape)} with shape "

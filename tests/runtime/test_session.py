@@ -300,3 +300,12 @@ def test_concurrent_runs_from_threads_agree():
     # not bitwise: Softmax's vectorised sum depends on the buffer's alignment (an ulp); a race would be far off
     for i, g in enumerate(got):
         np.testing.assert_allclose(g, expected[i % 8], rtol=1e-6, atol=1e-7)
+
+
+def test_read_only_and_unaligned_feeds_are_accepted():
+    """np.frombuffer data (read-only) runs like any other feed; the caller's array is left alone."""
+    sess = onnumba.InferenceSession(_mlp())
+    x = np.frombuffer(np.arange(8, dtype=np.float32).tobytes(), dtype=np.float32).reshape(2, 4)
+    assert not x.flags.writeable
+    (y, _) = sess.run(None, {"x": x})
+    np.testing.assert_allclose(y, np.maximum(x + np.array([0.5, -1.0, 2.0, -3.0], np.float32), 0))
