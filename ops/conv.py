@@ -68,6 +68,20 @@ _SMALLN_MAX_PIXELS = 400
 
 #: 1x1 GEMM tile budget in elements (about 1 MiB of float32: stays in L2/L3 while the GEMM reads it)
 _TILE_ELEMS = 2 ** 18
+#: Threads are woken per conv only when the conv is big enough to repay it. With passive OpenMP waiting
+#: (ops/_numba.py) waking the second worker costs about 40-150 us per parallel region on a 2-vCPU VM, so a
+#: conv whose estimated 1-thread time is below ``_PAR_MIN_US`` runs on the calling thread alone (measured per
+#: conv, 1 vs 2 threads: 1x1 convs of 2-12 MFLOP 0.35-0.93x, 3x3 28 MFLOP 0.97x, 50 MFLOP 1.06x, 55 MFLOP
+#: 1.45x). The estimate (microseconds, 1 thread): GEMM at ~130 GFLOP/s, plus writing the output and, for
+#: im2col paths, building the column tiles (shufflenet's 3-channel stem: 16 MFLOP but 225 us, 1.41x at 2).
+_PAR_MIN_US = 250.0
+_US_PER_FLOP = 1 / 1.3e5
+_US_PER_OUT = 1 / 6e3
+_US_PER_COL = 1 / 3e3
+#: one-input-channel (depthwise) convs are memory bound: parallel from this many input + output elements
+#: (measured: 112 ch 56x56 -> 28x28, 439K elements, 1.29x at 2 threads; 136 ch 28x28, 213K, 0.93x)
+_PAR_MIN_DIRECT_ELEMS = 300_000
+
 #: im2col tiles: at least this many output columns (the GEMM amortises packing W) ...
 _IM2COL_MIN_COLS = 448
 #: ... else about this many elements of im2col tile + output tile (256 KiB of float32)
@@ -102,6 +116,8 @@ class ConvAttrs:
     winograd_up: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: W packed for ops/_gemm.py (:func:`packed_weights`) when W is a plan-time constant and the path uses it
     packed_w: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: set by bind when the conv is too small to repay waking a second thread (see ``_PAR_MIN_US``)
+    serial: bool = False
 
 
 # ------------------------------------------------------------------------------------------------ kernels
@@ -653,6 +669,25 @@ def _tiles(units: int, outer_jobs: int, unit_cost: int, budget: int | None = Non
     return -(-units // max(ntile, 1))
 
 
+def run_serially(x_shape, w_shape, group, strides, pads, out_sizes) -> bool:
+    """True when a conv of these concrete shapes is estimated too small to repay waking a second thread."""
+    N, C = x_shape[:2]
+    M, Cg = w_shape[:2]
+    P = math.prod(out_sizes)
+    out = N * M * P
+    if Cg == 1:
+        return math.prod(x_shape) + out < _PAR_MIN_DIRECT_ELEMS
+    # the packed GEMM computes whole panels of _gemm.NR columns: a 1x1 map (a conv as a fully connected layer,
+    # densenet's 1024 -> 1000 classifier: 2 MFLOP but 305 us, 1.41x at 2 threads) costs NR columns
+    Pg = -(-P // _gemm.NR) * _gemm.NR
+    flops = 2.0 * N * M * Pg * Cg * math.prod(w_shape[2:])
+    est = flops * _US_PER_FLOP + out * _US_PER_OUT
+    is1x1 = all(k == 1 for k in w_shape[2:]) and all(s == 1 for s in strides) and not any(pads)
+    if not is1x1:
+        est += N * group * Cg * math.prod(w_shape[2:]) * P * _US_PER_COL  # im2col elements written
+    return est < _PAR_MIN_US
+
+
 def _winograd_ok(x5, w5, s3, d3, group) -> bool:
     """3x3 (2-d), stride 1, dilation 1, one group, enough channels that the 16 GEMMs dominate."""
     return (w5.shape[2:] == (1, 3, 3) and x5.shape[2] == 1 and s3 == (1, 1, 1) and d3 == (1, 1, 1) and group == 1
@@ -724,7 +759,16 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
           and (winograd_u is not None or N * P >= 1024)):  # transforming W per call pays off on large outputs only
         TW = (o3[2] + 1) // 2
         # tiles per chunk: v and z buffers (16 * (C + M) per tile) within about 2 MiB of float32
-        per = _tiles((o3[1] + 1) // 2, N, TW, budget=max(min(_WINO_TILES, 2 ** 19 // (16 * (C + M))), TW))
+        TH = (o3[1] + 1) // 2
+        budget = max(min(_WINO_TILES, 2 ** 19 // (16 * (C + M))), TW)
+        threads = max(1, numba.get_num_threads())
+        if threads > 1:
+            # one run of tile rows per thread: splitting further shrinks the 16 GEMMs' widths below what the
+            # packed GEMM runs well (measured 2 threads, 128->32 at 28x28: 4 jobs 657 us, 2 jobs 273 us; 1
+            # thread 315 us; 96->128 at 14x14: 2 jobs 161 us vs 1 thread 174 us)
+            per = min(max(1, budget // TW), -(-TH // -(-threads // N)))
+        else:
+            per = _tiles(TH, N, TW, budget=budget)
         out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
         x4 = x5.reshape(N, C, x5.shape[3], x5.shape[4])
@@ -840,8 +884,10 @@ class Conv(Op):
         if (wc is not None and u is None and _PACKED_GEMM and wc.dtype in (np.float32, np.float16)
                 and w.shape[1] > 1 and x.shape[1] == w.shape[1] * attrs.group and w.shape[0] % attrs.group == 0):
             pw = memo_by_array(wc, f"packed_w/{attrs.group}", lambda a: packed_weights(a, attrs.group))
+        serial = run_serially(x.shape, w.shape, attrs.group, strides, tuple(padding.begins) + tuple(padding.ends),
+                              out_sizes)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
-                       out_sizes=out_sizes, winograd_u=u, packed_w=pw, winograd_up=up)
+                       out_sizes=out_sizes, winograd_u=u, packed_w=pw, winograd_up=up, serial=serial)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -874,6 +920,19 @@ class Conv(Op):
         x, w = arrays[0], arrays[1]
         b = arrays[2] if len(arrays) > 2 else None
         p = attrs.padding
+        if attrs.serial:
+            threads = numba.get_num_threads()
+            if threads > 1:
+                # thread-local (about 1 us); restored even if the kernel raises
+                numba.set_num_threads(1)
+                try:
+                    return cls._run(attrs, x, w, b, p)
+                finally:
+                    numba.set_num_threads(threads)
+        return cls._run(attrs, x, w, b, p)
+
+    @staticmethod
+    def _run(attrs: ConvAttrs, x, w, b, p):
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group,
                           attrs.activation, attrs.alpha, attrs.clip_min, attrs.clip_max, winograd_u=attrs.winograd_u,
                           packed_w=attrs.packed_w, winograd_up=attrs.winograd_up)]

@@ -409,3 +409,57 @@ def test_identical_weights_give_identical_channels(xs, k, attrs, smalln_limit):
     b = np.full(M, 0.25, np.float32)
     y = run_onnumba(_model(x, w, b, {"kernel_shape": [k, k], **attrs}), {"X": x})[0]
     assert np.array_equal(y, np.broadcast_to(y[:, :1], y.shape))
+
+
+def test_small_convs_run_serially_large_ones_in_parallel():
+    from onnumba.ops.conv import run_serially
+
+    # shufflenet's grouped 1x1 at 14x14 and depthwise 3x3 at 7x7: too small to repay waking a second thread
+    assert run_serially((1, 272, 14, 14), (272, 68, 1, 1), 4, (1, 1), (0, 0, 0, 0), (14, 14))
+    assert run_serially((1, 544, 7, 7), (544, 1, 3, 3), 544, (1, 1), (1, 1, 1, 1), (7, 7))
+    # a 7x7 stem, a large 1x1, a depthwise conv on a large map, a classifier as a 1x1 conv on a 1x1 map
+    assert not run_serially((1, 3, 224, 224), (64, 3, 7, 7), 1, (2, 2), (3, 3, 3, 3), (112, 112))
+    assert not run_serially((1, 256, 56, 56), (128, 256, 1, 1), 1, (1, 1), (0, 0, 0, 0), (56, 56))
+    assert not run_serially((1, 112, 56, 56), (112, 1, 3, 3), 112, (2, 2), (1, 1, 1, 1), (28, 28))
+    assert not run_serially((1, 1024, 1, 1), (1000, 1024, 1, 1), 1, (1, 1), (0, 0, 0, 0), (1, 1))
+
+
+@pytest.mark.parametrize("xs,ws,attrs", [
+    ((1, 16, 9, 9), (16, 4, 1, 1), {"group": 4}),
+    ((1, 12, 8, 8), (12, 1, 3, 3), {"group": 12, "pads": [1, 1, 1, 1]}),
+])
+def test_serial_conv_at_two_threads_matches_and_restores_threads(xs, ws, attrs):
+    import numba
+
+    x, w, b = _arrays(xs, ws)
+    model = _model(x, w, b, attrs)
+    opts = onnumba.SessionOptions()
+    opts.intra_op_num_threads = 2
+    sess = onnumba.InferenceSession(model.SerializeToString(), opts)
+    before = numba.get_num_threads()
+    (y,) = sess.run(None, {"X": x})
+    assert numba.get_num_threads() == before
+    np.testing.assert_allclose(y, _ref(x, w, b, attrs), rtol=1e-4, atol=1e-4)
+
+
+def test_serial_run_restores_thread_count_even_on_error():
+    import numba
+
+    from onnumba.ops.conv import ConvAttrs
+    from onnumba.ops._geometry import Padding
+
+    x, w, b = _arrays((1, 4, 5, 5), (4, 4, 1, 1))
+    attrs = ConvAttrs(kernel_shape=(1, 1), strides=(1, 1), dilations=(1, 1), padding=Padding((0, 0), (0, 0)),
+                      out_sizes=(5, 5), serial=True)
+    saved = numba.get_num_threads()
+    before = min(2, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(before)
+    try:
+        (y,) = Conv.run(None, attrs, [x, w, b])
+        assert numba.get_num_threads() == before
+        np.testing.assert_allclose(y, _ref(x, w, b, {}), rtol=1e-4, atol=1e-4)
+        with pytest.raises(AttributeError):
+            Conv.run(None, attrs, [x, None, b])
+        assert numba.get_num_threads() == before
+    finally:
+        numba.set_num_threads(saved)
