@@ -74,7 +74,10 @@ _TILE_ELEMS = 2 ** 18
 #: conv, 1 vs 2 threads: 1x1 convs of 2-12 MFLOP 0.35-0.93x, 3x3 28 MFLOP 0.97x, 50 MFLOP 1.06x, 55 MFLOP
 #: 1.45x). The estimate (microseconds, 1 thread): GEMM at ~130 GFLOP/s, plus writing the output and, for
 #: im2col paths, building the column tiles (shufflenet's 3-channel stem: 16 MFLOP but 225 us, 1.41x at 2).
-_PAR_MIN_US = 250.0
+#: Whole models at 2 threads (in-process A/B, medians of 25-31): thresholds 150 and 250 us tie within noise on
+#: shufflenet / squeezenet; 150 was 1-3 % faster on inception_v2 and densenet121, whose 150-250 us convs lose a
+#: little alone but less inside a model, where the worker was woken recently.
+_PAR_MIN_US = 150.0
 _US_PER_FLOP = 1 / 1.3e5
 _US_PER_OUT = 1 / 6e3
 _US_PER_COL = 1 / 3e3
