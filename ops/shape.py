@@ -222,6 +222,19 @@ class Size(Op):
 
 # ============================================================================================= Reshape
 
+class _ReshapeLike(Op):
+    """Ops whose output is the input viewed with another shape, computed in ``bind`` as ``attrs.out_shape``
+    (Reshape, Flatten, Squeeze, Unsqueeze): no data moves."""
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        return [arrays[0].reshape(attrs.out_shape)]
+
+
 @dataclass(frozen=True)
 class ReshapeAttrs:
     allowzero: bool
@@ -273,7 +286,7 @@ def reshape_target(node, in_shape: tuple, spec: tuple, allowzero: bool, *, input
 
 
 @register("Reshape", versions=(1, 5, 13, 14, 19, 21, 23, 24, 25), plan_constant_inputs=(1,))
-class Reshape(Op):
+class Reshape(_ReshapeLike):
     """Reshape to a plan-constant shape: 0 copies the input dim (unless ``allowzero``), -1 is inferred."""
 
     @classmethod
@@ -301,14 +314,6 @@ class Reshape(Op):
             out = reshape_target(node, x.shape, spec, attrs.allowzero, input=1)
         return replace(attrs, out_shape=out)
 
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [arrays[0].reshape(attrs.out_shape)]
-
 
 # ============================================================================================= Flatten
 
@@ -319,7 +324,7 @@ class AxisAttrs:
 
 
 @register("Flatten", versions=(1, 9, 11, 13, 21, 23, 24, 25))
-class Flatten(Op):
+class Flatten(_ReshapeLike):
     """Reshape to 2-d: (prod(shape[:axis]), prod(shape[axis:])); ``axis`` may be negative from opset 11."""
 
     @classmethod
@@ -338,14 +343,6 @@ class Flatten(Op):
         a = int(np.prod(x.shape[:axis], dtype=np.int64))
         b = int(np.prod(x.shape[axis:], dtype=np.int64))
         return AxisAttrs(axis, (a, b))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [arrays[0].reshape(attrs.out_shape)]
 
 
 # =========================================================================================== Transpose
@@ -424,7 +421,7 @@ def _resolve_axes(node, attrs, consts, rank: int) -> tuple | None:
 
 
 @register("Squeeze", versions=(1, 11, 13, 21, 23, 24, 25), plan_constant_inputs=(1,))
-class Squeeze(Op):
+class Squeeze(_ReshapeLike):
     """Remove the listed axes (each must have size 1), or every size-1 axis when no axes are given."""
 
     @classmethod
@@ -445,17 +442,9 @@ class Squeeze(Op):
         out = tuple(d for k, d in enumerate(x.shape) if k not in axes)
         return AxesAttrs(axes, out)
 
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [arrays[0].reshape(attrs.out_shape)]
-
 
 @register("Unsqueeze", versions=(1, 11, 13, 21, 23, 24, 25), plan_constant_inputs=(1,))
-class Unsqueeze(Op):
+class Unsqueeze(_ReshapeLike):
     """Insert size-1 axes at the listed positions of the output (negative ones count from its end)."""
 
     @classmethod
@@ -475,14 +464,6 @@ class Unsqueeze(Op):
         for k in range(x.rank + len(axes)):
             out.append(1 if k in axes else next(it))
         return AxesAttrs(axes, tuple(out))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [arrays[0].reshape(attrs.out_shape)]
 
 
 # ============================================================================================== Concat
