@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 
 import numpy as np
@@ -195,6 +196,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OnnumbaError, ValueError, TypeError, OSError) as e:
         msg = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"onnumba {args.cmd}: error: {msg}", file=sys.stderr)
