@@ -566,6 +566,29 @@ def _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1):
                     _activate_row(out[n, m, oh + 1], act, a0, a1)
 
 
+@njit(**SERIAL)
+def _winograd_padded_tiles(nt, C, M):
+    """Tile-axis length for the v (16, C, .) and z (16, M, .) buffers: the 16 slices v[i] (and z[i]) are read and
+    written together at one (c, k), so their stride must not be a multiple of 4 KiB, or all 16 land in one L1
+    cache set (measured: 64->64 3x3 at 48x48 took 2.0 ms with 240 tiles of 64 channels, 1.2 ms by im2col)."""
+    for d in range(32):
+        ntp = nt + d
+        ok = True
+        for stride in (C * ntp, M * ntp):
+            seen = np.zeros(64, np.bool_)
+            for i in range(16):
+                line = ((i * stride) // 16) % 64  # 64-byte line index within a 4 KiB page
+                if seen[line]:
+                    ok = False
+                    break
+                seen[line] = True
+            if not ok:
+                break
+        if ok:
+            return ntp
+    return nt
+
+
 @njit(**KERNEL)
 def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_job, act, a0, a1):
     """Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, group 1: 2.25x fewer multiplications than im2col.
@@ -587,12 +610,13 @@ def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_jo
         th0 = (job % njob_img) * rows_per_job
         th1 = min(th0 + rows_per_job, TH)
         nt = (th1 - th0) * TW
-        v = np.empty((16, C, nt), x.dtype)
-        z = np.empty((16, M, nt), x.dtype)
+        ntp = _winograd_padded_tiles(nt, C, M)
+        v = np.empty((16, C, ntp), x.dtype)
+        z = np.empty((16, M, ntp), x.dtype)
         rows = np.zeros((4, WP), x.dtype)
         _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
         for i in range(16):
-            _blas.gemm(u[i], v[i], z[i], 1.0, 0.0, False, False)
+            _blas.gemm(u[i], v[i, :, :nt], z[i, :, :nt], 1.0, 0.0, False, False)
         _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
 
 
@@ -610,14 +634,15 @@ def _conv_kernel_winograd_packed(x, up, bias, out, M, ph, pw, OH, OW, rows_per_j
         th0 = (job % njob_img) * rows_per_job
         th1 = min(th0 + rows_per_job, TH)
         nt = (th1 - th0) * TW
-        v1 = np.empty(16 * C * nt, np.float32)
-        z1 = np.empty(16 * M * nt, np.float32)
-        v = v1.reshape((16, C, nt))
-        z = z1.reshape((16, M, nt))
+        ntp = _winograd_padded_tiles(nt, C, M)
+        v1 = np.empty(16 * C * ntp, np.float32)
+        z1 = np.empty(16 * M * ntp, np.float32)
+        v = v1.reshape((16, C, ntp))
+        z = z1.reshape((16, M, ntp))
         rows = np.zeros((4, WP), np.float32)
         _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
         for i in range(16):
-            _gemm.gemm(up[i], M, C, v1, i * C * nt, nt, nt, z1, i * M * nt, nt, bias, 0, False, 0, a0, a1)
+            _gemm.gemm(up[i], M, C, v1, i * C * ntp, ntp, nt, z1, i * M * ntp, ntp, bias, 0, False, 0, a0, a1)
         _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
 
 
