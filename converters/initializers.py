@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from onnumba.converters.errors import LayerArgumentError, LayerTypeError
+from onnumba.converters._lookup import resolve
+from onnumba.converters.errors import LayerArgumentError
 
 _GLOBAL = {"rng": np.random.default_rng()}
 
@@ -252,24 +253,8 @@ _ALIASES = {"zeros": "Zeros", "ones": "Ones", "constant": "Constant",
 
 def get(identifier, argument="initializer"):
     """Initializer from an instance, a name, a Keras config dict or a callable (shape, dtype)."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = ALL.get(_ALIASES.get(identifier, identifier))
-        if cls is None:
-            raise LayerArgumentError(f"unknown {argument}={identifier!r}; known: "
-                                     f"{sorted(_ALIASES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = ALL.get(_ALIASES.get(name, name))
-        if cls is None:
-            raise LayerArgumentError(f"unknown {argument} class_name={name!r}")
-        return cls.from_config(dict(identifier.get("config") or {}))
-    if callable(identifier):
-        return _Callable(identifier)
-    raise LayerTypeError(f"{argument} must be a name, an Initializer or a callable, "
-                         f"got {identifier!r}")
+    return resolve(identifier, argument, Initializer, ALL, _ALIASES, _Callable,
+                   "a name, an Initializer or a callable")
 
 
 def serialize(init):

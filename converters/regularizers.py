@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from onnumba.converters.errors import LayerArgumentError, LayerTypeError
+from onnumba.converters._lookup import resolve
+from onnumba.converters.errors import LayerArgumentError
 
 
 class Regularizer:
@@ -70,23 +71,10 @@ _ALIASES = {"l1": "L1", "l2": "L2", "l1_l2": "L1L2"}
 
 def get(identifier, argument="regularizer"):
     """Regularizer from None, an instance, a name, a Keras config dict or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = ALL.get(_ALIASES.get(identifier, identifier))
-        if cls is None:
-            raise LayerArgumentError(f"unknown {argument}={identifier!r}; known: {sorted(_ALIASES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = ALL.get(_ALIASES.get(name, name))
-        if cls is None:
-            raise LayerArgumentError(f"unknown {argument} class_name={name!r}")
-        return cls.from_config(dict(identifier.get("config") or {}))
-    if callable(identifier):
-        return _Callable(identifier)
-    raise LayerTypeError(f"{argument} must be None, a name, a Regularizer or a callable, "
-                         f"got {identifier!r}")
+    if identifier is None:
+        return None
+    return resolve(identifier, argument, Regularizer, ALL, _ALIASES, _Callable,
+                   "None, a name, a Regularizer or a callable")
 
 
 def serialize(reg):
