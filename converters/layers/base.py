@@ -12,7 +12,9 @@ import re
 
 import numpy as np
 
+from onnumba.converters import activations as _activations
 from onnumba.converters import initializers as _initializers
+from onnumba.converters import regularizers as _regularizers
 from onnumba.converters.errors import (ConfigError, IncompatibleShapeError, LayerArgumentError,
                                        LayerTypeError, user_location)
 
@@ -151,6 +153,16 @@ class Layer:
     # -- messages --------------------------------------------------------------------------
     def _repr(self):
         return f"{type(self).__name__} '{self.name}' (created at {self._location})"
+
+    def _init_kernel_and_bias(self, activation, use_bias, kernel_initializer, bias_initializer,
+                              kernel_regularizer, bias_regularizer):
+        """The arguments every layer with a kernel and an optional bias takes (Dense, Conv*, Conv*Transpose)."""
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
 
     def _arg_error(self, arg, value, expected):
         return LayerArgumentError(f"{self._repr()}: {arg}={value!r} is invalid; {expected}")

@@ -5,7 +5,6 @@ Keras -> ONNX attribute conversion of the family lives in ``conv_onnx_attrs``.
 """
 
 from onnumba.converters import _geometry
-from onnumba.converters import activations as _activations
 from onnumba.converters import initializers as _initializers
 from onnumba.converters import regularizers as _regularizers
 from onnumba.converters.errors import ExportError
@@ -108,12 +107,8 @@ class BaseConv(SpatialLayer):
         self.groups = self._check_positive_int("groups", groups)
         if self.filters % self.groups:
             raise self._arg_error("groups", groups, f"filters={filters} must be divisible by it")
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self._init_kernel_and_bias(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer)
 
     def build(self, input_shape):
         _, _, channels = self._check_input(input_shape)

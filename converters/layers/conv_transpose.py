@@ -6,7 +6,6 @@ non-negative ``pads`` and, where Keras's output is longer than the full transpos
 """
 
 from onnumba.converters import _geometry
-from onnumba.converters import activations as _activations
 from onnumba.converters import initializers as _initializers
 from onnumba.converters import regularizers as _regularizers
 from onnumba.converters.layers.base_conv import (SpatialLayer, _rank_subclass, join_spatial)
@@ -61,12 +60,8 @@ class BaseConvTranspose(SpatialLayer):
                                           f"each value must be smaller than its stride "
                                           f"{self.strides} (or dilation)")
         self._init_data_format(data_format)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self._init_kernel_and_bias(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer)
 
     def build(self, input_shape):
         _, _, channels = self._check_input(input_shape)

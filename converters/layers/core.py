@@ -30,12 +30,8 @@ class Dense(Layer):
                  lora_rank=None, **kwargs):
         super().__init__(**kwargs)
         self.units = self._check_positive_int("units", units)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self._init_kernel_and_bias(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer)
         if lora_rank:
             raise self._arg_error("lora_rank", lora_rank, "LoRA is not supported")
 
