@@ -20,6 +20,15 @@ INDEX = (np.dtype(np.int32), np.dtype(np.int64))
 MAX_ELEMENTS = 2 ** 34
 
 
+def compute_dtype(dtype) -> np.dtype:
+    """The type a kernel computes in for data of ``dtype``: float16 and bfloat16 in float32 (kernels are
+    specialised for float32 / float64 only, and onnxruntime also widens them), every other type in itself."""
+    dt = np.dtype(dtype)
+    if dt == np.float16 or dt.kind == "V":  # bfloat16 (ml_dtypes) has kind 'V'
+        return np.dtype(np.float32)
+    return dt
+
+
 def require_input(node, inputs, i: int, what: str = "") -> TensorInfo:
     """Return input ``i``'s info, raising if the node omits a required input."""
     if i >= len(inputs) or inputs[i] is None:

@@ -9,7 +9,7 @@ Everything runs on one internal 3-d layout: 1-d and 2-d inputs are viewed as (N,
   once at plan time when W is a constant.
 * ``_conv_kernel_im2col``: every other dense / grouped conv: per ``prange`` chunk (image, group, tile of
   output rows) an im2col tile is built with row copies into a chunk-local buffer that stays in cache, then
-  multiplied by the group's weights with a single-threaded BLAS GEMM (``ops/_blas.py``), and the epilogue
+  multiplied by the group's weights with a single-threaded BLAS GEMM (``ops/kernels/blas.py``), and the epilogue
   (bias, activation) is applied to the freshly written output tile. A strided 1x1 conv is this kernel with
   K = C: a strided gather, then the GEMM.
 * ``_conv_kernel_direct``: one input channel per group (depthwise with any channel multiplier, and
@@ -18,7 +18,7 @@ Everything runs on one internal 3-d layout: 1-d and 2-d inputs are viewed as (N,
   Conv followed by a 1x1 Conv (a separable conv) stays NCHW throughout.
 
 Threads: one pool. Every kernel is a ``prange`` over independent chunks; GEMMs inside a chunk call a
-single-threaded BLAS (``ops/_blas.py`` pins BLAS to one thread).
+single-threaded BLAS (``ops/kernels/blas.py`` pins BLAS to one thread).
 
 Numba note: hot loops index from 0 over slices, or with unsigned (``uintp``) offsets. A signed index that
 Numba cannot prove non-negative gets a wraparound test that stops LLVM from vectorising (measured 3-6x).
@@ -40,11 +40,12 @@ import numba
 import numpy as np
 from numba import uintp
 
-from onnumba.ops import _blas, _gemm
+from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
 from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtype, check_size, memo_by_array, require_input
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, Padding, check_pads, check_window, \
     resolve_padding, window_output_sizes
 from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
+from onnumba.ops.kernels.epilogue import epilogue_row, epilogue_rows
 from onnumba.registry import Op, TensorInfo, register
 
 #: activation codes of the fused epilogue
@@ -58,7 +59,7 @@ _WINOGRAD_MIN_PIXELS = 100
 #: most 2x2 output tiles per Winograd chunk (measured: 196-392 best at 64 channels, 49-98 at 256)
 _WINO_TILES = 256
 
-#: float32 im2col / 1x1 convs use the packed AVX-512 GEMM of ops/_gemm.py (else single-threaded BLAS)
+#: float32 im2col / 1x1 convs use the packed AVX-512 GEMM of ops/kernels/packed_gemm.py (else single-threaded BLAS)
 _PACKED_GEMM = True
 
 #: float32 one-group convs with at most this many output pixels per image pack B once per image and split the
@@ -115,42 +116,15 @@ class ConvAttrs:
     out_sizes: tuple | None = None
     #: Winograd-transformed weights when W is a plan-time constant and the Winograd path applies
     winograd_u: np.ndarray | None = field(default=None, compare=False, repr=False)
-    #: ``winograd_u`` packed for ops/_gemm.py (:func:`winograd_packed`), float32 / float16 only
+    #: ``winograd_u`` packed for ops/kernels/packed_gemm.py (:func:`winograd_packed`), float32 / float16 only
     winograd_up: np.ndarray | None = field(default=None, compare=False, repr=False)
-    #: W packed for ops/_gemm.py (:func:`packed_weights`) when W is a plan-time constant and the path uses it
+    #: W packed for ops/kernels/packed_gemm.py (:func:`packed_weights`) when W is a plan-time constant and the path uses it
     packed_w: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: set by bind when the conv is too small to repay waking a second thread (see ``_PAR_MIN_US``)
     serial: bool = False
 
 
 # ------------------------------------------------------------------------------------------------ kernels
-
-@njit(**SERIAL)
-def _epilogue(y, bias, has_bias, act, a0, a1):
-    """In place on a (rows, cols) tile: add bias[row], then the fused activation."""
-    if act == 0 and not has_bias:
-        return
-    for r in range(y.shape[0]):
-        bv = bias[r]
-        row = y[r]
-        if act == 0:
-            if has_bias:
-                for j in range(row.shape[0]):
-                    row[j] = row[j] + bv
-        elif act == 1:
-            for j in range(row.shape[0]):
-                v = row[j] + bv
-                row[j] = v if v > 0 else 0.0
-        elif act == 2:
-            for j in range(row.shape[0]):
-                v = row[j] + bv
-                row[j] = v if v >= 0 else v * a0
-        else:
-            for j in range(row.shape[0]):
-                v = row[j] + bv
-                # Clip: NaN passes through, like onnx's Clip
-                row[j] = a0 if v < a0 else (a1 if v > a1 else v)
-
 
 @njit(**SERIAL)
 def _ow_range(kw, W, OW, sw, dw, pw):
@@ -230,13 +204,13 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, KD, KH, KW, sd, sh, s
         p0 = q0 * OW
         y = out[n, g * Mg:(g + 1) * Mg, p0:p0 + ncol]
         _blas.gemm(w2[g * Mg:(g + 1) * Mg], col, y, 1.0, 0.0, False, False)
-        _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+        epilogue_rows(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
 
 
 @njit(**KERNEL)
 def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, KD, KH, KW, sd, sh, sw, dd, dh, dw,
                                pd, ph, pw, OD, OH, OW, rows_per_tile, act, a0, a1):
-    """float32 ``_conv_kernel_im2col`` with the packed GEMM (``ops/_gemm.py``): ap (group, packed A of the
+    """float32 ``_conv_kernel_im2col`` with the packed GEMM (``ops/kernels/packed_gemm.py``): ap (group, packed A of the
     group's (Mg, KK) weights); out (N*M*OD*OH*OW,) flat; bias, activation fused into the GEMM's epilogue."""
     N, C, D, H, W = x.shape
     Cg = C // group
@@ -301,7 +275,7 @@ def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0,
         p1 = min(p0 + cols_per_tile, P)
         y = out[n, g * Mg:(g + 1) * Mg, p0:p1]
         _blas.gemm(w2[g * Mg:(g + 1) * Mg], x3[n, g * Cg:(g + 1) * Cg, p0:p1], y, 1.0, 0.0, False, False)
-        _epilogue(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+        epilogue_rows(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
 
 
 @njit(**KERNEL)
@@ -319,22 +293,6 @@ def _conv_kernel_1x1_packed(x, ap, Mg, Cg, P, bias, has_bias, out, N, group, col
         p1 = min(p0 + cols_per_tile, P)
         _gemm.gemm(ap[g], Mg, Cg, x, (n * C + g * Cg) * P + p0, P, p1 - p0, out, (n * M + g * Mg) * P + p0, P,
                    bias, g * Mg, has_bias, act, a0, a1)
-
-
-@njit(**SERIAL)
-def _activate_row(row, act, a0, a1):
-    if act == 1:
-        for j in range(row.shape[0]):
-            v = row[j]
-            row[j] = v if v > 0 else 0.0
-    elif act == 2:
-        for j in range(row.shape[0]):
-            v = row[j]
-            row[j] = v if v >= 0 else v * a0
-    elif act == 3:
-        for j in range(row.shape[0]):
-            v = row[j]
-            row[j] = a0 if v < a0 else (a1 if v > a1 else v)
 
 
 @njit(**SERIAL)
@@ -376,7 +334,7 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                     orow = out[n, m, od, oh]
                     for j in range(OW):
                         orow[j] = bv
-                    _activate_row(orow, act, a0, a1)
+                    epilogue_row(orow, a0, False, act, a0, a1)
                 continue
             buf = np.empty((HP, WP), out.dtype)
             ncopy = max(min(W, WP - pw), 0)
@@ -441,7 +399,7 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                                 for t in range(uintp(0), uOW):
                                     orow[t] += wv * brow[t * su + off]
                 if act != 0:
-                    _activate_row(orow, act, a0, a1)
+                    epilogue_row(orow, a0, False, act, a0, a1)
             continue
         acc = np.empty(OW, out.dtype)
         los = np.empty(KW, np.int64)
@@ -469,7 +427,7 @@ def _conv_kernel_direct(x, w5, bias, out, group, sd, sh, sw, dd, dh, dw, pd, ph,
                             _axpy_strided(acc[lo:hi], xrow[lo * sw + kw * dw - pw:], sw, w5[m, 0, kd, kh, kw])
             for j in range(OW):
                 orow[j] = acc[j]
-            _activate_row(orow, act, a0, a1)
+            epilogue_row(orow, a0, False, act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -561,9 +519,9 @@ def _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1):
                     if ow + 1 < OW:
                         out[n, m, oh + 1, ow + 1] = y11
             if act != 0:
-                _activate_row(out[n, m, oh], act, a0, a1)
+                epilogue_row(out[n, m, oh], a0, False, act, a0, a1)
                 if two_rows:
-                    _activate_row(out[n, m, oh + 1], act, a0, a1)
+                    epilogue_row(out[n, m, oh + 1], a0, False, act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -622,7 +580,7 @@ def _conv_kernel_winograd(x, u, bias, has_bias, out, ph, pw, OH, OW, rows_per_jo
 
 @njit(**KERNEL)
 def _conv_kernel_winograd_packed(x, up, bias, out, M, ph, pw, OH, OW, rows_per_job, act, a0, a1):
-    """float32 ``_conv_kernel_winograd`` with the packed GEMM (``ops/_gemm.py``): up (16, packed A of u[i])."""
+    """float32 ``_conv_kernel_winograd`` with the packed GEMM (``ops/kernels/packed_gemm.py``): up (16, packed A of u[i])."""
     N, C, H, W = x.shape
     TH = (OH + 1) // 2
     TW = (OW + 1) // 2
@@ -666,12 +624,12 @@ def winograd_weights(w):
 
 
 def winograd_packed(u):
-    """:func:`winograd_weights` ``u`` (16, M, C) packed for the float32 GEMM of ``ops/_gemm.py``: (16, size)."""
+    """:func:`winograd_weights` ``u`` (16, M, C) packed for the float32 GEMM of ``ops/kernels/packed_gemm.py``: (16, size)."""
     return np.concatenate([_gemm.pack_a(u[i]) for i in range(16)])
 
 
 def packed_weights(w, group):
-    """W (M, C/group, k...) packed per group for the float32 GEMM of ``ops/_gemm.py``: (group, packed size)."""
+    """W (M, C/group, k...) packed per group for the float32 GEMM of ``ops/kernels/packed_gemm.py``: (group, packed size)."""
     return _gemm.pack_a(np.asarray(w).reshape(w.shape[0], -1), group)
 
 

@@ -17,7 +17,7 @@ chunk of the input stays in cache. The tile is 2.5-3x faster than OpenBLAS's AVX
 
 Every other geometry runs the generic path (shared/PERFORMANCE.md): for each (image n, group g, chunk of
 output channels) a ``prange`` task computes ``cols = W_g[:, chunk]^T @ X[n, g]`` with single-threaded BLAS
-(``ops/_blas.py``) into a task-local buffer, then scatters ``cols`` into its own output channels (col2im).
+(``ops/kernels/blas.py``) into a task-local buffer, then scatters ``cols`` into its own output channels (col2im).
 1-d and 2-d inputs run through it as 3-d with leading unit spatial axes. float32 and float64 are computed
 natively, float16 in float32. W is rearranged for its kernel once at plan time when it is a constant.
 """
@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from onnumba.ops import _blas
+from onnumba.ops.kernels import blas as _blas
 from onnumba.ops._common import FLOATS, check_dtype, check_size, require_input
 from onnumba.ops._geometry import AUTO_PADS, GeometryError, Padding, check_window, conv_transpose_geometry
 from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
-# 16-lane float32 vectors (see ops/_simd.py): the stride-2 paths keep their tile of accumulators in registers
-from onnumba.ops._simd import vfma as _vfma, vload as _vload, vsplat as _vsplat, vstore as _vstore, \
+# 16-lane float32 vectors (see ops/kernels/simd.py): the stride-2 paths keep their tile of accumulators in registers
+from onnumba.ops.kernels.simd import vfma as _vfma, vload as _vload, vsplat as _vsplat, vstore as _vstore, \
     vstore_lanes as _vstore_lanes, vzip_hi as _vzip_hi, vzip_lo as _vzip_lo
 from onnumba.registry import Op, TensorInfo, register
 

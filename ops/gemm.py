@@ -19,7 +19,7 @@ import numpy as np
 from onnumba.errors import shape_str
 from onnumba.ops._common import broadcast_shapes, check_size, memo_by_array, require_input
 from onnumba.ops._numba import KERNEL, njit, prange
-from onnumba.ops._simd import sload, vfma, vload, vstore, vzero
+from onnumba.ops.kernels.simd import sload, vfma, vload, vstore, vzero
 from onnumba.registry import Op, TensorInfo, register
 
 _F = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64))

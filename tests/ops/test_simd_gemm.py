@@ -1,4 +1,4 @@
-"""ops/_simd.py intrinsics and the packed float32 GEMM of ops/_gemm.py: results vs numpy, edge tiles, K blocks,
+"""ops/kernels/simd.py intrinsics and the packed float32 GEMM of ops/kernels/packed_gemm.py: results vs numpy, edge tiles, K blocks,
 fused epilogue, and the fixed summation order (equal rows of A give bitwise-equal rows of C)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onnumba.ops import _gemm
+from onnumba.ops.kernels import packed_gemm as _gemm
 from onnumba.ops._numba import SERIAL, njit
-from onnumba.ops._simd import vfma, vload, vload_lanes, vsplat, vstore, vstore_lanes
+from onnumba.ops.kernels.simd import vfma, vload, vload_lanes, vsplat, vstore, vstore_lanes
 
 RNG = np.random.default_rng(7)
 F32 = np.float32

@@ -26,7 +26,7 @@ Calling convention (flat arrays plus offsets, so kernels pass any block of a lar
 :func:`gemm` ``(ap, M, K, b, boff, ldb, N, c, coff, ldc, bias, bias_off, has_bias, act, a0, a1)`` with
 ``b``/``c`` 1-d C-contiguous float32 arrays (e.g. ``x.reshape(-1)``): ``B[k, j] = b[boff + k*ldb + j]``,
 ``C[i, j] = c[coff + i*ldc + j]``. Epilogue: ``+ bias[bias_off + i]`` when ``has_bias``, then activation
-``act`` (0 none, 1 relu, 2 leaky relu with slope ``a0``, 3 clip to [``a0``, ``a1``]); ``a0``/``a1`` float32.
+``act`` with parameters ``a0``/``a1`` (float32), as defined once in ``ops/kernels/epilogue.py``.
 Nothing is checked (kernels call it): the caller guarantees shapes, offsets and strides.
 """
 
@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from onnumba.ops._numba import SERIAL, njit
-from onnumba.ops._simd import sload, vadd, vfma, vload, vload_lanes, vmul, vsel_ge, vsel_gt, vsel_lt, vsplat, vstore, \
+from onnumba.ops.kernels.epilogue import epilogue_vec
+from onnumba.ops.kernels.simd import sload, vadd, vfma, vload, vload_lanes, vmul, vsel_ge, vsel_gt, vsel_lt, vsplat, vstore, \
     vstore_lanes, vzero
 
 #: rows of the register tile (output channels)
@@ -88,27 +89,10 @@ def _st(c, off, v, n):
 
 
 @njit(**SERIAL)
-def epilogue(v, bv, has_bias, act, a0, a1):
-    """The fused epilogue on one vector: ``+ bv`` (when has_bias), then the activation ``act``."""
-    if has_bias:
-        v = vadd(v, vsplat(bv))
-    if act == 1:
-        z = vzero()
-        v = vsel_gt(v, z, v, z)
-    elif act == 2:
-        v = vsel_ge(v, vzero(), v, vmul(v, a0))
-    elif act == 3:
-        lo = vsplat(a0)
-        hi = vsplat(a1)
-        v = vsel_lt(v, lo, lo, vsel_gt(v, hi, hi, v))
-    return v
-
-
-@njit(**SERIAL)
 def _row_out(c, off, x0, x1, nv, last, bv, has_bias, act, a0, a1):
     if last:
-        x0 = epilogue(x0, bv, has_bias, act, a0, a1)
-        x1 = epilogue(x1, bv, has_bias, act, a0, a1)
+        x0 = epilogue_vec(x0, bv, has_bias, act, a0, a1)
+        x1 = epilogue_vec(x1, bv, has_bias, act, a0, a1)
     _st(c, off, x0, nv)
     _st(c, off + 16, x1, nv - 16)
 

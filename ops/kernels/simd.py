@@ -1,7 +1,7 @@
 """16-lane float32 vector intrinsics for Numba kernels that keep a register tile of accumulators.
 
 Plain Numba loops cannot keep a tile of accumulators in registers (LLVM leaves array accumulators in memory),
-so register-tiled kernels (``ops/_gemm.py``, ConvTranspose's stride-2 paths) are written with these small
+so register-tiled kernels (``ops/kernels/packed_gemm.py``, ConvTranspose's stride-2 paths) are written with these small
 intrinsics over an LLVM ``<16 x float>`` value, the type :data:`f32x16`. On AVX-512 CPUs each is one zmm
 instruction; elsewhere LLVM splits it into two ymm (AVX2) or four xmm halves, with the same results.
 
