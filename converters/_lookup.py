@@ -3,6 +3,7 @@
 Initializers and regularizers accept the same four forms; this is the one place that reads them.
 """
 
+from onnumba.converters._config import constructor_kwargs
 from onnumba.converters.errors import LayerArgumentError, LayerTypeError
 
 
@@ -30,7 +31,8 @@ def resolve(identifier, argument: str, base: type, classes: dict, aliases: dict,
         cls = classes.get(aliases.get(name, name))
         if cls is None:
             raise LayerArgumentError(f"unknown {argument} class_name={name!r}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        config = identifier.get("config") or {}
+        return cls(**constructor_kwargs(cls, config, f"{argument} ({cls.__name__})"))
     if callable(identifier):
         return wrap_callable(identifier)
     raise LayerTypeError(f"{argument} must be {expected}, got {identifier!r}")

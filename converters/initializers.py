@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from onnumba.converters._config import constructor_kwargs
 from onnumba.converters._lookup import resolve
 from onnumba.converters.errors import LayerArgumentError
 
@@ -42,7 +43,7 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**constructor_kwargs(cls, config, cls.__name__))
 
 
 class Zeros(Initializer):

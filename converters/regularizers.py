@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from onnumba.converters._config import constructor_kwargs
 from onnumba.converters._lookup import resolve
 from onnumba.converters.errors import LayerArgumentError
 
@@ -17,7 +18,7 @@ class Regularizer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**constructor_kwargs(cls, config, cls.__name__))
 
 
 class L1L2(Regularizer):

@@ -25,11 +25,6 @@ from onnumba.converters.layers import LAYER_CLASSES, InputLayer
 from onnumba.converters.layers.base import to_snake_case
 from onnumba.converters.models import Model, Sequential
 
-# Keys that recent Keras 3 versions write and that change nothing at inference.
-_IGNORED_KEYS = {"lora_alpha", "quantization_config", "optional", "ragged", "renorm_clipping",
-                 "renorm_momentum", "autocast", "build_config"}
-
-
 # ---------------------------------------------------------------------------------------------
 # writing
 
@@ -146,8 +141,7 @@ def _layer_from_config(entry):
         raise ConfigError(f"layer {entry.get('name') or (entry.get('config') or {}).get('name')!r}"
                           f": class {class_name!r} is not supported; supported: "
                           f"{sorted(LAYER_CLASSES)}")
-    config = {k: v for k, v in dict(entry.get("config") or {}).items()
-              if k not in _IGNORED_KEYS and not (k == "lora_rank" and v is None)}
+    config = dict(entry.get("config") or {})
     try:
         return cls.from_config(config)
     except ConverterError as exc:

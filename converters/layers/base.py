@@ -15,7 +15,8 @@ import numpy as np
 from onnumba.converters import activations as _activations
 from onnumba.converters import initializers as _initializers
 from onnumba.converters import regularizers as _regularizers
-from onnumba.converters.errors import (ConfigError, IncompatibleShapeError, LayerArgumentError,
+from onnumba.converters._config import constructor_kwargs
+from onnumba.converters.errors import (IncompatibleShapeError, LayerArgumentError,
                                        LayerTypeError, user_location)
 
 _NAME_COUNTS = {}
@@ -287,11 +288,9 @@ class Layer:
     def from_config(cls, config):
         """Inverse of ``get_config`` (Keras 2 keys that Keras 3 also ignores are dropped)."""
         config = dict(config)
-        for key in ("batch_input_shape", "autocast"):
-            config.pop(key, None)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = None
-        return cls(**config)
+        # Keras 2 wrote the model's input shape on its first layer; Sequential reads it there
+        config.pop("batch_input_shape", None)
+        return cls(**constructor_kwargs(cls, config, _config_owner(cls, config)))
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
@@ -336,13 +335,11 @@ class InputLayer(Layer):
         config = dict(config)
         if "batch_input_shape" in config:
             config["batch_shape"] = config.pop("batch_input_shape")
-        for key in ("ragged", "optional"):
-            if config.pop(key, False):
-                raise ConfigError(f"InputLayer {config.get('name')!r}: {key}=True inputs are "
-                                  f"not supported")
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = None
-        return cls(**config)
+        return cls(**constructor_kwargs(cls, config, _config_owner(cls, config)))
+
+
+def _config_owner(cls, config):
+    return f"layer {config.get('name')!r} ({cls.__name__})"
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):  # noqa: N802
