@@ -1,0 +1,408 @@
+"""Reductions: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
+ReduceLogSumExp and ReduceSumSquare, every version (axes as an attribute, or from ReduceSum-13 / the others' 18 as
+an optional input known at plan time, with ``noop_with_empty_axes``).
+
+Any set of reduced axes becomes one ``(outer, R, inner)`` view: a contiguous run of reduced axes (size-1 axes do
+not break a run) is a free reshape; otherwise one transpose copy moves the reduced axes together in front of the
+trailing kept axes. One Numba kernel reduces that view, in parallel over disjoint output slices.
+
+Accumulation rule: the accumulator has the input's type (integers wrap around as in onnxruntime; float16 is
+computed in float32), except that a float sum along a contiguous row (``inner == 1``) accumulates in float64:
+there the accumulator is one scalar and the conversion hides behind the add's latency, while across rows the
+accumulators are SIMD vectors and float64 would halve their width. Integer inputs of the logarithm / root ops are
+computed in float64 and truncated back, as onnx's reference does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from onnumba.errors import shape_str
+from onnumba.ops._common import check_dtype, check_size, const_ints, require_input
+from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.registry import Op, TensorInfo, register
+
+BOOL = np.dtype(bool)
+F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_BASE_TYPES = tuple(np.dtype(t) for t in (np.uint32, np.uint64, np.int32, np.int64, np.float16, np.float32,
+                                          np.float64))
+_WITH_BYTES = _BASE_TYPES + (np.dtype(np.int8), np.dtype(np.uint8))
+_FLOAT_ONLY = (F16, F32, F64)
+
+# kernel operations (MEAN, L2 and LOGSUM are SUM / SUMSQ followed by a cheap elementwise step on the output)
+SUM, SUMSQ, L1, PROD, MAX, MIN, LSE = range(7)
+#: inner (column) elements one task accumulates: a block of SIMD accumulators that stays in L1
+_BLK = 256
+
+
+@njit(**KERNEL)
+def _reduce_kernel(x, out, op, zero):
+    """out[o, i] = reduce over r of x[o, r, i] (R >= 1). ``zero`` is 0 in the scalar accumulator's type."""
+    outer, nr, inner = x.shape
+    if inner == 1:
+        for o in prange(outer):
+            if op == MAX or op == MIN:
+                m = x[o, 0, 0]
+                for r in range(1, nr):
+                    v = x[o, r, 0]
+                    if op == MAX:
+                        if v > m or v != v:
+                            m = v
+                    elif v < m or v != v:
+                        m = v
+                out[o, 0] = m
+            elif op == LSE:
+                m = x[o, 0, 0]
+                for r in range(1, nr):
+                    v = x[o, r, 0]
+                    if v > m or v != v:
+                        m = v
+                if math.isinf(m):
+                    out[o, 0] = m
+                else:
+                    s = zero
+                    for r in range(nr):
+                        s += math.exp(x[o, r, 0] - m)
+                    out[o, 0] = math.log(s) + m
+            else:
+                acc = zero + 1 if op == PROD else zero
+                for r in range(nr):
+                    v = x[o, r, 0]
+                    if op == SUM:
+                        acc += v
+                    elif op == SUMSQ:
+                        acc += v * v
+                    elif op == L1:
+                        acc += abs(v)
+                    else:
+                        acc *= v
+                out[o, 0] = acc
+        return
+    nblk = (inner + _BLK - 1) // _BLK
+    for u in prange(outer * nblk):
+        o = u // nblk
+        i0 = (u - o * nblk) * _BLK
+        i1 = min(i0 + _BLK, inner)
+        acc = out[o, i0:i1]
+        if op == SUM or op == SUMSQ or op == L1:
+            acc[:] = 0
+        elif op == PROD:
+            acc[:] = 1
+        else:
+            acc[:] = x[o, 0, i0:i1]
+        for r in range(nr):
+            row = x[o, r, i0:i1]
+            if op == SUM:
+                for i in range(i1 - i0):
+                    acc[i] += row[i]
+            elif op == SUMSQ:
+                for i in range(i1 - i0):
+                    acc[i] += row[i] * row[i]
+            elif op == L1:
+                for i in range(i1 - i0):
+                    acc[i] += abs(row[i])
+            elif op == PROD:
+                for i in range(i1 - i0):
+                    acc[i] *= row[i]
+            elif op == MIN:
+                for i in range(i1 - i0):
+                    if row[i] < acc[i] or row[i] != row[i]:
+                        acc[i] = row[i]
+            else:  # MAX, and LSE's first pass
+                for i in range(i1 - i0):
+                    if row[i] > acc[i] or row[i] != row[i]:
+                        acc[i] = row[i]
+        if op == LSE:
+            s = np.zeros_like(acc)
+            for r in range(nr):
+                for i in range(i1 - i0):
+                    if not math.isinf(acc[i]):
+                        s[i] += math.exp(x[o, r, i0 + i] - acc[i])
+            for i in range(i1 - i0):
+                if not math.isinf(acc[i]):
+                    acc[i] = math.log(s[i]) + acc[i]
+
+
+def reduce_view(shape: tuple, axes: tuple):
+    """How to see an array of ``shape`` as ``(outer, R, inner)`` with ``axes`` (sorted, unique) in the middle.
+
+    Returns ``(perm, (outer, R, inner))``; ``perm`` is None when a reshape suffices, else the transpose to apply
+    first. Size-1 axes never matter for the layout. The kept axes keep their order, so the ``(outer, inner)``
+    result reshapes to the output shape.
+    """
+    red = [a for a in axes if shape[a] != 1]
+    if not red:
+        return None, (math.prod(shape), 1, 1)
+    kept = [a for a in range(len(shape)) if a not in axes and shape[a] != 1]
+    head = [a for a in kept if a < red[-1]]
+    tail = [a for a in kept if a > red[-1]]
+    dims = (math.prod(shape[a] for a in head), math.prod(shape[a] for a in red), math.prod(shape[a] for a in tail))
+    if not any(red[0] < a < red[-1] for a in kept):
+        return None, dims
+    ones = [a for a in range(len(shape)) if shape[a] == 1]
+    return tuple(ones + head + red + tail), dims
+
+
+def reduce_array(x: np.ndarray, axes: tuple, op: int) -> np.ndarray:
+    """Kernel ``op`` over ``axes`` (sorted, unique, R >= 1) of ``x``; returns the (outer, inner) result in the
+    computation type (float32 for float16, uint8 for bool)."""
+    if x.dtype == F16:
+        x = x.astype(F32)
+    elif x.dtype == BOOL:
+        x = x.view(np.uint8)
+    perm, (outer, n_r, inner) = reduce_view(x.shape, axes)
+    if perm is not None:
+        x = x.transpose(perm)
+    x3 = np.ascontiguousarray(x).reshape(outer, n_r, inner)
+    out = np.empty((outer, inner), x3.dtype)
+    if outer * inner:
+        floaty = x3.dtype.kind == "f"
+        zero = np.float64(0) if floaty and op not in (MAX, MIN) else x3.dtype.type(0)
+        _reduce_kernel(x3, out, op, zero)
+    return out
+
+
+# ============================================================================================= op classes
+
+@dataclass(frozen=True)
+class ReduceAttrs:
+    keepdims: bool
+    noop_with_empty_axes: bool
+    axes: tuple | None  # attribute form (None: absent); input form is read in bind
+    #: filled by bind: sorted unique non-negative axes (None: identity because of noop_with_empty_axes)
+    red: tuple | None = None
+    out_shape: tuple | None = None
+
+
+def _check_flag(node, name: str, default: int) -> bool:
+    v = node.attr(name, default, "int")
+    if v not in (0, 1):
+        raise node.error(f"must be 0 or 1, got {v}", attribute=name)
+    return bool(v)
+
+
+def resolve_axes(node, axes, rank: int, *, input: int | None = None, attribute: str | None = None) -> tuple:
+    """Sorted non-negative axes; out-of-range and repeated axes are refused."""
+    seen = []
+    for a in axes:
+        if not -rank <= a < rank:
+            raise node.error(f"axis {a} is out of range for data of rank {rank} (expected {-rank} <= axis < "
+                             f"{rank})", input=input, attribute=attribute)
+        a = a + rank if a < 0 else a
+        if a in seen:
+            raise node.error(f"axis {a} appears more than once in axes {list(axes)}", input=input,
+                             attribute=attribute)
+        seen.append(a)
+    return tuple(sorted(seen))
+
+
+class _Reduce(Op):
+    """Shared plumbing of the Reduce* ops; subclasses set the kernel ``op``, the post step and the types."""
+
+    #: first version taking axes as an input instead of an attribute
+    axes_input_since: int = 18
+    op: int = SUM
+    #: (since_version, allowed element types) pairs, newest last
+    types: tuple = ((1, _BASE_TYPES),)
+
+    @classmethod
+    def parse_attrs(cls, node) -> ReduceAttrs:
+        keep = _check_flag(node, "keepdims", 1)
+        if node.version >= cls.axes_input_since:
+            if "axes" in node.attrs:
+                raise node.error(f"{node.op_type}-{node.version} takes axes as input 1, not an attribute",
+                                 attribute="axes")
+            return ReduceAttrs(keep, _check_flag(node, "noop_with_empty_axes", 0), None)
+        axes = node.attr("axes", None, "ints")
+        return ReduceAttrs(keep, False, None if axes is None else tuple(axes))
+
+    @classmethod
+    def allowed(cls, version: int) -> tuple:
+        return [t for v, t in cls.types if v <= version][-1]
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx) -> ReduceAttrs:
+        x = require_input(node, inputs, 0, "data")
+        check_dtype(node, x, 0, cls.allowed(node.version))
+        rank = x.rank
+        if node.version >= cls.axes_input_since and node.has_input(1):
+            check_dtype(node, inputs[1], 1, (np.dtype(np.int64),), "axes")
+            if inputs[1].rank != 1:
+                raise node.error(f"axes must be a 1-d tensor, got shape {shape_str(inputs[1].shape)}", input=1)
+            axes = const_ints(node, consts, 1, "axes")
+            where = dict(input=1)
+        else:
+            axes = attrs.axes
+            where = dict(attribute="axes")
+        if not axes:
+            if attrs.noop_with_empty_axes:
+                return replace(attrs, red=None, out_shape=x.shape)
+            red = tuple(range(rank))
+        else:
+            red = resolve_axes(node, axes, rank, **where)
+        out = tuple(1 if a in red else d for a, d in enumerate(x.shape)) if attrs.keepdims else \
+            tuple(d for a, d in enumerate(x.shape) if a not in red)
+        check_size(node, out)
+        return replace(attrs, red=red, out_shape=out)
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
+
+    @classmethod
+    def identity(cls, dtype: np.dtype):
+        """The value of a reduction over no elements (the spec's, per op)."""
+        return 0
+
+    @classmethod
+    def post(cls, y: np.ndarray, n: int) -> np.ndarray:
+        """Elementwise step after the kernel (mean's divide, L2's root ...), in the computation type."""
+        return y
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = np.asarray(arrays[0])
+        if attrs.red is None:
+            return [x.copy()]
+        dt = x.dtype
+        n = math.prod(x.shape[a] for a in attrs.red)
+        if n == 0:
+            return [np.full(attrs.out_shape, cls.identity(dt), dtype=dt)]
+        if cls.float_compute and dt.kind in "iu":
+            x = x.astype(F64)
+        y = cls.post(reduce_array(x, attrs.red, cls.op), n)
+        if dt == BOOL:
+            y = y.view(BOOL)
+        return [y.astype(dt, copy=False).reshape(attrs.out_shape)]
+
+    #: integer inputs computed in float64 (the log / root ops)
+    float_compute: bool = False
+
+
+def _min_of(dt: np.dtype):
+    return -np.inf if dt.kind == "f" else (False if dt == BOOL else np.iinfo(dt).min)
+
+
+def _max_of(dt: np.dtype):
+    return np.inf if dt.kind == "f" else (True if dt == BOOL else np.iinfo(dt).max)
+
+
+@register("ReduceSum", versions=(1, 11, 13), plan_constant_inputs=(1,))
+class ReduceSum(_Reduce):
+    """Sum over ``axes`` (all axes when none are given); an empty reduction gives 0."""
+
+    axes_input_since, op = 13, SUM
+
+
+@register("ReduceMean", versions=(1, 11, 13, 18), plan_constant_inputs=(1,))
+class ReduceMean(_Reduce):
+    """Mean over ``axes``; integers divide with truncation toward zero. An empty reduction is undefined by the
+    spec: NaN for floats (numpy's 0/0), 0 for integers."""
+
+    op = SUM
+
+    @classmethod
+    def identity(cls, dtype):
+        return np.nan if dtype.kind == "f" else 0
+
+    @classmethod
+    def post(cls, y, n):
+        if y.dtype.kind == "f":
+            y /= n
+            return y
+        q = np.abs(y) // n  # truncation toward zero, as a C integer division
+        return np.where(y < 0, -q, q).astype(y.dtype)
+
+
+@register("ReduceMax", versions=(1, 11, 12, 13, 18, 20), plan_constant_inputs=(1,))
+class ReduceMax(_Reduce):
+    """Maximum over ``axes`` (NaN propagates); an empty reduction gives -inf, or the type's minimum."""
+
+    op = MAX
+    types = ((1, _BASE_TYPES), (12, _WITH_BYTES), (20, _WITH_BYTES + (BOOL,)))
+
+    @classmethod
+    def identity(cls, dtype):
+        return _min_of(dtype)
+
+
+@register("ReduceMin", versions=(1, 11, 12, 13, 18, 20), plan_constant_inputs=(1,))
+class ReduceMin(_Reduce):
+    """Minimum over ``axes`` (NaN propagates); an empty reduction gives +inf, or the type's maximum."""
+
+    op = MIN
+    types = ReduceMax.types
+
+    @classmethod
+    def identity(cls, dtype):
+        return _max_of(dtype)
+
+
+@register("ReduceProd", versions=(1, 11, 13, 18), plan_constant_inputs=(1,))
+class ReduceProd(_Reduce):
+    """Product over ``axes``; an empty reduction gives 1."""
+
+    op = PROD
+
+    @classmethod
+    def identity(cls, dtype):
+        return 1
+
+
+@register("ReduceL1", versions=(1, 11, 13, 18), plan_constant_inputs=(1,))
+class ReduceL1(_Reduce):
+    """Sum of absolute values over ``axes``; an empty reduction gives 0."""
+
+    op = L1
+
+
+@register("ReduceSumSquare", versions=(1, 11, 13, 18), plan_constant_inputs=(1,))
+class ReduceSumSquare(_Reduce):
+    """Sum of squares over ``axes``; an empty reduction gives 0."""
+
+    op = SUMSQ
+
+
+@register("ReduceL2", versions=(1, 11, 13, 18), plan_constant_inputs=(1,))
+class ReduceL2(_Reduce):
+    """Square root of the sum of squares over ``axes``; an empty reduction gives 0."""
+
+    op, float_compute = SUMSQ, True
+
+    @classmethod
+    def post(cls, y, n):
+        return np.sqrt(y, out=y)
+
+
+@register("ReduceLogSum", versions=(1, 11, 13, 18, 28), plan_constant_inputs=(1,))
+class ReduceLogSum(_Reduce):
+    """Natural log of the sum over ``axes``; an empty reduction gives -inf (0 for integers)."""
+
+    op, float_compute = SUM, True
+    types = ((1, _BASE_TYPES), (28, _FLOAT_ONLY))
+
+    @classmethod
+    def identity(cls, dtype):
+        return -np.inf if dtype.kind == "f" else 0
+
+    @classmethod
+    def post(cls, y, n):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(y, out=y)
+
+
+@register("ReduceLogSumExp", versions=(1, 11, 13, 18, 28), plan_constant_inputs=(1,))
+class ReduceLogSumExp(_Reduce):
+    """``log(sum(exp(x)))`` over ``axes``, computed as ``m + log(sum(exp(x - m)))`` with ``m`` the maximum so
+    large inputs do not overflow; an empty reduction gives -inf (0 for integers)."""
+
+    op, float_compute = LSE, True
+    types = ReduceLogSum.types
+
+    @classmethod
+    def identity(cls, dtype):
+        return -np.inf if dtype.kind == "f" else 0
+
