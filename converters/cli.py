@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import onnx
 
-from onnumba.converters.errors import ConverterError
+from onnumba.converters.errors import ConverterError, LayerTypeError
 
 _KERAS_SUFFIXES = (".keras", ".json")
 
@@ -37,7 +37,7 @@ def add_subcommands(subparsers):
 
 
 def _fail(command, exc):
-    msg = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    msg = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()).replace(":; ", ": ")
     print(f"onnumba {command}: error: {msg}", file=sys.stderr)
     return 2
 
@@ -61,7 +61,7 @@ def cmd_convert(args):
         model = _load_keras_model(args.model)
         model.to_onnx(args.output, opset=args.opset, training=args.training,
                       fold_batch_norm=args.fold_batch_norm)
-    except (ConverterError, ValueError, TypeError, OSError) as exc:
+    except (ConverterError, LayerTypeError, OSError) as exc:  # anything else is a bug: exit 1
         return _fail("convert", exc)
     note = " (config only: weights are freshly initialized)" if args.model.endswith(".json") \
         else ""
@@ -135,6 +135,6 @@ def cmd_summary(args):
         if not args.model.endswith(_KERAS_SUFFIXES):
             raise ConverterError(f"{args.model}: expected .keras, .json or .onnx")
         _load_keras_model(args.model).summary()
-    except (ConverterError, ValueError, TypeError, OSError) as exc:
+    except (ConverterError, LayerTypeError, OSError) as exc:  # anything else is a bug: exit 1
         return _fail("summary", exc)
     return 0

@@ -3,17 +3,50 @@
     import onnumba
     sess = onnumba.InferenceSession("model.onnx")
     outputs = sess.run(None, {"input": x})
+
+Importing the package is cheap: the session, the registry and the operators (and with them onnx, numba and
+the kernels) load on first use of a name that needs them (PEP 562 module ``__getattr__``), so
+``import onnumba.converters`` and the ``onnumba`` command's light subcommands never load numba.
 """
 
+from __future__ import annotations
+
+import importlib
+
 from onnumba.errors import InputError, InputTypeError, ModelError, OnnumbaError, UnsupportedOpError
-from onnumba.registry import supported_ops
-from onnumba.session import (GraphOptimizationLevel, InferenceSession, ModelMetadata, NodeArg, RunOptions,
-                             SessionOptions, TRAINING_MODE_KEY)
 
 __version__ = "0.1.0"
 
+#: public name -> the submodule that defines it (imported on first access)
+_LAZY = {
+    "InferenceSession": "session", "SessionOptions": "session", "RunOptions": "session",
+    "GraphOptimizationLevel": "session", "NodeArg": "session", "ModelMetadata": "session",
+    "PlanStep": "session", "TRAINING_MODE_KEY": "session", "supported_ops": "registry",
+}
+
+#: submodules reachable as attributes (``onnumba.registry.TensorInfo``) without an explicit import
+_SUBMODULES = frozenset({
+    "attributes", "backend", "cli", "conformance", "converters", "errors", "graph", "ops", "optimizer", "planner",
+    "registry", "session",
+})
+
 __all__ = [
     "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "NodeArg", "ModelMetadata",
-    "supported_ops", "OnnumbaError", "ModelError", "UnsupportedOpError", "InputError", "InputTypeError",
-    "TRAINING_MODE_KEY", "__version__",
+    "PlanStep", "supported_ops", "OnnumbaError", "ModelError", "UnsupportedOpError", "InputError",
+    "InputTypeError", "TRAINING_MODE_KEY", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f"onnumba.{module}"), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"onnumba.{name}")
+    raise AttributeError(f"module 'onnumba' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

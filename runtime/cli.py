@@ -1,23 +1,28 @@
 """The ``onnumba`` command: inspect and run ONNX models, list supported ops, print the conformance table.
 
-    onnumba info MODEL
+    onnumba info MODEL [--plan [--batch N]]
     onnumba run MODEL [--input NAME=FILE.npy ...] [--random] [--output out.npz]
     onnumba ops
     onnumba conformance [--op OP ...]
+    onnumba --version                      (also: python -m onnumba ...)
 
-User errors exit with status 2 and one clear line, no traceback.
+Each command imports only what it needs: ``--help``, ``--version``, ``ops``, ``info`` (without ``--plan``)
+and the converter commands never import numba or the operators. Bad input (an :class:`OnnumbaError`, a
+converter error, an unreadable file) exits with status 2 and one line; anything else is an onnumba bug and
+exits with status 1 and one line saying where to report it (``ONNUMBA_TRACEBACK=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 
-import numpy as np
-
 from onnumba.errors import InputError, OnnumbaError, shape_str
+
+#: where an internal error asks to be reported
+ISSUES_HINT = "this is a bug in onnumba: please report it with the command and the model (ONNUMBA_TRACEBACK=1 " \
+              "shows the traceback)"
 
 
 def _load_proto(path: str):
@@ -27,8 +32,11 @@ def _load_proto(path: str):
 
 
 def cmd_info(args) -> int:
-    from onnumba.graph import ValueInfo
-    from onnumba.registry import DEFAULT_DOMAINS, resolve
+    import collections  # noqa: PLC0415
+
+    from onnumba.graph import ValueInfo  # noqa: PLC0415  (onnx and numpy; no operators)
+    from onnumba.optable import check_supported  # noqa: PLC0415
+    from onnumba.registry import DEFAULT_DOMAINS  # noqa: PLC0415
 
     proto = _load_proto(args.model)
     g = proto.graph
@@ -47,14 +55,19 @@ def cmd_info(args) -> int:
     for vi in g.output:
         v = ValueInfo.from_proto(vi)
         print(f"  {v.name}: {v.type_name} {shape_str(v.shape) if v.shape is not None else '(unknown rank)'}")
-    n_params = sum(int(np.prod(t.dims)) for t in g.initializer)
+    n_params = 0
+    for t in g.initializer:
+        n = 1
+        for d in t.dims:
+            n *= int(d)
+        n_params += n
     print(f"initializers: {len(g.initializer)} ({n_params:,} values)")
     hist = collections.Counter((n.domain if n.domain not in DEFAULT_DOMAINS else "", n.op_type) for n in g.node)
     print(f"nodes: {len(g.node)}")
     unsupported = []
     for (domain, op), count in sorted(hist.items(), key=lambda kv: (-kv[1], kv[0][1])):
         try:
-            resolve(domain, op, opsets.get(domain, 0))
+            check_supported(domain, op, opsets.get(domain, 0))
             mark = ""
         except OnnumbaError as e:
             mark = "  UNSUPPORTED"
@@ -66,10 +79,41 @@ def cmd_info(args) -> int:
             print(f"  {u}")
     else:
         print("all ops supported")
+    if args.plan:
+        _print_plan(args)
     return 0
 
 
+def _print_plan(args) -> None:
+    """The optimised plan for the declared input shapes (symbolic dims set to ``--batch``)."""
+    import onnumba  # noqa: PLC0415
+
+    sess = onnumba.InferenceSession(args.model)
+    shapes = {}
+    for vi in sess.get_inputs():
+        if vi.shape is None:
+            raise InputError(f"input {vi.name!r} has no declared rank, so no plan can be made without data; "
+                             f"use `onnumba run` instead")
+        shapes[vi.name] = tuple(d if isinstance(d, int) and d >= 0 else args.batch for d in vi.shape)
+    steps = sess.get_plan(shapes)
+    print(f"plan for inputs {', '.join(f'{n} {shape_str(s)}' for n, s in shapes.items())}: {len(steps)} steps")
+    width = max([len(st.name) for st in steps] + [4])
+    for k, st in enumerate(steps):
+        line = f"  {k:4d}  {st.name:<{width}}  {st.op_type:<20}"
+        extras = []
+        if st.fused:
+            extras.append("fused " + ", ".join(f"{op} {nm!r}" for nm, op in st.fused))
+        if st.epilogue:
+            extras.append(f"epilogue {st.epilogue}")
+        if st.algorithm:
+            extras.append(f"algorithm {st.algorithm}")
+        shapes_out = ", ".join(shape_str(s) for s in st.output_shapes if s is not None)
+        print(line + f" -> {shapes_out}" + (f"  [{'; '.join(extras)}]" if extras else ""))
+
+
 def _random_feed(vi, rng, batch: int):
+    import numpy as np  # noqa: PLC0415
+
     shape = [batch if not isinstance(d, int) else d for d in (vi.shape or [])]
     dt = np.dtype(vi.dtype)
     if dt.kind == "f":
@@ -82,9 +126,14 @@ def _random_feed(vi, rng, batch: int):
 
 
 def cmd_run(args) -> int:
-    import time
+    import time  # noqa: PLC0415
 
-    import onnumba
+    import numpy as np  # noqa: PLC0415
+
+    import onnumba  # noqa: PLC0415
+
+    if args.batch < 0:
+        raise InputError(f"--batch must be >= 0, got {args.batch}")
 
     opts = onnumba.SessionOptions()
     if args.threads:
@@ -140,9 +189,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_ops(args) -> int:
-    import onnumba
+    from onnumba.optable import supported_ops_table  # noqa: PLC0415  (cached: no numba once warm)
 
-    rows = onnumba.supported_ops()
+    rows = supported_ops_table()
     print(f"{'op':<24} {'domain':<10} versions")
     for r in rows:
         print(f"{r['op_type']:<24} {r['domain']:<10} {', '.join(map(str, r['versions']))}")
@@ -159,10 +208,16 @@ def cmd_conformance(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from onnumba import __version__  # noqa: PLC0415
+
     p = argparse.ArgumentParser(prog="onnumba", description="ONNX inference with Numba kernels")
+    p.add_argument("--version", action="version", version=f"onnumba {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("info", help="inputs, outputs, opsets, op histogram and unsupported ops of a model")
     s.add_argument("model")
+    s.add_argument("--plan", action="store_true",
+                   help="also build a session and print its optimised plan (fused steps, epilogues, algorithms)")
+    s.add_argument("--batch", type=int, default=1, help="size for symbolic dims with --plan (default 1)")
     s.set_defaults(func=cmd_info)
     s = sub.add_parser("run", help="run a model and summarise its outputs")
     s.add_argument("model")
@@ -191,6 +246,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def one_line(exc: BaseException) -> str:
+    """An error message on one line: its lines joined with '; ', or with a space after a line ending in ':'."""
+    out = ""
+    for line in (ln.strip() for ln in str(exc).splitlines()):
+        if line:
+            out += ("" if not out else " " if out.endswith(":") else "; ") + line
+    return out or type(exc).__name__
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """OnnumbaError, converter errors (their own family, not importable here without loading the builder) and
+    OS errors (a missing or unreadable file) are the user's to fix; anything else is an onnumba bug."""
+    if isinstance(exc, (OnnumbaError, OSError)):
+        return True
+    return any(c.__module__ == "onnumba.converters.errors" for c in type(exc).__mro__)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -199,12 +271,17 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (OnnumbaError, ValueError, TypeError, OSError) as e:
-        msg = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
-        print(f"onnumba {args.cmd}: error: {msg}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001  (the one place that turns every failure into one line)
+        if os.environ.get("ONNUMBA_TRACEBACK", "") not in ("", "0"):
+            raise
+        if _is_user_error(e):
+            print(f"onnumba {args.cmd}: error: {one_line(e)}", file=sys.stderr)
+            return 2
+        print(f"onnumba {args.cmd}: internal error: {type(e).__name__}: {one_line(e)}; {ISSUES_HINT}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class Step:
     outputs: tuple
     infos: tuple  # TensorInfo per output ('' outputs get None)
     free: tuple  # names whose last use is this step
+    fused: tuple = ()  # nodes that plan rewrites folded into this step, in graph order
 
 
 @dataclass
@@ -71,6 +72,11 @@ def value_inputs(graph) -> frozenset:
             todo += [i for i in p.inputs if i]
     fed = {vi.name for vi in graph.inputs} | set(graph.overridable)
     return frozenset(need & fed)
+
+
+def _all_empty(node, out_infos) -> bool:
+    present = [info for o, info in zip(node.outputs, out_infos) if o]
+    return bool(present) and all(info is not None and info.size == 0 for info in present)
 
 
 def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContext,
@@ -123,6 +129,11 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
                 infos[o] = info
         all_const = node.impl.foldable and all(c is not None for n, c in zip(node.inputs, in_consts) if n)
         arrays = node.impl.plan_value(node, attrs, in_infos) if node.impl.foldable else None
+        if arrays is None and _all_empty(node, out_infos):
+            # every output has a zero-size dim, so its value is its shape and dtype alone: the step needs no
+            # kernel (an empty batch runs through any op whose ``infer`` accepts it; Shape, Size, reductions
+            # and the like have non-empty outputs and still run)
+            arrays = [np.empty(info.shape, info.dtype) if o else None for o, info in zip(node.outputs, out_infos)]
         if arrays is None and all_const:
             arrays = node.impl.run(node, attrs, in_consts)
         if arrays is not None:
@@ -134,9 +145,11 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         steps.append(Step(node, attrs, tuple(node.inputs), tuple(node.outputs), tuple(out_infos), ()))
 
     if optimize:
+        before = [(st, st.inputs, st.outputs) for st in steps]
         state = RewriteState(steps, consts, infos, wanted, ctx)
         apply_rewrites(state)
         steps = state.steps
+        _record_fused(before, steps)
 
     # last uses: a value is freed after the last step that reads it, unless it is an output or a constant
     keep = set(wanted) | set(consts)
@@ -154,6 +167,48 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
     for st, fr in zip(steps, frees):
         st.free = tuple(fr)
     return Plan(steps, consts, infos, wanted)
+
+
+def _record_fused(before: list, after: list) -> None:
+    """Fill ``Step.fused``: a step that left the plan was fused into the surviving step that now produces one of
+    its outputs, or into the step its own removed consumers were fused into (Conv <- BatchNormalization <- Relu
+    leaves one Conv step producing the Relu's output). A removed step attributed to none (an inference Dropout
+    whose readers now read its input) simply left the plan."""
+    alive = {id(st) for st in after}
+    producer = {o: st for st in after for o in st.outputs if o}
+    removed = [(st, ins, outs) for st, ins, outs in before if id(st) not in alive]
+    readers: dict = {}
+    for r in removed:
+        for n in r[1]:
+            if n:
+                readers.setdefault(n, []).append(r)
+    owner: dict = {}
+
+    def find(r, depth=0):
+        key = id(r[0])
+        if key not in owner:
+            owner[key] = None  # guards against a cycle of renamed values
+            hit = next((producer[o] for o in r[2] if o in producer), None)
+            if hit is None and depth < len(removed):
+                for o in r[2]:
+                    for r2 in readers.get(o, ()):
+                        hit = find(r2, depth + 1)
+                        if hit is not None:
+                            break
+                    if hit is not None:
+                        break
+            owner[key] = hit
+        return owner[key]
+
+    fused: dict = {}
+    for r in removed:
+        st = find(r)
+        if st is not None and st.node is not r[0].node:
+            fused.setdefault(id(st), []).append(r[0].node)
+    for st in after:
+        nodes = fused.get(id(st), ())
+        if nodes:
+            st.fused = tuple(sorted(nodes, key=lambda n: n.index)) + tuple(st.fused)
 
 
 def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:

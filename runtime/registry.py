@@ -109,6 +109,17 @@ class OpSpec:
 
 # (domain, op_type) -> {since_version: OpSpec}
 _REGISTRY: dict[tuple[str, str], dict[int, OpSpec]] = {}
+_OPS_LOADED = False
+
+
+def _load_ops() -> None:
+    """Fill the registry on first use: importing ``onnumba.ops`` (numba and every kernel module) is the
+    expensive part of onnumba's start, so ``import onnumba`` leaves it to the first lookup."""
+    global _OPS_LOADED
+    if not _OPS_LOADED:
+        import onnumba.ops  # noqa: F401, PLC0415  (each family module registers its ops)
+
+        _OPS_LOADED = True
 
 
 def _norm_domain(domain: str) -> str:
@@ -160,23 +171,30 @@ def resolve(domain: str, op_type: str, opset: int) -> type:
     The definition in force is the highest ``since_version`` <= opset that onnx defines; it must be one of
     the versions the implementation registered, otherwise :class:`UnsupportedOpError`.
     """
-    key = (_norm_domain(domain), op_type)
-    table = _REGISTRY.get(key)
-    if not table:
+    _load_ops()
+    table = _REGISTRY.get((_norm_domain(domain), op_type)) or {}
+    return table[select_version(domain, op_type, opset, table)].impl
+
+
+def select_version(domain: str, op_type: str, opset: int, implemented) -> int:
+    """The version of ``op_type`` in force at ``opset`` if it is among ``implemented``, else
+    :class:`UnsupportedOpError` (shared by :func:`resolve` and the numba-free op table of the CLI)."""
+    if not implemented:
         raise UnsupportedOpError(f"operator {op_type!r} of domain {domain or 'ai.onnx'!r} is not implemented")
     sv = schema_version(domain, op_type, opset)
     if sv is None:
         # not an onnx-defined op (custom domain): the highest registered version <= opset
-        sv = max((v for v in table if v <= opset), default=None)
-    if sv not in table:
+        sv = max((v for v in implemented if v <= opset), default=None)
+    if sv not in implemented:
         raise UnsupportedOpError(
             f"operator {op_type!r} version {sv} (in force at opset {opset}) is not implemented; "
-            f"implemented versions: {', '.join(map(str, sorted(table)))}")
-    return table[sv].impl
+            f"implemented versions: {', '.join(map(str, sorted(implemented)))}")
+    return sv
 
 
 def supported_ops() -> list[dict]:
     """The registry as a table: one row per op with its domain, versions and implementing module."""
+    _load_ops()
     rows = []
     for (domain, op_type), table in sorted(_REGISTRY.items()):
         rows.append({
@@ -189,4 +207,5 @@ def supported_ops() -> list[dict]:
 
 
 def is_registered(domain: str, op_type: str) -> bool:
+    _load_ops()
     return (_norm_domain(domain), op_type) in _REGISTRY

@@ -87,6 +87,54 @@ class NodeArg:
 
 
 @dataclass(frozen=True)
+class PlanStep:
+    """One step of a session's plan, as :meth:`InferenceSession.get_plan` shows it (read-only).
+
+    Attributes:
+        name: the node's name (a rewrite that replaces a node keeps the replaced node's name).
+        op_type: the op the step runs (e.g. ``Conv``, or ``ChannelAffine`` for a rewritten BatchNormalization).
+        domain: the op's domain ('' for ai.onnx).
+        inputs, outputs: value names ('' marks an omitted optional one).
+        output_shapes: the concrete shape of each output (None for an omitted one).
+        fused: ``(name, op_type)`` of each node the optimiser folded into this step, in graph order.
+        epilogue: the fused "bias, then activation" the step applies, as text (None: none).
+        algorithm: the algorithm the op chose for these shapes, when it exposes one (None otherwise).
+    """
+
+    name: str
+    op_type: str
+    domain: str
+    inputs: tuple
+    outputs: tuple
+    output_shapes: tuple
+    fused: tuple = ()
+    epilogue: str | None = None
+    algorithm: str | None = None
+
+
+def _epilogue_text(attrs) -> str | None:
+    epi = getattr(attrs, "epilogue", None)
+    if epi is not None:
+        text = getattr(epi, "describe", None)
+        text = text() if callable(text) else str(epi)
+        return None if text in ("", "none", "identity") else text
+    act = getattr(attrs, "activation", None)
+    return act if isinstance(act, str) and act != "none" else None
+
+
+def _plan_view(plan) -> list:
+    out = []
+    for st in plan.steps:
+        algo = getattr(st.attrs, "algorithm", None)
+        out.append(PlanStep(
+            name=st.node.name, op_type=st.node.op_type, domain=st.node.domain, inputs=tuple(st.inputs),
+            outputs=tuple(st.outputs), output_shapes=tuple(None if i is None else i.shape for i in st.infos),
+            fused=tuple((n.name, n.op_type) for n in getattr(st, "fused", ())),
+            epilogue=_epilogue_text(st.attrs), algorithm=None if algo is None else str(algo)))
+    return out
+
+
+@dataclass(frozen=True)
 class ModelMetadata:
     producer_name: str
     graph_name: str
@@ -133,6 +181,7 @@ class InferenceSession:
         # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
         self._value_inputs = value_inputs(graph)
         self._lock = threading.Lock()
+        self._last_plan = None  # the plan of the latest run (or the one made at load): what get_plan() shows
         # a model whose inputs are all fully static is planned now, so its errors show at load
         if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
             infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
@@ -241,7 +290,50 @@ class InferenceSession:
                     if len(self._plans) > 64:  # bounded cache of shape signatures
                         self._plans.pop(next(iter(self._plans)))
                     self._plans[key] = plan
+        self._last_plan = plan
         return plan
+
+    def get_plan(self, input_shapes: dict | None = None, run_options: RunOptions | None = None) -> list:
+        """The steps this session executes, after graph optimisation, as a list of frozen :class:`PlanStep`.
+
+        Args:
+            input_shapes: input name -> concrete shape; the plan for those shapes is made (or reused) without
+                running anything. Inputs left out use their declared shape, which must then be fully static.
+                None: the plan of the latest ``run`` (or, for a model whose inputs are all static, the plan
+                made at load).
+            run_options: the :class:`RunOptions` the plan is made for (training mode changes Dropout steps).
+
+        A plan may also depend on the values of small fed inputs (e.g. a Reshape's shape given as an input);
+        such a session's plan is shown after a ``run`` only.
+        """
+        if input_shapes is None:
+            if self._last_plan is None:
+                raise InputError("no plan yet: the model has inputs with symbolic dims, so its plan is made per "
+                                 "input shape; call get_plan({name: shape, ...}) or run the model first")
+            return _plan_view(self._last_plan)
+        if not isinstance(input_shapes, dict):
+            raise InputError(f"input_shapes must be a dict of input name -> shape, got {type(input_shapes).__name__}")
+        if self._value_inputs:
+            raise InputError(f"the plan depends on the values of input(s) {sorted(self._value_inputs)}; run the "
+                             f"model and call get_plan() without arguments")
+        infos = {}
+        for name, vi in self._inputs.items():
+            shape = input_shapes.get(name, vi.shape)
+            if shape is None or not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+                raise InputError(f"input {name!r}: a concrete shape is needed to make a plan, got "
+                                 f"{'no shape' if shape is None else shape_str(shape)}; pass "
+                                 f"input_shapes={{{name!r}: (...)}}")
+            if vi.shape is not None:
+                if len(shape) != len(vi.shape) or any(isinstance(d, int) and d != g
+                                                       for d, g in zip(vi.shape, shape)):
+                    raise InputError(f"input {name!r}: shape {shape_str(shape)} does not match the declared "
+                                     f"{shape_str(vi.shape)}")
+            infos[name] = TensorInfo(vi.dtype, tuple(int(d) for d in shape))
+        unknown = sorted(set(input_shapes) - set(self._inputs))
+        if unknown:
+            raise InputError(f"unknown input(s) {unknown}; the model's inputs are {list(self._inputs)}")
+        training = bool(getattr(run_options, "training_mode", False))
+        return _plan_view(self._plan_for(infos, frozenset(), training, None))
 
     def run(self, output_names, input_feed, run_options: RunOptions | None = None) -> list:
         """Compute ``output_names`` (None: all outputs) from ``input_feed`` (name -> numpy array)."""
