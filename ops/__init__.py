@@ -17,6 +17,7 @@ from onnumba.ops import (  # noqa: F401
     normalization,
     pad,
     pool,
+    recurrent,
     reduction,
     reduction_index,
     quantization,
