@@ -37,10 +37,19 @@ def require_input(node, inputs, i: int, what: str = "") -> TensorInfo:
 
 
 def check_dtype(node, info: TensorInfo, i: int, allowed, what: str = "") -> None:
+    """Raise unless input ``i`` has one of the ``allowed`` element types (the one dtype message of ops/)."""
     if info.dtype not in allowed:
         names = ", ".join(sorted({np.dtype(d).name for d in allowed}))
-        raise node.error(f"{what + ': ' if what else ''}element type {info.dtype.name} is not supported; "
-                         f"expected one of {names}", input=i)
+        raise node.error(f"{what + ': ' if what else ''}element type {info.dtype.name} is not supported by "
+                         f"{node.op_type}-{node.version}; expected one of {names}", input=i)
+
+
+def check_types(node, inputs, idx, allowed) -> np.dtype:
+    """Every present input of ``idx`` has one element type, from ``allowed``; returns it."""
+    for i in idx:
+        if i < len(inputs) and inputs[i] is not None:
+            check_dtype(node, inputs[i], i, allowed)
+    return check_same_dtype(node, inputs, idx)
 
 
 def check_same_dtype(node, inputs, idx) -> np.dtype:

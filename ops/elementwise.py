@@ -27,7 +27,9 @@ from onnumba.ops._common import (
     require_input,
 )
 from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
-from onnumba.ops.activation import ERF, EXP, _div, _params, _run_activation
+from onnumba.ops.kernels.epilogue import ERF, EXP
+from onnumba.ops.kernels.mathf32 import fdiv
+from onnumba.ops.kernels.pointwise import PAR_MIN_CHEAP, params, run_activation
 from onnumba.registry import Op, TensorInfo, register
 
 SIGNED = FLOATS + tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
@@ -85,7 +87,7 @@ def _legacy_b_shape(node, attrs, a: tuple, b: tuple) -> tuple:
 ADD, SUB, MUL, DIV, RSUB, RDIV = range(6)
 _FULL, _ROWS, _PLANES = range(3)
 _BIN_CHUNK = 16384
-_BIN_PAR_MIN = 1 << 21  # as activation._PAR_MIN_CHEAP: memory bound, waking a worker costs ~40 us
+_BIN_PAR_MIN = PAR_MIN_CHEAP  # memory bound like a cheap activation: the same serial/parallel rule
 
 
 @njit(**SERIAL)
@@ -103,13 +105,13 @@ def _vec_op(a, b, out, op):
             out[i] = a[i] * b[i]
     elif op == DIV:
         for i in range(n):
-            out[i] = _div(a[i], b[i])
+            out[i] = fdiv(a[i], b[i])
     elif op == RSUB:
         for i in range(n):
             out[i] = b[i] - a[i]
     else:
         for i in range(n):
-            out[i] = _div(b[i], a[i])
+            out[i] = fdiv(b[i], a[i])
 
 
 @njit(**SERIAL)
@@ -127,13 +129,13 @@ def _scalar_op(a, s, out, op):
             out[i] = a[i] * s
     elif op == DIV:
         for i in range(n):
-            out[i] = _div(a[i], s)
+            out[i] = fdiv(a[i], s)
     elif op == RSUB:
         for i in range(n):
             out[i] = s - a[i]
     else:
         for i in range(n):
-            out[i] = _div(s, a[i])
+            out[i] = fdiv(s, a[i])
 
 
 @njit(**SERIAL)
@@ -420,24 +422,24 @@ class Min(_Variadic):
 # =============================================================================================== unary
 
 def _erf(x, out):
-    """Erf through the activation kernel (numpy has none): float32 by a vectorised polynomial, float64 by
+    """Erf through the pointwise loop (numpy has none): float32 by a vectorised polynomial, float64 by
     math.erf, others via float32 (float16) or float64 (integers, truncated back)."""
     dt = x.dtype
     work = dt if dt in (np.float32, np.float64) else (np.float32 if dt == np.float16 else np.float64)
     xs = np.ascontiguousarray(x, dtype=work).reshape(-1)
-    p = _params(work, 0.0, 0.0, 0.0)
+    p = params(work, 0.0, 0.0, 0.0)
     if work == dt:
-        _run_activation(xs, out.reshape(-1), ERF, p)
+        run_activation(xs, out.reshape(-1), ERF, p)
     else:
         tmp = np.empty(xs.shape, work)
-        _run_activation(xs, tmp, ERF, p)
+        run_activation(xs, tmp, ERF, p)
         np.copyto(out.reshape(-1), tmp if dt.kind == "f" else np.trunc(tmp), casting="unsafe")
 
 
 def _exp(x, out):
-    """float32: the activation kernel's vectorised polynomial exp (faster than numpy's); others: np.exp."""
+    """float32: the pointwise loop's vectorised polynomial exp (faster than numpy's); others: np.exp."""
     if x.dtype == np.float32:
-        _run_activation(np.ascontiguousarray(x).reshape(-1), out.reshape(-1), EXP, _params(x.dtype, 0.0, 0.0, 0.0))
+        run_activation(np.ascontiguousarray(x).reshape(-1), out.reshape(-1), EXP, params(x.dtype, 0.0, 0.0, 0.0))
     else:
         np.exp(x, out=out)
 

@@ -1,18 +1,21 @@
-"""Plan rewrites for CNN graphs, registered with :func:`onnumba.optimizer.register_rewrite`.
+"""Plan rewrites for CNN graphs, registered with :func:`onnumba.optimizer.register_rewrite` in a declared order.
 
 They run per plan (constants and the training flag known) when graph_optimization_level is not 0:
 
-* an inference-mode Dropout whose mask nobody reads is removed (its readers read its input);
-* an inference BatchNormalization with constant parameters right after a Conv (whose output only it reads)
-  is folded into the Conv's W and B;
-* a Mul / Add / Sub by a constant per-channel (or scalar) operand right after a Conv is folded into its W / B;
-* any other inference BatchNormalization with constant parameters becomes a ``ChannelAffine`` step
-  (``y = x * a[c] + b[c]``), which absorbs following per-channel Mul / Add / Sub steps in the same way
-  (DenseNet's and Inception-v2's BatchNormalization -> Mul -> Add "scale" chains become one pass);
-* a Relu / LeakyRelu / Clip (constant bounds) right after a Conv or a ChannelAffine becomes its fused
-  epilogue.
+1. an inference-mode Dropout whose mask nobody reads is removed (its readers read its input);
+2. an inference BatchNormalization with constant parameters right after a producer that can fold an affine map
+   into its weights (Conv: ``fold_affine``, see ops/_fusable.py) is folded into its W and B;
+3. any other inference BatchNormalization with constant parameters becomes a ``ChannelAffine`` step, the same
+   kernel (``kernels/affine.py``) with the same constants, so the result is bitwise the same;
+4. a Mul / Add / Sub by a constant per-channel (or scalar) operand right after such a producer or a
+   ``ChannelAffine`` is folded into it (DenseNet's and Inception-v2's BatchNormalization -> Mul -> Add "scale"
+   chains become one pass);
+5. a Relu / LeakyRelu / Clip (constant bounds) right after a fusable producer (Conv, Gemm, MatMul,
+   ChannelAffine, any op following ops/_fusable.py) becomes its epilogue (``Epilogue.of(op_type, ...)``).
 
-Each gives the same results as the unrewritten plan within float tolerance (tests/ops/test_fusion.py).
+Fused and unfused plans compute the same thing, NaN, Inf and signed zeros included: activation fusion is the
+same arithmetic (bitwise equal); folding changes rounding only, and is refused where it would change which
+outputs are NaN, infinite or zero (tests/ops/test_fused_equals_unfused.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from onnumba.graph import Node
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._fusable import can_fold_affine, fold_into_weights, is_fusable
+from onnumba.ops.kernels.affine import channel_affine_kernel
+from onnumba.ops.kernels.epilogue import CLIP, FUSABLE_OPS, IDENTITY, LEAKY_RELU, NONE, RELU, Epilogue
+from onnumba.ops.normalization import batchnorm_affine
 from onnumba.optimizer import register_rewrite
 from onnumba.registry import Op
+
+#: rewrite order (the optimizer runs rewrites by this number, never by import order)
+ORDER_DROPOUT, ORDER_BN_INTO_WEIGHTS, ORDER_BN_TO_AFFINE, ORDER_PER_CHANNEL, ORDER_ACTIVATION = 10, 20, 30, 40, 50
+
+_FLOAT = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _producers(state) -> dict:
@@ -35,7 +46,73 @@ def _is(st, op_type: str) -> bool:
     return st.node.op_type == op_type and st.node.domain == ""
 
 
-@register_rewrite
+def _absorb(state, prod, st) -> None:
+    """``prod`` takes over ``st``'s outputs; ``st`` leaves the plan."""
+    prod.outputs, prod.infos = st.outputs, st.infos
+    state.steps.remove(st)
+
+
+# ----------------------------------------------------------------------------------------------- legacy Conv
+# THE ONE PLACE TO DELETE once ops/conv follows ops/_fusable.py (ConvAttrs.epilogue, Conv.with_epilogue,
+# Conv.fold_affine): it maps the string fields ConvAttrs.activation / alpha / clip_min / clip_max to an Epilogue.
+
+_LEGACY_NAMES = {NONE: "none", RELU: "relu", LEAKY_RELU: "leakyrelu", CLIP: "clip"}
+
+
+class _LegacyConv:
+    @staticmethod
+    def applies(st) -> bool:
+        return _is(st, "Conv") and not is_fusable(st.node.impl, st.attrs) and hasattr(st.attrs, "activation")
+
+    @staticmethod
+    def epilogue(attrs) -> Epilogue | None:
+        act = {v: k for k, v in _LEGACY_NAMES.items()}.get(attrs.activation)
+        if act is None:
+            return None
+        if act == LEAKY_RELU:
+            return Epilogue(act, attrs.alpha)
+        return Epilogue(act, attrs.clip_min, attrs.clip_max) if act == CLIP else Epilogue(act)
+
+    @staticmethod
+    def with_epilogue(attrs, ep: Epilogue):
+        if ep.act == LEAKY_RELU:
+            return replace(attrs, activation="leakyrelu", alpha=ep.a0)
+        if ep.act == CLIP:
+            return replace(attrs, activation="clip", clip_min=ep.a0, clip_max=ep.a1)
+        return replace(attrs, activation=_LEGACY_NAMES[ep.act])
+
+    @staticmethod
+    def fold_affine(node, attrs, w, b, sub, mul, add):
+        return fold_into_weights(w, b, sub, mul, add, axis=0)
+
+# ----------------------------------------------------------------------------------------------- end legacy
+
+
+def _protocol(st):
+    """The object answering ``with_epilogue`` / ``fold_affine`` for ``st``'s op, or None; and its epilogue."""
+    if st.attrs is None:
+        return None, None
+    if is_fusable(st.node.impl, st.attrs):
+        return st.node.impl, st.attrs.epilogue
+    if _LegacyConv.applies(st):
+        return _LegacyConv, _LegacyConv.epilogue(st.attrs)
+    return None, None
+
+
+def _float_output(state, st) -> bool:
+    info = st.infos[0] if st.infos else None
+    return info is not None and info.dtype in _FLOAT and len([o for o in st.outputs if o]) == 1
+
+
+def _single_reader(state, name: str, producers: dict, reader):
+    """``name``'s producer when ``reader`` is its only reader, else None."""
+    prod = producers.get(name)
+    if prod is None or state.single_consumer(name) is not reader:
+        return None
+    return prod
+
+
+@register_rewrite(order=ORDER_DROPOUT)
 def drop_inference_dropout(state) -> None:
     for st in list(state.steps):
         if not _is(st, "Dropout") or st.attrs.training is not False:
@@ -48,104 +125,69 @@ def drop_inference_dropout(state) -> None:
         state.rename_uses(y, st.inputs[0])
 
 
-def _fusable_conv(state, name: str, producers: dict, reader, *, affine: bool = False):
-    """The Conv (or, with ``affine``, ChannelAffine) step producing ``name`` when ``reader`` is its only reader
-    and nothing is fused into it yet."""
-    conv = producers.get(name)
-    if conv is None or conv.attrs is None or getattr(conv.attrs, "activation", None) != "none":
+def _fold_into_producer(state, prod, sub, mul, add) -> bool:
+    """Fold ``(y - sub) * mul + add`` into ``prod``'s constant W (input 1) and B (input 2) if it can."""
+    proto, ep = _protocol(prod)
+    if proto is None or ep is None or not ep.is_identity or not can_fold_affine(proto):
+        return False
+    if len(prod.inputs) < 2 or prod.inputs[1] not in state.consts:
+        return False
+    bname = prod.inputs[2] if len(prod.inputs) > 2 and prod.inputs[2] else ""
+    if bname and bname not in state.consts:
+        return False
+    folded = proto.fold_affine(prod.node, prod.attrs, state.consts[prod.inputs[1]],
+                               state.consts[bname] if bname else None, sub, mul, add)
+    if folded is None:
+        return False
+    w2, b2 = folded
+    prod.inputs = (prod.inputs[0], state.add_const(prod.inputs[1] + "_folded", w2),
+                   state.add_const((bname or prod.outputs[0]) + "_folded", b2)) + tuple(prod.inputs[3:])
+    state.rebind(prod)
+    return True
+
+
+def _bn_params(state, bn):
+    """(scale, B, mean, var) of an inference BatchNormalization with constant parameters, as float64, or None."""
+    if not _is(bn, "BatchNormalization") or bn.attrs.training or len([o for o in bn.outputs if o]) != 1:
         return None
-    if not (_is(conv, "Conv") or (affine and conv.node.op_type == "ChannelAffine")):
+    if not all(n and n in state.consts for n in bn.inputs[1:5]):
         return None
-    if state.single_consumer(name) is not reader:
-        return None
-    return conv
+    return [np.asarray(state.consts[n], np.float64).reshape(-1) for n in bn.inputs[1:5]]
 
 
-def _absorb(state, conv, st) -> None:
-    """``conv`` takes over ``st``'s outputs; ``st`` leaves the plan."""
-    conv.outputs, conv.infos = st.outputs, st.infos
-    state.steps.remove(st)
-
-
-@register_rewrite
-def fold_batchnorm_into_conv(state) -> None:
+@register_rewrite(order=ORDER_BN_INTO_WEIGHTS)
+def fold_batchnorm_into_weights(state) -> None:
     producers = _producers(state)
     for bn in list(state.steps):
-        if not _is(bn, "BatchNormalization") or bn.attrs.training or len([o for o in bn.outputs if o]) != 1:
+        p = _bn_params(state, bn)
+        if p is None:
             continue
-        if not all(n and n in state.consts for n in bn.inputs[1:5]):
+        prod = _single_reader(state, bn.inputs[0], producers, bn)
+        if prod is None or not _float_output(state, prod):
             continue
-        conv = _fusable_conv(state, bn.inputs[0], producers, bn)
-        if conv is None or conv.inputs[1] not in state.consts:
-            continue
-        w = state.consts[conv.inputs[1]]
-        if w.dtype not in (np.float32, np.float64):
-            continue  # float16 weights would lose precision when rescaled
-        m = w.shape[0]
-        scale, bias, mean, var = (np.asarray(state.consts[n], np.float64).reshape(-1) for n in bn.inputs[1:5])
-        if not all(p.shape == (m,) for p in (scale, bias, mean, var)):
-            continue
-        b = conv.inputs[2] if len(conv.inputs) > 2 and conv.inputs[2] else ""
-        if b and b not in state.consts:
-            continue
-        s = scale / np.sqrt(var + bn.attrs.epsilon)
-        w2 = (w.astype(np.float64) * s.reshape((m,) + (1,) * (w.ndim - 1))).astype(w.dtype)
-        b0 = np.asarray(state.consts[b], np.float64).reshape(-1) if b else np.zeros(m)
-        b2 = ((b0 - mean) * s + bias).astype(w.dtype)
-        conv.inputs = (conv.inputs[0], state.add_const(conv.inputs[1] + "_bnfold", w2),
-                       state.add_const((b or conv.outputs[0]) + "_bnfold", b2))
-        state.rebind(conv)
-        _absorb(state, conv, bn)
-        producers = _producers(state)
+        if not all(v.shape == (prod.infos[0].shape[1],) for v in p):
+            continue  # spatial=0 parameters (one value per position) are not per channel
+        scale, bias, mean, var = p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = scale / np.sqrt(var + bn.attrs.epsilon)
+        if _fold_into_producer(state, prod, mean, a, bias):
+            _absorb(state, prod, bn)
+            producers = _producers(state)
 
 
 # ----------------------------------------------------------------------------------------------- ChannelAffine
 
-#: fused epilogue codes, the same meaning as Conv's
-_ACTS = {"none": 0, "relu": 1, "leakyrelu": 2, "clip": 3}
-
-
-@njit(**KERNEL)
-def _channel_affine_kernel(x3, a, b, act, p0, p1, out):
-    """out[n, c, :] = act(x3[n, c, :] * a[c] + b[c]); one chunk per (n, c) plane."""
-    n_img, n_ch, size = x3.shape
-    zero = a.dtype.type(0.0)
-    for job in prange(n_img * n_ch):
-        c = job % n_ch
-        n = job // n_ch
-        av = a[c]
-        bv = b[c]
-        src = x3[n, c]
-        dst = out[n, c]
-        if act == 0:
-            for i in range(size):
-                dst[i] = src[i] * av + bv
-        elif act == 1:
-            for i in range(size):
-                v = src[i] * av + bv
-                dst[i] = max(v, zero)
-        elif act == 2:
-            for i in range(size):
-                v = src[i] * av + bv
-                dst[i] = v if v >= zero else v * p0
-        else:
-            for i in range(size):
-                v = src[i] * av + bv
-                dst[i] = min(max(v, p0), p1)
-
-
 @dataclass(frozen=True)
 class ChannelAffineAttrs:
-    a: np.ndarray  # per-channel scale, in the data's dtype
+    m: np.ndarray  # per-channel offset, subtracted first, in the data's dtype
+    a: np.ndarray  # per-channel scale
     b: np.ndarray  # per-channel shift
-    activation: str = "none"
-    alpha: float = 0.01
-    clip_min: float = -np.inf
-    clip_max: float = np.inf
+    epilogue: Epilogue = IDENTITY
 
 
 class ChannelAffine(Op):
-    """``y = act(x * a[c] + b[c])`` over axis 1: what folded BatchNormalization / Mul / Add / Relu chains become.
+    """``y = act((x - m[c]) * a[c] + b[c])`` over axis 1: what folded BatchNormalization / Mul / Add / Relu chains
+    become (the kernel inference BatchNormalization runs, ``kernels/affine.py``).
 
     Not an ONNX operator: only the plan rewrites create it (from nodes already validated by their own ops).
     """
@@ -154,43 +196,37 @@ class ChannelAffine(Op):
     domain = "onnumba"
 
     @classmethod
+    def with_epilogue(cls, attrs, ep: Epilogue):
+        return replace(attrs, epilogue=ep)
+
+    @classmethod
     def run(cls, node, attrs, arrays):
         x = arrays[0]
         x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
         out = np.empty(x3.shape, x.dtype)
         if out.size:
-            dt = x.dtype.type
-            _channel_affine_kernel(x3, attrs.a, attrs.b, _ACTS[attrs.activation],
-                                   dt(attrs.alpha if attrs.activation == "leakyrelu" else attrs.clip_min),
-                                   dt(attrs.clip_max), out)
+            channel_affine_kernel(x3, attrs.m, attrs.a, attrs.b, *attrs.epilogue.args(x.dtype), out)
         return [out.reshape(x.shape)]
 
 
-def _affine_step_from_batchnorm(state, bn):
-    """Turn an inference BatchNormalization step with constant parameters into a ChannelAffine step."""
-    info = state.infos[bn.inputs[0]]
-    if info.dtype not in (np.float32, np.float64) or info.rank < 2:
-        return False
-    c = info.shape[1]
-    scale, bias, mean, var = (np.asarray(state.consts[n], np.float64).reshape(-1) for n in bn.inputs[1:5])
-    if not all(p.shape == (c,) for p in (scale, bias, mean, var)):
-        return False
-    a = scale / np.sqrt(var + bn.attrs.epsilon)
-    b = bias - mean * a
-    node = Node(bn.node.name, "ChannelAffine", "onnumba", (bn.inputs[0],), bn.outputs[:1], {}, 1, bn.node.index,
-                ChannelAffine)
-    bn.node, bn.inputs, bn.outputs = node, (bn.inputs[0],), bn.outputs[:1]
-    bn.infos = bn.infos[:1]
-    bn.attrs = ChannelAffineAttrs(a.astype(info.dtype), b.astype(info.dtype))
-    return True
-
-
-@register_rewrite
+@register_rewrite(order=ORDER_BN_TO_AFFINE)
 def batchnorm_to_channel_affine(state) -> None:
+    """Every remaining inference BatchNormalization with constant parameters becomes a ChannelAffine step with
+    the constants BatchNormalization itself would compute (so the results are bitwise the same)."""
     for bn in list(state.steps):
-        if (_is(bn, "BatchNormalization") and not bn.attrs.training and len([o for o in bn.outputs if o]) == 1
-                and all(n and n in state.consts for n in bn.inputs[1:5])):
-            _affine_step_from_batchnorm(state, bn)
+        p = _bn_params(state, bn)
+        if p is None:
+            continue
+        info = state.infos[bn.inputs[0]]
+        if info.dtype not in _FLOAT or info.rank < 2 or not all(v.shape == (info.shape[1],) for v in p):
+            continue
+        scale, bias, mean, var = p
+        m, a, b = batchnorm_affine(scale, bias, mean, var, bn.attrs.epsilon, info.dtype)
+        node = Node(bn.node.name, "ChannelAffine", "onnumba", (bn.inputs[0],), bn.outputs[:1], {}, 1,
+                    bn.node.index, ChannelAffine)
+        bn.node, bn.inputs, bn.outputs = node, (bn.inputs[0],), bn.outputs[:1]
+        bn.infos = bn.infos[:1]
+        bn.attrs = ChannelAffineAttrs(m, a, b)
 
 
 def _per_channel_operand(state, st, data_index: int):
@@ -212,50 +248,51 @@ def _per_channel_operand(state, st, data_index: int):
     return np.broadcast_to(v.reshape(-1).astype(np.float64), (c,)) if v.size else None
 
 
-@register_rewrite
+def _fold_into_affine(prod, mul, add) -> bool:
+    """``ChannelAffine`` absorbs ``y * mul + add`` (a = a * mul, b = b * mul + add) when that changes rounding
+    only: mul finite and non-zero, add finite, and no product or sum newly overflowing or underflowing."""
+    attrs = prod.attrs
+    if not attrs.epilogue.is_identity:
+        return False
+    if not (np.all(np.isfinite(mul)) and np.all(mul != 0) and np.all(np.isfinite(add))):
+        return False
+    a0, b0 = attrs.a.astype(np.float64), attrs.b.astype(np.float64)
+    dt = attrs.a.dtype
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        a, b = (a0 * mul).astype(dt), (b0 * mul + add).astype(dt)
+    for new, old in ((a, a0), (b, b0)):
+        if not (np.array_equal(np.isfinite(new), np.isfinite(old)) and np.array_equal(new == 0, old == 0)):
+            return False
+    prod.attrs = replace(attrs, a=a, b=b)
+    return True
+
+
+@register_rewrite(order=ORDER_PER_CHANNEL)
 def fold_per_channel_arithmetic(state) -> None:
-    """Fold ``Mul`` / ``Add`` / ``Sub`` by constant per-channel operands into a preceding Conv or ChannelAffine."""
+    """Fold ``Mul`` / ``Add`` / ``Sub`` by constant per-channel operands into a preceding producer's weights or a
+    ChannelAffine step."""
     producers = _producers(state)
     for st in list(state.steps):
         op = st.node.op_type if st.node.domain == "" else ""
         if op not in ("Mul", "Add", "Sub") or len(st.inputs) != 2:
             continue
         for data_index in ((0, 1) if op != "Sub" else (0,)):
-            prod = producers.get(st.inputs[data_index])
-            if prod is None or state.single_consumer(st.inputs[data_index]) is not st:
-                continue
-            if prod.node.op_type == "ChannelAffine" and prod.attrs.activation == "none":
-                kind = "affine"
-            elif _is(prod, "Conv") and prod.attrs.activation == "none" and prod.inputs[1] in state.consts \
-                    and (len(prod.inputs) < 3 or not prod.inputs[2] or prod.inputs[2] in state.consts) \
-                    and state.consts[prod.inputs[1]].dtype in (np.float32, np.float64):
-                kind = "conv"
-            else:
+            prod = _single_reader(state, st.inputs[data_index], producers, st)
+            if prod is None or not _float_output(state, prod):
                 continue
             v = _per_channel_operand(state, st, data_index)
             if v is None:
                 continue
-            scale = v if op == "Mul" else np.ones_like(v)
-            shift = np.zeros_like(v) if op == "Mul" else (v if op == "Add" else -v)
-            if kind == "affine":
-                a = prod.attrs.a.astype(np.float64) * scale
-                b = prod.attrs.b.astype(np.float64) * scale + shift
-                prod.attrs = replace(prod.attrs, a=a.astype(prod.attrs.a.dtype), b=b.astype(prod.attrs.b.dtype))
+            mul = v if op == "Mul" else np.ones_like(v)
+            add = np.zeros_like(v) if op == "Mul" else (v if op == "Add" else -v)
+            if prod.node.op_type == "ChannelAffine" and prod.node.domain == "onnumba":
+                done = _fold_into_affine(prod, mul, add)
             else:
-                w = state.consts[prod.inputs[1]]
-                m = w.shape[0]
-                if v.shape != (m,):
-                    continue
-                bname = prod.inputs[2] if len(prod.inputs) > 2 and prod.inputs[2] else ""
-                b0 = np.asarray(state.consts[bname], np.float64).reshape(-1) if bname else np.zeros(m)
-                w2 = (w.astype(np.float64) * scale.reshape((m,) + (1,) * (w.ndim - 1))).astype(w.dtype)
-                b2 = (b0 * scale + shift).astype(w.dtype)
-                prod.inputs = (prod.inputs[0], state.add_const(prod.inputs[1] + "_scaled", w2),
-                               state.add_const((bname or prod.outputs[0]) + "_scaled", b2))
-                state.rebind(prod)
-            _absorb(state, prod, st)
-            producers = _producers(state)
-            break
+                done = _fold_into_producer(state, prod, np.zeros_like(v), mul, add)
+            if done:
+                _absorb(state, prod, st)
+                producers = _producers(state)
+                break
 
 
 def _const_scalar(state, st, i: int):
@@ -267,30 +304,41 @@ def _const_scalar(state, st, i: int):
     return float(np.asarray(c).reshape(-1)[0])
 
 
-@register_rewrite
-def fuse_conv_activation(state) -> None:
+def _activation_epilogue(state, st) -> Epilogue | None:
+    """The Epilogue equivalent to the activation step ``st``, or None (not fusable, or Clip bounds fed at run
+    time)."""
+    op = st.node.op_type if st.node.domain == "" else ""
+    if op not in FUSABLE_OPS:
+        return None
+    if op == "Relu":
+        return Epilogue.of(op)
+    if op == "LeakyRelu":
+        return Epilogue.of(op, st.node.attr("alpha", 0.01, "float"))
+    if st.node.version >= 11:
+        try:
+            lo, hi = _const_scalar(state, st, 1), _const_scalar(state, st, 2)
+        except LookupError:
+            return None
+    else:
+        lo, hi = st.attrs.lo, st.attrs.hi
+    return Epilogue.of(op, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+
+
+@register_rewrite(order=ORDER_ACTIVATION)
+def fuse_activation(state) -> None:
+    """A Relu / LeakyRelu / Clip reading a fusable producer's float output (and nothing else reading it)
+    becomes that producer's epilogue."""
     producers = _producers(state)
     for st in list(state.steps):
-        op = st.node.op_type if st.node.domain == "" else ""
-        if op not in ("Relu", "LeakyRelu", "Clip"):
+        ep = _activation_epilogue(state, st)
+        if ep is None:
             continue
-        conv = _fusable_conv(state, st.inputs[0], producers, st, affine=True)
-        if conv is None:
+        prod = _single_reader(state, st.inputs[0], producers, st)
+        if prod is None or not _float_output(state, prod) or prod.infos[0].dtype != st.infos[0].dtype:
             continue
-        if op == "Relu":
-            attrs = replace(conv.attrs, activation="relu")
-        elif op == "LeakyRelu":
-            attrs = replace(conv.attrs, activation="leakyrelu", alpha=st.node.attr("alpha", 0.01, "float"))
-        else:
-            if st.node.version >= 11:
-                try:
-                    lo, hi = _const_scalar(state, st, 1), _const_scalar(state, st, 2)
-                except LookupError:
-                    continue  # bounds fed at run time
-            else:
-                lo, hi = st.attrs.lo, st.attrs.hi
-            attrs = replace(conv.attrs, activation="clip", clip_min=-np.inf if lo is None else lo,
-                            clip_max=np.inf if hi is None else hi)
-        conv.attrs = attrs
-        _absorb(state, conv, st)
+        proto, cur = _protocol(prod)
+        if proto is None or cur is None or not cur.is_identity:
+            continue
+        prod.attrs = proto.with_epilogue(prod.attrs, ep)
+        _absorb(state, prod, st)
         producers = _producers(state)

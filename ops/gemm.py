@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from onnumba.errors import shape_str
-from onnumba.ops._common import broadcast_shapes, check_size, memo_by_array, require_input
+from onnumba.ops._common import broadcast_shapes, check_size, check_types, compute_dtype, memo_by_array, require_input
 from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops.kernels.epilogue import IDENTITY, Epilogue, epilogue_rows
 from onnumba.ops.kernels.simd import sload, vfma, vload, vstore, vzero
 from onnumba.registry import Op, TensorInfo, register
 
@@ -45,30 +46,6 @@ def _allowed(version: int, int_since: int, bf16_since: int) -> tuple:
     if version >= bf16_since:
         out = out + _BF16
     return out
-
-
-def _check_types(node, inputs, idx, allowed) -> np.dtype:
-    """All of ``idx`` present share one element type from ``allowed``."""
-    dt = inputs[idx[0]].dtype
-    for i in idx:
-        if i >= len(inputs) or inputs[i] is None:
-            continue
-        t = inputs[i].dtype
-        if t not in allowed:
-            names = ", ".join(np.dtype(d).name for d in allowed)
-            raise node.error(f"element type {t.name} is not supported by {node.op_type}-{node.version}; "
-                             f"expected one of {names}", input=i)
-        if t != dt:
-            raise node.error(f"element type {t.name} differs from input {idx[0]}'s {dt.name}; "
-                             f"{node.op_type} needs one type", input=i)
-    return dt
-
-
-def _compute_dtype(dt: np.dtype) -> np.dtype:
-    """float16 / bfloat16 are computed in float32; everything else in its own type."""
-    if dt.kind == "V" or dt == np.float16:
-        return np.dtype(np.float32)
-    return dt
 
 
 # ----------------------------------------------------------------------------------------------- Gemm
@@ -122,11 +99,25 @@ class GemmAttrs:
     broadcast: bool  # opset < 7: C must be exactly (M, N) unless broadcast=1
     #: B packed by :func:`gemv_pack` when it is a float32 plan-time constant (used when A has one row)
     gemv_b: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: activation fused by the plan rewrites (ops/_fusable.py)
+    epilogue: Epilogue = IDENTITY
+
+
+def _apply_epilogue(y: np.ndarray, ep: Epilogue) -> np.ndarray:
+    """The fused activation on a float32 / float64 product in place (fusion only fuses into those types)."""
+    if not ep.is_identity and y.size:
+        y2 = y.reshape(-1, y.shape[-1]) if y.ndim else y.reshape(1, 1)
+        epilogue_rows(y2, np.zeros(1, y.dtype), False, *ep.args(y.dtype))
+    return y
 
 
 @register("Gemm", versions=(1, 6, 7, 9, 11, 13))
 class Gemm(Op):
     """Y = alpha * A' @ B' + beta * C, with A' = A.T if transA, B' = B.T if transB, C broadcast to (M, N)."""
+
+    @classmethod
+    def with_epilogue(cls, attrs, ep: Epilogue):
+        return replace(attrs, epilogue=ep)
 
     @classmethod
     def parse_attrs(cls, node):
@@ -158,7 +149,7 @@ class Gemm(Op):
         c = inputs[2] if len(inputs) > 2 else None
         if c is None and node.version < 11:
             raise node.error(f"input C is required before opset 11 (this node is Gemm-{node.version})", input=2)
-        dt = _check_types(node, inputs, (0, 1, 2), _allowed(node.version, 9, 13))
+        dt = check_types(node, inputs, (0, 1, 2), _allowed(node.version, 9, 13))
         for i, info, nm in ((0, a, "A"), (1, b, "B")):
             if info.rank != 2:
                 raise node.error(f"{nm} must be a matrix (rank 2), got shape {shape_str(info.shape)}", input=i)
@@ -185,7 +176,7 @@ class Gemm(Op):
         a, b = arrays[0], arrays[1]
         c = arrays[2] if len(arrays) > 2 else None
         dt = a.dtype
-        cdt = _compute_dtype(dt)
+        cdt = compute_dtype(dt)
         if cdt != dt:
             a, b = a.astype(cdt), b.astype(cdt)
             c = None if c is None else c.astype(cdt)
@@ -212,7 +203,7 @@ class Gemm(Op):
                 y += y.dtype.type(attrs.beta) * c
             else:
                 y += (attrs.beta * c).astype(y.dtype)
-        return [y.astype(dt, copy=False)]
+        return [_apply_epilogue(y, attrs.epilogue).astype(dt, copy=False)]
 
 
 # ----------------------------------------------------------------------------------------------- MatMul
@@ -235,15 +226,29 @@ def matmul_shape(node, sa: tuple, sb: tuple) -> tuple:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class MatMulAttrs:
+    #: activation fused by the plan rewrites (ops/_fusable.py)
+    epilogue: Epilogue = IDENTITY
+
+
 @register("MatMul", versions=(1, 9, 13))
 class MatMul(Op):
     """Numpy ``matmul`` semantics: batched, batch axes broadcast, 1-d operands promoted and removed again."""
 
     @classmethod
+    def parse_attrs(cls, node):
+        return MatMulAttrs()
+
+    @classmethod
+    def with_epilogue(cls, attrs, ep: Epilogue):
+        return replace(attrs, epilogue=ep)
+
+    @classmethod
     def infer(cls, node, attrs, inputs, consts):
         a = require_input(node, inputs, 0, "A")
         b = require_input(node, inputs, 1, "B")
-        dt = _check_types(node, inputs, (0, 1), _allowed(node.version, 9, 13))
+        dt = check_types(node, inputs, (0, 1), _allowed(node.version, 9, 13))
         out = matmul_shape(node, a.shape, b.shape)
         check_size(node, out)
         return [TensorInfo(dt, out)]
@@ -252,8 +257,10 @@ class MatMul(Op):
     def run(cls, node, attrs, arrays):
         a, b = arrays
         dt = a.dtype
-        cdt = _compute_dtype(dt)
+        cdt = compute_dtype(dt)
         if cdt != dt:
             a, b = a.astype(cdt), b.astype(cdt)
-        y = np.matmul(a, b)
-        return [np.asarray(y).astype(dt, copy=False)]
+        y = np.asarray(np.matmul(a, b))
+        if not attrs.epilogue.is_identity:
+            y = _apply_epilogue(np.ascontiguousarray(y), attrs.epilogue)
+        return [y.astype(dt, copy=False)]

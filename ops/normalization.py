@@ -1,7 +1,8 @@
 """BatchNormalization (inference and training forms of every opset) and LRN.
 
-BatchNormalization folds its four parameter vectors into one scale and one shift per channel (computed in
-float64), then a Numba kernel applies ``y = x * a[c] + b[c]`` over (N, C, R). In training form the batch
+BatchNormalization turns its four parameter vectors into a mean, a scale (computed in float64) and a shift per
+channel and runs the kernel floor's per-channel affine kernel ``y = (x - m[c]) * a[c] + b[c]`` over (N, C, R),
+the kernel plan rewrites' ``ChannelAffine`` steps run too. In training form the batch
 statistics (mean and population variance over every axis but the channel) replace the estimated ones.
 """
 
@@ -11,30 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, require_input
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, compute_dtype, require_input
 from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops.kernels.affine import channel_affine_kernel
+from onnumba.ops.kernels.epilogue import NONE
 from onnumba.registry import Op, TensorInfo, register
 
 
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-
-
 # ----------------------------------------------------------------------------------------------- kernels
-
-@njit(**KERNEL)
-def _batchnorm_kernel(x, a, b, out):
-    n_n, p_n, r_n = x.shape
-    for t in prange(n_n * p_n):
-        n = t // p_n
-        p = t - n * p_n
-        aa = a[p]
-        bb = b[p]
-        src = x[n, p]
-        dst = out[n, p]
-        for r in range(r_n):
-            dst[r] = src[r] * aa + bb
-
 
 @njit(**KERNEL)
 def _lrn_kernel(x, out, size, alpha_over_size, beta, bias):
@@ -57,6 +42,18 @@ def _lrn_kernel(x, out, size, alpha_over_size, beta, bias):
 
 
 # ----------------------------------------------------------------------------------------------- BatchNormalization
+
+def batchnorm_affine(scale, bias, mean, var, epsilon: float, dtype) -> tuple:
+    """``(m, a, b)`` for ``kernels/affine.py``, so that ``(x - m) * a + b`` is the spec's
+    ``(x - mean) / sqrt(var + epsilon) * scale + B``; ``a`` is formed in float64, all three cast to ``dtype``.
+    A variance below -epsilon gives NaN, variance + epsilon = 0 gives an infinite ``a`` (as the spec's division
+    does)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = np.asarray(scale, np.float64) / np.sqrt(np.asarray(var, np.float64) + epsilon)
+        dt = np.dtype(dtype)
+        return (np.asarray(mean, np.float64).astype(dt), a.astype(dt), np.asarray(bias, np.float64).astype(dt))
+
+
 
 @dataclass(frozen=True)
 class BatchNormAttrs:
@@ -161,7 +158,7 @@ class BatchNormalization(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x, scale, bias, mean, var = arrays[:5]
-        ctype = _compute_dtype(x.dtype)
+        ctype = compute_dtype(x.dtype)
         n = x.shape[0]
         p = scale.size
         x3 = np.ascontiguousarray(x.reshape(n, p, -1) if x.size else x.reshape(n, p, 0), dtype=ctype)
@@ -174,11 +171,11 @@ class BatchNormalization(Op):
             use_m, use_v = bm, bv
         else:
             use_m, use_v = m64, v64
-        a = s64 / np.sqrt(use_v + attrs.epsilon)
-        b = b64 - use_m * a
+        m, a, b = batchnorm_affine(s64, b64, use_m, use_v, attrs.epsilon, ctype)
         out = np.empty(x3.shape, ctype)
         if out.size:
-            _batchnorm_kernel(x3, a.astype(ctype), b.astype(ctype), out)
+            z = ctype.type(0.0)
+            channel_affine_kernel(x3, m, a, b, NONE, z, z, out)
         outs = [out.reshape(x.shape).astype(x.dtype, copy=False)]
         if attrs.n_outputs > 1:
             mom = attrs.momentum
@@ -233,7 +230,7 @@ class LRN(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x = arrays[0]
-        ctype = _compute_dtype(x.dtype)
+        ctype = compute_dtype(x.dtype)
         n, c = x.shape[:2]
         s = int(np.prod(x.shape[2:]))
         x3 = np.ascontiguousarray(x.reshape(n, c, s), dtype=ctype)

@@ -18,9 +18,16 @@ from onnumba.registry import PlanContext, TensorInfo
 _REWRITES: list = []
 
 
-def register_rewrite(fn):
-    """Decorator: ``fn(state: RewriteState) -> None`` edits the plan in place; rewrites run in order."""
-    _REWRITES.append(fn)
+def register_rewrite(fn=None, *, order: int | None = None):
+    """Decorator: ``fn(state: RewriteState) -> None`` edits the plan in place.
+
+    Rewrites run by ascending ``order`` (declared by the rule's module, e.g. BatchNormalization folding before
+    activation fusion), never by import order; ties keep registration order.
+    """
+    if fn is None:
+        return lambda f: register_rewrite(f, order=order)
+    _REWRITES.append((1000 if order is None else order, len(_REWRITES), fn))
+    _REWRITES.sort(key=lambda t: t[:2])
     return fn
 
 
@@ -68,5 +75,5 @@ class RewriteState:
 
 
 def apply_rewrites(state: RewriteState) -> None:
-    for fn in _REWRITES:
+    for _, _, fn in _REWRITES:
         fn(state)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import onnumba
-from onnumba.ops.activation import KINDS, apply_activation_inplace
+from onnumba.ops.kernels.pointwise import KIND_OF, apply_activation_inplace
 from tests.helpers import assert_matches_ort, make_node_model, run_onnumba
 from tests.reference import activation as ref
 
@@ -291,7 +291,7 @@ def test_apply_activation_inplace_refuses():
         apply_activation_inplace(np.zeros(3, np.float32), "Nope")
     with pytest.raises(ValueError, match="C-contiguous float32/float64"):
         apply_activation_inplace(np.zeros((3, 4), np.float32).T, "Relu")
-    assert "Relu" in KINDS and "Clip" in KINDS
+    assert "Relu" in KIND_OF and "Clip" in KIND_OF
 
 
 # ----------------------------------------------------------------------------------------------- properties
@@ -410,10 +410,11 @@ def test_float32_kernels_dense_grid_within_a_few_ulps(op, fn64, parallel):
 def parallel(request, monkeypatch):
     """Run a test once as shipped and once with every size above the parallel thresholds."""
     if request.param:
-        from onnumba.ops import activation, elementwise
+        from onnumba.ops import elementwise, softmax
+        from onnumba.ops.kernels import pointwise
 
-        for mod, name in ((activation, "_PAR_MIN_CHEAP"), (activation, "_PAR_MIN_COSTLY"),
-                          (activation, "_SOFTMAX_PAR_MIN"), (elementwise, "_BIN_PAR_MIN")):
+        for mod, name in ((pointwise, "PAR_MIN_CHEAP"), (pointwise, "PAR_MIN_COSTLY"),
+                          (softmax, "_SOFTMAX_PAR_MIN"), (elementwise, "_BIN_PAR_MIN")):
             monkeypatch.setattr(mod, name, 1)
     return request.param
 
