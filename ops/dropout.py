@@ -1,19 +1,21 @@
 """Dropout in inference (identity, all-true mask) and training form (random mask, scale 1 / (1 - ratio)).
 
-Training form is chosen by, in order: the run option ``RunOptions(training_mode=True)`` (``ctx.training``,
-every Dropout of the model), the ``training_mode`` input (opset 12+, a constant or a value fed at run time),
-or ``is_test=0`` (opsets 1 and 6, per their spec). With a ``seed`` attribute the mask is
+Training form is chosen by, in order: the run option ``RunOptions(training_mode=True / False)``
+(``ctx.training`` / ``ctx.inference``, every Dropout of the model), the ``training_mode`` input (opset 12+,
+a constant or a value fed at run time), or ``is_test=0`` (opsets 1 and 6, per their spec; without the
+attribute a warning at load names the node and these switches). With a ``seed`` attribute the mask is
 ``numpy.random.RandomState(seed).uniform(0, 1, shape) >= ratio``, drawn afresh on each call, so it equals
 onnx's reference and test data; without one each run draws a new mask. Never folded at plan time.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from onnumba.errors import InputError
+from onnumba.errors import InputError, ModelWarning
 from onnumba.ops._common import FLOATS, check_dtype, require_input
 from onnumba.registry import Op, TensorInfo, register
 
@@ -63,10 +65,18 @@ class Dropout(Op):
             if is_test not in (0, 1):
                 raise node.error(f"expected 0 or 1, got {is_test}", attribute="is_test")
             training = not is_test
+            if "is_test" not in node.attrs:
+                # the spec's default is_test=0 trains (onnxruntime runs it as inference): follow the spec, say so
+                warnings.warn(f"{node.desc}: a Dropout before opset 7 without 'is_test' trains (random output), "
+                              f"as its spec says; set is_test=1 on the node, or run with "
+                              f"RunOptions(training_mode=False) (run-config entry onnumba.training_mode=0), "
+                              f"to run it as inference", ModelWarning, stacklevel=4)
         return DropoutAttrs(ratio, seed, training, v >= 10)
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
+        if getattr(ctx, "inference", False):  # RunOptions(training_mode=False) overrides the model
+            return replace(attrs, training=False, ratio=0.5 if attrs.ratio is None else attrs.ratio)
         if node.version < 12:
             return replace(attrs, training=attrs.training or bool(ctx.training))
         ratio = 0.5

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import importlib
 
-from onnumba.errors import InputError, InputTypeError, ModelError, OnnumbaError, UnsupportedOpError
+from onnumba.errors import (InputError, InputTypeError, ModelError, ModelWarning, OnnumbaError,
+                            UnsupportedOpError)
 
 __version__ = "0.1.0"
 
@@ -32,7 +33,7 @@ _SUBMODULES = frozenset({
 
 __all__ = [
     "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "NodeArg", "ModelMetadata",
-    "PlanStep", "supported_ops", "OnnumbaError", "ModelError", "UnsupportedOpError", "InputError",
+    "PlanStep", "supported_ops", "OnnumbaError", "ModelError", "UnsupportedOpError", "ModelWarning", "InputError",
     "InputTypeError", "TRAINING_MODE_KEY", "__version__",
 ]
 

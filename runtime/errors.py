@@ -27,6 +27,10 @@ class InputTypeError(InputError, TypeError):
     """A feed has the wrong element type."""
 
 
+class ModelWarning(UserWarning):
+    """The model breaks a rule of the ONNX spec in a way that leaves its meaning clear; onnumba runs it anyway."""
+
+
 def describe_node(name: str, op_type: str, domain: str = "") -> str:
     """``Node 'name' (OpType)``; the domain is shown when it is not the default one."""
     op = op_type if domain in ("", "ai.onnx") else f"{domain}::{op_type}"

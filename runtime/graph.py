@@ -7,6 +7,7 @@ data that points outside the model's folder each raise an :mod:`onnumba.errors` 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 from onnumba.attributes import node_attributes
-from onnumba.errors import ModelError, UnsupportedOpError, describe_node
+from onnumba.errors import ModelError, ModelWarning, UnsupportedOpError, describe_node
 from onnumba.registry import DEFAULT_DOMAINS, resolve
 
 
@@ -73,8 +74,11 @@ class ValueInfo:
         if tt.HasField("shape"):
             dims = []
             for d in tt.shape.dim:
-                if d.HasField("dim_value"):
+                if d.HasField("dim_value") and d.dim_value > 0:
                     dims.append(int(d.dim_value))
+                elif d.HasField("dim_value"):
+                    # -1 or 0 for "any size" is a common converter habit (onnxruntime accepts it): dynamic
+                    dims.append(None)
                 elif d.HasField("dim_param") and d.dim_param:
                     dims.append(d.dim_param)
                 else:
@@ -290,13 +294,51 @@ def load_model(model, *, check: bool = True) -> onnx.ModelProto:
     return proto
 
 
-def check_model(proto: onnx.ModelProto) -> None:
-    """Run onnx's checker; its complaint becomes a ModelError."""
+def check_model(proto: onnx.ModelProto, graph: "Graph | None" = None) -> None:
+    """Run onnx's checker, as strictly as the model's meaning requires.
+
+    Without ``graph`` every complaint is a :class:`ModelError`. With the :class:`Graph` that
+    :func:`build_graph` made (so cycles, undefined inputs, duplicate outputs, unreadable initializers and
+    external data were already refused with onnumba's own errors), each node is still checked against its
+    onnx schema (attribute types, required attributes, input and output counts: a ModelError naming the
+    node), while the checker's complaints about the model as a whole that leave it well-defined (an output
+    without a shape, IR < 4 initializers not listed as inputs, nodes out of order, ...) become one-line
+    :class:`ModelWarning` warnings, as does an initializer no node reads.
+    """
+    if graph is None:
+        try:
+            onnx.checker.check_model(proto)
+        except Exception as e:
+            raise ModelError(f"onnx.checker rejected the model: {_first_line(e)}") from None
+        return
+    ctx = onnx.checker.C.CheckerContext()
+    ctx.ir_version = max(int(proto.ir_version), 3)
+    ctx.opset_imports = {("" if o.domain in DEFAULT_DOMAINS else o.domain): int(o.version)
+                         for o in proto.opset_import}
+    for node in graph.nodes:
+        try:
+            onnx.checker.check_node(node.proto, ctx)
+        except Exception as e:
+            raise node.error(f"onnx.checker rejected the node: {_first_line(e)}") from None
     try:
         onnx.checker.check_model(proto)
     except Exception as e:
-        lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
-        raise ModelError(f"onnx.checker rejected the model: {lines[0] if lines else type(e).__name__}") from None
+        _warn(f"onnx.checker complaint ignored, the graph is well-defined without it: {_first_line(e)}")
+    used = {n for node in graph.nodes for n in node.inputs} | {v.name for v in graph.outputs}
+    unused = [n for n in graph.initializers if n not in used]
+    if unused:
+        _warn(f"{len(unused)} initializer(s) no node reads (ignored): {', '.join(repr(n) for n in unused[:5])}"
+              + (", ..." if len(unused) > 5 else ""))
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    text = " ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(e).__name__)
+    return text
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ModelWarning, stacklevel=4)
 
 
 def build_graph(proto: onnx.ModelProto) -> Graph:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import numba
@@ -15,8 +16,8 @@ import numpy as np
 
 import onnumba.ops  # noqa: F401  (fills the registry)
 from onnumba.ops._numba import BlasPinned
-from onnumba.errors import InputError, InputTypeError, shape_str
-from onnumba.graph import build_graph, check_model, dtype_to_type_name, load_model
+from onnumba.errors import InputError, InputTypeError, ModelWarning, OnnumbaError, shape_str
+from onnumba.graph import ValueInfo, build_graph, check_model, dtype_to_type_name, load_model
 from onnumba.planner import execute, make_plan, value_inputs
 from onnumba.registry import PlanContext, TensorInfo
 
@@ -55,12 +56,15 @@ class SessionOptions:
 
 
 class RunOptions:
-    """Subset of ``onnxruntime.RunOptions``; ``training_mode=True`` runs every Dropout in training mode.
+    """Subset of ``onnxruntime.RunOptions``.
 
-    ``add_run_config_entry("onnumba.training_mode", "1")`` does the same, onnxruntime-style.
+    ``training_mode``: None (default) runs each op as the model says; True runs every Dropout in training
+    mode; False runs every Dropout as in inference, including one the model asks to train (a Dropout before
+    opset 7 without ``is_test``, or a ``training_mode`` input that is true).
+    ``add_run_config_entry("onnumba.training_mode", "1")`` (or ``"0"``) does the same, onnxruntime-style.
     """
 
-    def __init__(self, training_mode: bool = False):
+    def __init__(self, training_mode: bool | None = None):
         self._entries = {}
         self.training_mode = training_mode
         self.log_severity_level = 2
@@ -150,6 +154,34 @@ def _node_arg(vi) -> NodeArg:
     return NodeArg(vi.name, shape, vi.type_name)
 
 
+def _warn_declared_mismatch(g, infos: dict) -> None:
+    """One warning when the model's value_info / output declarations disagree with the inferred types and
+    shapes (the inferred ones are what runs, as in onnxruntime)."""
+    bad = []
+    for vi in list(g.value_info) + list(g.output):
+        info = infos.get(vi.name)
+        try:
+            decl = ValueInfo.from_proto(vi)
+        except OnnumbaError:
+            continue  # a non-tensor declaration: nothing to compare
+        if info is None:
+            continue
+        dtype_bad = decl.elem_type and decl.dtype != info.dtype
+        shape_bad = decl.shape is not None and (len(decl.shape) != info.rank or any(
+            isinstance(d, int) and d != got for d, got in zip(decl.shape, info.shape)))
+        if dtype_bad or shape_bad:
+            bad.append(f"{vi.name!r} declared {decl.type_name} {shape_str(decl.shape or ())}, inferred "
+                       f"{dtype_to_type_name(info.dtype)} {shape_str(info.shape)}")
+    if bad:
+        warnings.warn(f"{len(bad)} declared value info(s) disagree with shape inference, which is used: "
+                      + "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else ""), ModelWarning, stacklevel=4)
+
+
+def _training_flag(run_options) -> bool | None:
+    mode = getattr(run_options, "training_mode", None)
+    return None if mode is None else bool(mode)
+
+
 def _feed_dtype_ok(arr: np.ndarray, want: np.dtype) -> bool:
     if want == object:
         return arr.dtype == object or arr.dtype.kind in "US"
@@ -171,7 +203,7 @@ class InferenceSession:
         proto = load_model(path_or_bytes, check=False)
         self._model = proto
         graph = build_graph(proto)  # structural errors (cycles, unsupported ops) get onnumba's own messages
-        check_model(proto)
+        check_model(proto, graph)  # node-level problems refuse; model-level ones that leave it clear warn
         self._optimize = bool(self._options.graph_optimization_level)
         self._graph = graph
         self._inputs = {vi.name: vi for vi in graph.inputs}
@@ -186,7 +218,7 @@ class InferenceSession:
         if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
             infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
             if not self._value_inputs:
-                self._plan_for(infos, frozenset(), False, None)
+                self._plan_for(infos, frozenset(), None, None)
 
     # ---------------------------------------------------------------------------------- metadata
     def get_inputs(self) -> list:
@@ -277,7 +309,7 @@ class InferenceSession:
             raise InputError(f"missing input(s) {missing}; the model's inputs are {expected}")
         return feeds
 
-    def _plan_for(self, infos: dict, overrides: frozenset, training: bool, wanted, values: dict | None = None):
+    def _plan_for(self, infos: dict, overrides: frozenset, training: bool | None, wanted, values: dict | None = None):
         vkey = tuple(sorted((n, a.dtype.str, a.shape, a.tobytes()) for n, a in (values or {}).items()))
         key = (tuple(sorted((n, i.dtype.str, i.shape) for n, i in infos.items())), overrides, training, wanted, vkey)
         plan = self._plans.get(key)
@@ -285,8 +317,11 @@ class InferenceSession:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
-                    plan = make_plan(self._graph, infos, overrides, PlanContext(training=training), wanted,
+                    ctx = PlanContext(training=training is True, inference=training is False)
+                    plan = make_plan(self._graph, infos, overrides, ctx, wanted,
                                      optimize=self._optimize, fed_values=values)
+                    if not self._plans:
+                        _warn_declared_mismatch(self._model.graph, plan.infos)
                     if len(self._plans) > 64:  # bounded cache of shape signatures
                         self._plans.pop(next(iter(self._plans)))
                     self._plans[key] = plan
@@ -332,7 +367,7 @@ class InferenceSession:
         unknown = sorted(set(input_shapes) - set(self._inputs))
         if unknown:
             raise InputError(f"unknown input(s) {unknown}; the model's inputs are {list(self._inputs)}")
-        training = bool(getattr(run_options, "training_mode", False))
+        training = _training_flag(run_options)
         return _plan_view(self._plan_for(infos, frozenset(), training, None))
 
     def run(self, output_names, input_feed, run_options: RunOptions | None = None) -> list:
@@ -349,7 +384,7 @@ class InferenceSession:
         feeds = self._check_feeds(input_feed)
         infos = {n: TensorInfo(a.dtype, a.shape) for n, a in feeds.items()}
         overrides = frozenset(n for n in feeds if n in self._graph.overridable)
-        training = bool(getattr(run_options, "training_mode", False))
+        training = _training_flag(run_options)
         values = {}
         for n in self._value_inputs & feeds.keys():
             a = feeds[n]

@@ -246,3 +246,20 @@ def test_dropout_property(case):
 @given(dropout_cases())
 def test_dropout_property_slow(case):
     _check_dropout(case)
+
+
+@pytest.mark.parametrize("opset", [1, 6])
+def test_old_dropout_without_is_test_warns_once_at_load_and_run_option_turns_it_off(opset):
+    x = np.ones((40, 50), np.float32)
+    model = _model(opset=opset, attrs=dict(ratio=0.5), shape=x.shape)
+    with pytest.warns(onnumba.ModelWarning, match=r"Node 'Dropout_0' \(Dropout\): a Dropout before opset 7 "
+                                                  r"without 'is_test' trains.*training_mode=False") as rec:
+        sess = session(model)
+    assert len(rec) == 1
+    (y,) = sess.run(None, {"x": x})
+    assert (y == 0).any()  # trains, as the spec says
+    (y,) = sess.run(None, {"x": x}, onnumba.RunOptions(training_mode=False))
+    np.testing.assert_array_equal(y, x)
+    opts = onnumba.RunOptions()
+    opts.add_run_config_entry("onnumba.training_mode", "0")
+    np.testing.assert_array_equal(sess.run(None, {"x": x}, opts)[0], x)
