@@ -85,6 +85,18 @@ class _LegacyConv:
     def fold_affine(node, attrs, w, b, sub, mul, add):
         return fold_into_weights(w, b, sub, mul, add, axis=0)
 
+
+
+class _ConvFold:
+    """A Conv with ``epilogue`` / ``with_epilogue`` but no ``fold_affine`` yet: W's output channels are axis 0."""
+
+    def __init__(self, impl):
+        self.with_epilogue = impl.with_epilogue
+
+    @staticmethod
+    def fold_affine(node, attrs, w, b, sub, mul, add):
+        return fold_into_weights(w, b, sub, mul, add, axis=0)
+
 # ----------------------------------------------------------------------------------------------- end legacy
 
 
@@ -93,6 +105,8 @@ def _protocol(st):
     if st.attrs is None:
         return None, None
     if is_fusable(st.node.impl, st.attrs):
+        if _is(st, "Conv") and not can_fold_affine(st.node.impl):
+            return _ConvFold(st.node.impl), st.attrs.epilogue
         return st.node.impl, st.attrs.epilogue
     if _LegacyConv.applies(st):
         return _LegacyConv, _LegacyConv.epilogue(st.attrs)

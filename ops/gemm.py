@@ -3,11 +3,10 @@
 float32 Gemm with one row (a batch-1 fully connected layer) and a constant B runs a GEMV of our own instead:
 B is packed at plan time into 64-column panels (``B'[k, 64 g : 64 g + 64]`` contiguous for each k), and each
 ``prange`` task keeps four 16-lane accumulators for one panel, one FMA per (k, vector) in k order, so every
-output is summed the same way wherever it falls (equal columns of B give equal outputs). It streams the
-weights once at memory speed with AVX-512, where OpenBLAS runs its AVX2 'Haswell' kernels here.
-
-PERFORMANCE.md: for a batch-1 fully connected layer (M = 1) OpenBLAS beat onnxruntime, so the product itself
-is left to BLAS; float16 / bfloat16 are computed in float32 and cast back, integers use numpy's own loops.
+output is summed the same way wherever it falls (equal columns of B give equal outputs), and the weights are
+streamed once (why it beats BLAS there: benchmarks/PERFORMANCE.md, Gemm). float16 / bfloat16 are computed in
+float32 and cast back, integers use numpy's own loops. Both ops are fusable producers (ops/_fusable.py): a
+following Relu / LeakyRelu / Clip becomes their ``epilogue``, applied by kernels/epilogue.py to the product.
 """
 
 from __future__ import annotations
