@@ -1,0 +1,279 @@
+"""Linear quantization: QuantizeLinear, DequantizeLinear (per tensor, per axis, blocked) and DynamicQuantizeLinear.
+
+``QuantizeLinear``: ``y = saturate(round(x / y_scale) + y_zero_point)``, rounding half to even, the division done
+in ``y_scale``'s type (or the ``precision`` attribute's, opset 23+). ``DequantizeLinear``:
+``y = (x - x_zero_point) * x_scale``, computed in float32 and cast to the output type (``x_scale``'s, or
+``output_dtype``). The granularity follows the scale's shape: a scalar (per tensor), a 1-d tensor of the length of
+``axis`` (per axis) or, with ``block_size`` (opset 21+), the input's shape with ``axis`` cut into blocks.
+
+Quantized types: int8, uint8, int16, uint16 (and int32 for DequantizeLinear's input). The float8, float4, float6,
+int4 and int2 types are refused with an error naming the type: numpy has no native arithmetic for them.
+These ops are memory bound: numpy ufuncs writing whole arrays serve them; the integer GEMM kernels live in
+``quantized_linear.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import onnx
+
+from onnumba.errors import shape_str
+from onnumba.ops._common import check_dtype, normalize_axis, require_input
+from onnumba.registry import Op, TensorInfo, register
+
+#: saturation ranges of the supported quantized integer types (the spec's table)
+QUANT_RANGES = {
+    np.dtype(np.int8): (-128, 127),
+    np.dtype(np.uint8): (0, 255),
+    np.dtype(np.int16): (-32768, 32767),
+    np.dtype(np.uint16): (0, 65535),
+}
+QUANT_TYPES = tuple(QUANT_RANGES)
+#: element types a quantized value is computed from / dequantized to (bfloat16 is not a numpy type)
+SCALE_TYPES = (np.dtype(np.float32), np.dtype(np.float16))
+
+_VERSIONS = (10, 13, 19, 21, 23, 24, 25, 28)
+
+
+def check_quant_dtype(node, info: TensorInfo, i: int, allowed, what: str = "") -> None:
+    """``check_dtype`` with a clearer refusal of the exotic quantized types (float8, int4 ...); the node error
+    already names the input, ``what`` is for inputs the model left unnamed."""
+    if info.dtype not in allowed and info.dtype.kind == "V":
+        # ml_dtypes' float8 / float4 / int4 / int2 / bfloat16 types have numpy kind 'V'
+        names = ", ".join(d.name for d in allowed)
+        raise node.error(f"element type {info.dtype.name} is not supported (onnumba does not compute "
+                         f"float8, float4, float6, bfloat16, int4 or int2 values); expected one of {names}",
+                         input=i)
+    check_dtype(node, info, i, allowed)
+
+
+def tensor_type_attr(node, name: str, allowed) -> np.dtype | None:
+    """An attribute holding a TensorProto element type (``output_dtype``, ``precision``), 0 meaning unset."""
+    t = node.attr(name, 0, "int")
+    if t == 0:
+        return None
+    try:
+        dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t))
+        tname = onnx.TensorProto.DataType.Name(t)
+    except Exception:
+        raise node.error(f"{t} is not an onnx element type", attribute=name) from None
+    if dt not in allowed:
+        names = ", ".join(d.name for d in allowed)
+        raise node.error(f"element type {tname} is not supported; expected one of {names}", attribute=name)
+    return dt
+
+
+@dataclass(frozen=True)
+class QuantAttrs:
+    axis: int  # as given (resolved in bind, only when the scale is per axis or blocked)
+    block_size: int  # 0: not blocked
+    out_dtype: np.dtype | None  # QuantizeLinear: the quantized type; DequantizeLinear: the float type
+    precision: np.dtype | None = None  # QuantizeLinear 23+: the division's type
+    # bound
+    mode: str = ""  # "tensor", "axis" or "block"
+    scale_shape: tuple | None = None  # the scale reshaped to broadcast against x ("tensor", "axis")
+    block_axis: int = 0
+
+
+def _parse_common(node) -> QuantAttrs:
+    v = node.version
+    axis = node.attr("axis", 1, "int") if v >= 13 else 1
+    block_size = 0
+    out_dtype = None
+    if v >= 21:
+        block_size = node.attr("block_size", 0, "int")
+        if block_size < 0:
+            raise node.error(f"must be >= 0 (0: not blocked), got {block_size}", attribute="block_size")
+    if v >= 19:
+        sat = node.attr("saturate", 1, "int")
+        if sat not in (0, 1):
+            raise node.error(f"expected 0 or 1, got {sat}", attribute="saturate")
+    return QuantAttrs(axis, block_size, out_dtype)
+
+
+def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: TensorInfo | None,
+               *, scale_input: int = 1) -> QuantAttrs:
+    """Decide the granularity from the scale's shape and validate the zero point against it."""
+    s_shape = scale.shape
+    if zp is not None and zp.shape != s_shape:
+        raise node.error(f"shape {shape_str(zp.shape)} differs from the scale's {shape_str(s_shape)}; the zero "
+                         f"point must have the scale's shape", input=scale_input + 1)
+    if attrs.block_size > 0:
+        if scale.rank != x.rank:
+            raise node.error(f"blocked quantization (block_size={attrs.block_size}) needs a scale of the input's "
+                             f"rank {x.rank}, got shape {shape_str(s_shape)}", input=scale_input)
+        ax = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
+        want = tuple(-(-d // attrs.block_size) if k == ax else d for k, d in enumerate(x.shape))
+        if s_shape != want:
+            raise node.error(f"shape {shape_str(s_shape)} does not fit input shape {shape_str(x.shape)} blocked "
+                             f"by block_size={attrs.block_size} along axis {ax}; expected {shape_str(want)}",
+                             input=scale_input)
+        return replace(attrs, mode="block", block_axis=ax)
+    if scale.rank == 0 or (scale.rank == 1 and s_shape[0] == 1):
+        return replace(attrs, mode="tensor", scale_shape=())
+    if scale.rank == 1 and node.version >= 13:
+        ax = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
+        if s_shape[0] != x.shape[ax]:
+            raise node.error(f"per-axis scale of length {s_shape[0]} does not match input shape "
+                             f"{shape_str(x.shape)} along axis {ax} ({x.shape[ax]})", input=scale_input)
+        return replace(attrs, mode="axis", scale_shape=tuple(d if k == ax else 1 for k, d in enumerate(x.shape)))
+    want = "a scalar" if node.version < 13 else "a scalar or a 1-d tensor (per axis)"
+    if node.version >= 21:
+        want += ", or the input's rank with block_size set (blocked)"
+    raise node.error(f"expected {want}, got shape {shape_str(s_shape)}", input=scale_input)
+
+
+def expand_scale(attrs: QuantAttrs, s: np.ndarray, x_shape: tuple) -> np.ndarray:
+    """The scale or zero point as an array broadcastable to the input's shape."""
+    if attrs.mode != "block":
+        return s.reshape(attrs.scale_shape)
+    ax = attrs.block_axis
+    # every scale covers block_size consecutive positions along the axis; the last block may be short
+    return np.repeat(s, attrs.block_size, axis=ax)[(slice(None),) * ax + (slice(0, x_shape[ax]),)]
+
+
+def saturate_round(q: np.ndarray, zp, out_dtype: np.dtype) -> np.ndarray:
+    """round-half-to-even(q) + zp, saturated to ``out_dtype``'s range.
+
+    NaN saturates to the range's low end, as onnxruntime does (the spec leaves NaN undefined): fmax ignores
+    a NaN operand, where clip would keep it and the cast would be undefined.
+    """
+    lo, hi = QUANT_RANGES[out_dtype]
+    r = np.rint(q).astype(np.float64, copy=False)
+    if zp is not None:
+        r = r + zp
+    r = np.fmin(np.fmax(r, lo), hi)
+    return r.astype(out_dtype)
+
+
+def _optional(inputs, i):
+    return inputs[i] if i < len(inputs) else None
+
+
+@register("QuantizeLinear", versions=_VERSIONS)
+class QuantizeLinear(Op):
+    """``y = saturate(round_half_even(x / y_scale) + y_zero_point)`` (uint8 when the zero point and
+    ``output_dtype`` are absent)."""
+
+    @classmethod
+    def parse_attrs(cls, node):
+        a = _parse_common(node)
+        v = node.version
+        out = tensor_type_attr(node, "output_dtype", QUANT_TYPES) if v >= 21 else None
+        prec = tensor_type_attr(node, "precision", SCALE_TYPES) if v >= 23 else None
+        return replace(a, out_dtype=out, precision=prec)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        x = require_input(node, inputs, 0, "x")
+        s = require_input(node, inputs, 1, "y_scale")
+        zp = _optional(inputs, 2)
+        check_quant_dtype(node, x, 0, SCALE_TYPES + (np.dtype(np.int32),), "x")
+        check_quant_dtype(node, s, 1, SCALE_TYPES, "y_scale")
+        out = attrs.out_dtype
+        if zp is not None:
+            check_quant_dtype(node, zp, 2, QUANT_TYPES, "y_zero_point")
+            if out is not None and zp.dtype != out:
+                raise node.error(f"element type {zp.dtype.name} differs from output_dtype {out.name}; when both "
+                                 f"are given they must agree", input=2)
+            out = zp.dtype
+        attrs = replace(attrs, out_dtype=out or np.dtype(np.uint8))
+        return bind_scale(node, attrs, x, s, zp)
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(attrs.out_dtype, inputs[0].shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x, s = arrays[0], arrays[1]
+        zp = arrays[2] if len(arrays) > 2 else None
+        work = attrs.precision or s.dtype
+        sc = expand_scale(attrs, s, x.shape).astype(work, copy=False)
+        with np.errstate(all="ignore"):
+            q = x.astype(work, copy=False) / sc
+            z = None if zp is None else expand_scale(attrs, zp, x.shape).astype(np.float64)
+            return [saturate_round(q, z, attrs.out_dtype)]
+
+
+@register("DequantizeLinear", versions=_VERSIONS)
+class DequantizeLinear(Op):
+    """``y = (x - x_zero_point) * x_scale`` in float32, cast to ``x_scale``'s type (or ``output_dtype``)."""
+
+    @classmethod
+    def parse_attrs(cls, node):
+        a = _parse_common(node)
+        out = tensor_type_attr(node, "output_dtype", SCALE_TYPES) if node.version >= 23 else None
+        return replace(a, out_dtype=out)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        x = require_input(node, inputs, 0, "x")
+        s = require_input(node, inputs, 1, "x_scale")
+        zp = _optional(inputs, 2)
+        check_quant_dtype(node, x, 0, QUANT_TYPES + (np.dtype(np.int32),), "x")
+        check_quant_dtype(node, s, 1, SCALE_TYPES, "x_scale")
+        if zp is not None:
+            check_quant_dtype(node, zp, 2, QUANT_TYPES + (np.dtype(np.int32),), "x_zero_point")
+            if zp.dtype != x.dtype:
+                raise node.error(f"element type {zp.dtype.name} differs from x's {x.dtype.name}; the zero point "
+                                 f"must have the quantized input's type", input=2)
+        attrs = replace(attrs, out_dtype=attrs.out_dtype or s.dtype)
+        return bind_scale(node, attrs, x, s, zp)
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(attrs.out_dtype, inputs[0].shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x, s = arrays[0], arrays[1]
+        zp = arrays[2] if len(arrays) > 2 else None
+        # x - zp is exact in int64; its float32 image is exact for every 16-bit quantized type
+        d = x.astype(np.int64)
+        if zp is not None:
+            d = d - expand_scale(attrs, zp, x.shape)
+        y = d.astype(np.float32) * expand_scale(attrs, s, x.shape).astype(np.float32)
+        return [y.astype(attrs.out_dtype, copy=False)]
+
+
+@dataclass(frozen=True)
+class _NoAttrs:
+    pass
+
+
+@register("DynamicQuantizeLinear", versions=(11,))
+class DynamicQuantizeLinear(Op):
+    """uint8 quantization of float32 ``x`` with the scale and zero point computed from its range:
+    ``scale = (max(0, max(x)) - min(0, min(x))) / 255``, ``zero_point = saturate(round(-min(0, min(x)) / scale))``,
+    ``y = saturate(round(x / scale) + zero_point)``. Returns ``y, y_scale, y_zero_point``.
+
+    An all-zero input has range 0: the scale is then 1 (as onnxruntime does; the spec's formula would divide by
+    zero), so ``y`` and the zero point are 0. NaN values are ignored by the range and quantize to 0.
+    """
+
+    @classmethod
+    def parse_attrs(cls, node):
+        return _NoAttrs()
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = require_input(node, inputs, 0, "x")
+        check_dtype(node, x, 0, (np.dtype(np.float32),), "x")
+        return [TensorInfo(np.uint8, x.shape), TensorInfo(np.float32, ()), TensorInfo(np.uint8, ())][
+            :max(1, len(node.outputs))]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        f = np.float32
+        hi = f(max(0.0, float(np.nanmax(x)))) if x.size and not np.all(np.isnan(x)) else f(0)
+        lo = f(min(0.0, float(np.nanmin(x)))) if x.size and not np.all(np.isnan(x)) else f(0)
+        with np.errstate(all="ignore"):
+            scale = f(1.0) if hi == lo else f(hi - lo) / f(255)
+            zp = np.rint(np.clip(f(0) - lo / scale, 0, 255))
+            y = saturate_round(x / scale, zp, np.dtype(np.uint8))
+        outs = [y, np.array(scale, np.float32), np.array(zp, np.uint8)]
+        return outs[:max(1, len(node.outputs))]
