@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnumba.ops._common import FLOATS, broadcast_shapes, check_dtype, check_rank, normalize_axis, require_input
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, normalize_axis, require_input
 from onnumba.ops._numba import KERNEL, njit, prange
 from onnumba.registry import Op, TensorInfo, register
 
@@ -189,7 +189,8 @@ class LayerNormalization(Op):
         for i, nm in ((1, "Scale"), (2, "B")):
             if i < len(inputs) and inputs[i] is not None:
                 p = inputs[i]
-                if p.rank > x.rank or broadcast_shapes(node, [x.shape, p.shape], [0, i]) != x.shape:
+                tail = x.shape[x.rank - p.rank:] if p.rank <= x.rank else None
+                if tail is None or any(d not in (1, e) for d, e in zip(p.shape, tail)):
                     raise node.error(f"{nm}: shape {p.shape} does not broadcast to X's shape {x.shape} (expected "
                                      f"the normalized shape {x.shape[axis:]})", input=i)
         stat_shape = x.shape[:axis] + (1,) * (x.rank - axis)
