@@ -177,3 +177,60 @@ def test_const_minus_data_is_not_folded():
     x = RNG.standard_normal((2, 3, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
     assert _steps(on) == ["Conv", "Sub"]
+
+
+@pytest.mark.parametrize("producer", ["Gemm", "MatMul"])
+@pytest.mark.parametrize("act", ["Relu", "LeakyRelu", "Clip"])
+def test_activation_fuses_into_gemm_and_matmul(producer, act):
+    inits = [_init("w", (5, 4))]
+    if act == "Clip":
+        inits += [numpy_helper.from_array(np.array(-0.5, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(0.7, np.float32), "hi")]
+    act_node = (helper.make_node("Clip", ["g", "lo", "hi"], ["y"]) if act == "Clip" else
+                helper.make_node(act, ["g"], ["y"], **({"alpha": -0.3} if act == "LeakyRelu" else {})))
+    nodes = [helper.make_node(producer, ["x", "w"], ["g"]), act_node]
+    m = _model(nodes, inits, inputs=[helper.make_tensor_value_info("x", F, [3, 5])])
+    on, off = _sessions(m)
+    x = RNG.standard_normal((3, 5)).astype(np.float32)
+    x[0, 0] = np.nan
+    a, b = on.run(None, {"x": x})[0], off.run(None, {"x": x})[0]
+    np.testing.assert_array_equal(a, b)  # the same product and the same activation: bitwise, NaN included
+    assert _steps(on) == [producer]
+
+
+def test_gemm_bn_relu_becomes_gemm_and_one_affine_step():
+    inits = [_init("w", (5, 4)), _init("s", (4,), 0.5, 1.5), _init("b", (4,)), _init("m", (4,)),
+             _init("v", (4,), 0.5, 1.5)]
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"]),
+             helper.make_node("BatchNormalization", ["g", "s", "b", "m", "v"], ["n"]),
+             helper.make_node("Relu", ["n"], ["y"])]
+    m = _model(nodes, inits, inputs=[helper.make_tensor_value_info("x", F, [3, 5])])
+    on, off = _sessions(m)
+    x = RNG.standard_normal((3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0])
+    assert _steps(on) == ["Gemm", "ChannelAffine"]
+
+
+def test_rewrites_run_in_declared_order():
+    from onnumba import optimizer
+    from onnumba.ops import fusion
+
+    names = [fn.__name__ for _, _, fn in optimizer._REWRITES if fn.__module__ == fusion.__name__]
+    assert names == ["drop_inference_dropout", "fold_batchnorm_into_weights", "batchnorm_to_channel_affine",
+                     "fold_per_channel_arithmetic", "fuse_activation"]
+
+
+def test_register_rewrite_orders_by_number_not_import_order():
+    from onnumba import optimizer
+
+    saved = list(optimizer._REWRITES)
+    try:
+        calls = []
+        optimizer.register_rewrite(order=999)(lambda state: calls.append("late"))
+        optimizer.register_rewrite(order=-1)(lambda state: calls.append("early"))
+        for order, _, fn in optimizer._REWRITES:
+            if order in (-1, 999):
+                fn(None)
+        assert calls == ["early", "late"]
+    finally:
+        optimizer._REWRITES[:] = saved
