@@ -8,7 +8,7 @@ from onnumba.ops import (  # noqa: F401
     conv,
     conv_transpose,
     dropout,
-    einsum, indexing, scatter,  # noqa: E231  (issue 9: indexing / shape-manipulation family)
+    einsum, indexing, scatter, space_depth,  # issue 9: indexing / shape-manipulation family
     elementwise,
     fusion,
     gemm,

@@ -124,6 +124,9 @@ class Einsum(Op):
                     raise node.error(f"letter {s!r} of {attrs.equation!r} has size {d} here but {sizes[s]} "
                                      f"elsewhere (shape {shape_str(x.shape)})", input=i)
         ell = broadcast_shapes(node, ells) if ells else ()
+        if ell and _ELL not in attrs.output:
+            raise node.error(f"'...' stands for the dims {shape_str(ell)} but the output of {attrs.equation!r} has "
+                             f"no '...'; name those dims or add '...' to the output", attribute="equation")
         out = []
         for s in attrs.output:
             out.extend(ell if s == _ELL else (sizes[s],))

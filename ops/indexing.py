@@ -1,11 +1,12 @@
-"""Indexing and shape-manipulation operators: Split, Range, Tile, Trilu, OneHot, NonZero, Compress,
-DepthToSpace, SpaceToDepth.
+"""Indexing and shape-manipulation operators: Split, Range, Tile, Trilu, OneHot, NonZero, Compress.
 
 These move data (views, ``np.tile``, reshape + transpose copies, boolean masks), so numpy is as fast as a
 kernel would be. Outputs whose size depends on data (Range, NonZero, Compress, OneHot's depth, Split's and
 Tile's sizes) declare those inputs plan-constant: like Reshape's shape, a fed value is then folded into a
 plan specialised to it (see ``runtime/planner.py``), so every output shape is concrete when the plan is made.
-The element-wise gathers and scatters live in ``ops/scatter.py``, Einsum in ``ops/einsum.py``.
+A fed value is limited to the session's value-input size (4096 elements); larger data-dependent inputs
+are refused with a clear error. The element-wise gathers and scatters live in ``ops/scatter.py``,
+DepthToSpace / SpaceToDepth in ``ops/space_depth.py``, Einsum in ``ops/einsum.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import (
-    INDEX,
     NUMERIC,
     check_dtype,
     check_size,
@@ -456,88 +456,3 @@ class Compress(Op):
         if attrs.axis is None:
             return [x.reshape(-1)[attrs.keep]]
         return [np.take(x, attrs.keep, axis=attrs.axis)]
-
-
-# ============================================================================= DepthToSpace, SpaceToDepth
-
-@dataclass(frozen=True)
-class BlockAttrs:
-    blocksize: int
-    crd: bool  # mode CRD (column-row-depth) instead of DCR (depth-column-row)
-
-
-def _block_attrs(node, mode_from: int) -> BlockAttrs:
-    if "blocksize" not in node.attrs:
-        raise node.error("the 'blocksize' attribute is required", attribute="blocksize")
-    bs = node.attr("blocksize", kind="int")
-    if bs < 1:
-        raise node.error(f"must be >= 1, got {bs}", attribute="blocksize")
-    if node.version < mode_from and "mode" in node.attrs:
-        raise node.error(f"the 'mode' attribute exists from opset {mode_from}; this node is version "
-                         f"{node.version}", attribute="mode")
-    mode = node.attr("mode", "DCR", kind="str")
-    if mode not in ("DCR", "CRD"):
-        raise node.error(f"must be 'DCR' or 'CRD', got {mode!r}", attribute="mode")
-    return BlockAttrs(bs, mode == "CRD")
-
-
-def _check_nchw(node, inputs) -> TensorInfo:
-    x = require_input(node, inputs, 0, "input")
-    check_dtype(node, x, 0, MOVABLE)
-    if x.rank != 4:
-        raise node.error(f"expected a 4-d (N, C, H, W) input, got shape {shape_str(x.shape)}", input=0)
-    return x
-
-
-@register("DepthToSpace", versions=(1, 11, 13, 28))
-class DepthToSpace(Op):
-    """(N, C, H, W) -> (N, C/b², H·b, W·b): channel blocks become b x b spatial blocks (mode DCR or CRD)."""
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _block_attrs(node, 11)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x, b = _check_nchw(node, inputs), attrs.blocksize
-        n, c, h, w = x.shape
-        if c % (b * b):
-            raise node.error(f"channels {c} of the input {shape_str(x.shape)} are not divisible by blocksize² = "
-                             f"{b * b}", input=0)
-        return [TensorInfo(x.dtype, (n, c // (b * b), h * b, w * b))]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        x, b = arrays[0], attrs.blocksize
-        n, c, h, w = x.shape
-        if attrs.crd:
-            t = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
-        else:
-            t = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
-        return [np.ascontiguousarray(t).reshape(n, c // (b * b), h * b, w * b)]
-
-
-@register("SpaceToDepth", versions=(1, 13, 28))
-class SpaceToDepth(Op):
-    """(N, C, H, W) -> (N, C·b², H/b, W/b): b x b spatial blocks become channels (mode DCR, or CRD from 28)."""
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _block_attrs(node, 28)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x, b = _check_nchw(node, inputs), attrs.blocksize
-        n, c, h, w = x.shape
-        if h % b or w % b:
-            raise node.error(f"height and width of the input {shape_str(x.shape)} must be divisible by blocksize "
-                             f"{b}", input=0)
-        return [TensorInfo(x.dtype, (n, c * b * b, h // b, w // b))]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        x, b = arrays[0], attrs.blocksize
-        n, c, h, w = x.shape
-        t = x.reshape(n, c, h // b, b, w // b, b)
-        t = t.transpose(0, 1, 3, 5, 2, 4) if attrs.crd else t.transpose(0, 3, 5, 1, 2, 4)
-        return [np.ascontiguousarray(t).reshape(n, c * b * b, h // b, w // b)]

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import onnumba
 from onnumba.errors import InputError, ModelError
 from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
 from tests.reference.indexing import (
@@ -451,7 +450,8 @@ def test_nd_errors():
     ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("bhqd,bhkd->bhqk", [(1, 2, 3, 4), (1, 2, 5, 4)]),
     ("bhqk,bhkd->bhqd", [(1, 2, 3, 5), (1, 2, 5, 4)]), ("ij->ji", [(3, 4)]), ("ij->", [(3, 4)]),
     ("i,i", [(5,), (5,)]), ("ij,jk", [(2, 3), (3, 4)]), ("...ij,...jk->...ik", [(2, 1, 3, 4), (1, 5, 4, 2)]),
-    ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("i,j->ij", [(3,), (4,)]), ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("i,j->ij", [(3,), (4,)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
     ("nchw,oc->nohw", [(1, 3, 2, 2), (4, 3)]), ("", [()]), ("ab...->...ba", [(2, 3, 4)]),
 ])
 def test_einsum_vs_numpy_and_ort(eq, shapes):
@@ -461,6 +461,15 @@ def test_einsum_vs_numpy_and_ort(eq, shapes):
     np.testing.assert_allclose(y, np.einsum(eq, *arrays.values()), rtol=1e-5, atol=1e-5)
     if "ii" not in eq and eq:
         assert_matches_ort(m, arrays)
+
+
+def test_einsum_ellipsis_of_different_ranks_broadcasts_like_numpy():
+    # onnx's shape inference (so onnxruntime) wants equal ellipsis ranks; numpy's rule is the general one
+    a, b = RNG.standard_normal((2, 1, 3, 4)).astype(F32), RNG.standard_normal((3, 4, 2)).astype(F32)
+    m = make_node_model("Einsum", {"a": a, "b": b}, ["y"], {"equation": "...ij,...jk->...ik"}, opset=12,
+                        output_types={"y": 1})
+    np.testing.assert_allclose(run_onnumba(m, {"a": a, "b": b})[0], np.einsum("...ij,...jk->...ik", a, b),
+                               rtol=1e-5)
 
 
 def test_einsum_integers_and_float16():
@@ -482,6 +491,7 @@ def test_einsum_integers_and_float16():
     ("ijk->i", [(2, 3)], r"term 'ijk' needs rank 3, got shape \(2, 3\)"),
     ("ij->ii", [(2, 3)], r"output letter 'i' appears more than once"),
     ("ij->...", [(2, 3)], r"the output '...' has '...' but no operand does"),
+    ("...ij->ij", [(4, 2, 3)], r"'...' stands for the dims \(4\) but the output of '...ij->ij' has no '...'"),
 ])
 def test_einsum_errors(eq, shapes, match):
     arrays = {f"x{k}": np.zeros(s, F32) for k, s in enumerate(shapes)}
@@ -534,8 +544,8 @@ def _check_nd(case):
     x = rng.standard_normal(dshape).astype(F32)
     bounds = np.array(dshape[b:b + ishape[-1]], np.int64)
     idx = (rng.integers(0, 1 << 30, size=ishape) % (2 * bounds) - bounds).astype(np.int64)
-    (g,) = run_onnumba(make_node_model("GatherND", {"x": x, "i": idx}, ["y"], {"batch_dims": b}, opset=13),
-                       {"x": x, "i": idx})
+    m = make_node_model("GatherND", {"x": x, "i": idx}, ["y"], {"batch_dims": b}, opset=13, output_types={"y": 1})
+    (g,) = run_onnumba(m, {"x": x, "i": idx})
     np.testing.assert_array_equal(g, gather_nd_ref(x, idx, b))
     if b == 0:
         upd = rng.standard_normal(g.shape).astype(F32)
