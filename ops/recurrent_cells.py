@@ -7,7 +7,8 @@ float64 for float64 models).
 
 Sequence lengths: a batch entry whose sequence has ended keeps its state (so the final state is the one of
 its last valid step) and writes zeros to Y. A reverse direction reads each entry's sequence from its own last
-valid step backwards: :func:`reverse_index` gives that per-entry permutation of the time axis.
+valid step backwards: :func:`reverse_index` gives that per-entry permutation of the time axis. An entry of
+length 0 has final states of zeros.
 """
 
 from __future__ import annotations
@@ -166,4 +167,6 @@ def run_direction(spec: CellSpec, xw, r, rb_h, h0, c0, p, lens):
             h_new = (1.0 - z) * g_act(_clip(pre, spec.clip)) + z * h
         h = np.where(active, h_new, h)
         y[t] = np.where(active, h_new, 0.0)
-    return y, h, c
+    # an entry with no steps has no last output: zeros, as onnxruntime (the spec does not say)
+    ran = (lens > 0)[:, None]
+    return y, np.where(ran, h, 0.0), (None if c is None else np.where(ran, c, 0.0))

@@ -90,6 +90,7 @@ def recurrent_ref(kind, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=None
                         pre = wd[s] @ xt + wb[s] + rd[s] @ (rr * h) + rb[s]
                     h = (1.0 - z) * acts[1](cl(pre)) + z * h
                 y[t, d, n] = h
-            yh[d, n] = h
-            yc[d, n] = c
+            if seq_lens[n] > 0:  # no steps, no last output: zeros (the spec is silent; onnxruntime's choice)
+                yh[d, n] = h
+                yc[d, n] = c
     return y, yh, (yc if kind == "LSTM" else None)
