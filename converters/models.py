@@ -8,6 +8,7 @@ from onnumba.converters.layers.base import (ExportContext, ExportTensor, InputLa
                                             Layer, unique_object_name)
 from onnumba.converters.layers.base_conv import BaseConv
 from onnumba.converters.layers.normalization import BatchNormalization
+from onnumba.converters.model_layer import export_nodes
 
 BATCH_DIM = "batch"
 
@@ -103,8 +104,16 @@ class Model:
 
     @property
     def layers(self):
-        """Layers in graph order (InputLayers included, as Keras 3 Functional lists them)."""
-        return list(self._layers)
+        """Layers in graph order (InputLayers included, as Keras 3 Functional lists them); a
+        model used as a layer is listed as that model."""
+        return [getattr(layer, "model", layer) for layer in self._layers]
+
+    def _as_layer(self):
+        """The ModelLayer that records this model's calls on tensors (one per model)."""
+        if getattr(self, "_layer", None) is None:
+            from onnumba.converters.model_layer import ModelLayer
+            self._layer = ModelLayer(self)
+        return self._layer
 
     def get_layer(self, name=None, index=None):
         """Layer by name or index."""
@@ -149,8 +158,9 @@ class Model:
     # -- summary ---------------------------------------------------------------------------
     def _summary_rows(self):
         rows = []
-        for layer in self.layers:
+        for layer in self._layers:
             nodes = [n for n in self._nodes if n.layer is layer]
+            layer = getattr(layer, "model", layer)
             shapes = [t.shape for n in nodes for t in n.outputs]
             shape = shapes[0] if len(shapes) == 1 else shapes
             connected = []
@@ -244,24 +254,7 @@ class Model:
             shape = (BATCH_DIM if t.shape[0] is None else t.shape[0],) + t.shape[1:]
             values[id(t)] = ExportTensor(b.input(t.layer.name, "float32", shape), t.shape)
         folds = self._batchnorm_folds() if fold_batch_norm and not training else {}
-        folded_convs = {id(conv_node): bn_node for bn_node, conv_node in folds.values()}
-        for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
-                continue
-            inputs = [values[id(t)] for t in node.inputs]
-            layer = node.layer
-            if id(node) in folds:
-                outs = inputs
-            elif id(node) in folded_convs:
-                layer._folded_bn = folded_convs[id(node)].layer.folded_scale_shift()
-                try:
-                    outs = layer.export(ctx, node, inputs)
-                finally:
-                    layer._folded_bn = None
-            else:
-                outs = layer.export(ctx, node, inputs)
-            for t, e in zip(node.outputs, outs):
-                values[id(t)] = e
+        export_nodes(ctx, self._nodes, values, folds)
         for t in self.outputs:
             e = ctx.to_keras(values[id(t)])
             shape = (BATCH_DIM if t.shape[0] is None else t.shape[0],) + t.shape[1:]
@@ -294,10 +287,32 @@ class Model:
         from onnumba.converters.saving import serialize_model
         return json.dumps(serialize_model(self), **kwargs)
 
-    def __call__(self, *args, **kwargs):
-        raise ConverterError(f"Model {self.name!r}: calling a model on tensors (nested models) "
-                             f"is not supported; rebuild its layers in the outer model "
-                             f"(at {user_location()})")
+    def __call__(self, inputs, training=None):
+        """On Keras tensors: use the model as a layer of another model (its weights shared).
+        On arrays: the outputs, computed by the onnumba runtime (``training`` switches Dropout
+        and BatchNormalization to training mode)."""
+        first = inputs[0] if isinstance(inputs, (list, tuple)) and inputs else inputs
+        if isinstance(first, KerasTensor):
+            return self._as_layer()(inputs)
+        from onnumba.converters.running import run
+        return run(self, inputs, training=bool(training))
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Keras ``predict``: outputs on ``x`` (array, list or dict by input name) in inference
+        mode, run by onnumba in batches of ``batch_size`` (default 32); numpy arrays (a list
+        for a model with a list of outputs)."""
+        from onnumba.converters.running import run
+        return run(self, x, batch_size=batch_size or 32, training=False)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights as Keras 3 ``.weights.h5`` (needs h5py)."""
+        from onnumba.converters.saving import save_weights
+        save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath):
+        """Read weights from a Keras 3 ``.weights.h5`` or ``.keras`` file (needs h5py)."""
+        from onnumba.converters.saving import load_weights
+        load_weights(self, filepath)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
@@ -328,6 +343,8 @@ class Sequential(Model):
         """Append a layer (or an ``Input`` tensor / ``InputLayer`` as the first element)."""
         if isinstance(layer, KerasTensor) and isinstance(layer.layer, InputLayer):
             layer = layer.layer
+        if isinstance(layer, Model):
+            layer = layer._as_layer()
         if isinstance(layer, InputLayer):
             if self._input is not None or self._stack:
                 raise ConverterError(f"Sequential {self.name!r}: an InputLayer can only come "
@@ -379,7 +396,7 @@ class Sequential(Model):
     @property
     def layers(self):
         """The stacked layers (without the InputLayer, as Keras 3 Sequential lists them)."""
-        return list(self._stack)
+        return [getattr(layer, "model", layer) for layer in self._stack]
 
     @property
     def input_layer(self):

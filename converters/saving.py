@@ -18,6 +18,7 @@ h5py is imported lazily (optional extra ``onnumba[keras]``).
 
 import io
 import json
+import os
 import zipfile
 
 from onnumba.converters.errors import ConfigError, ConverterError
@@ -30,7 +31,10 @@ from onnumba.converters.models import Model, Sequential
 
 
 def serialize_layer(layer):
-    """Keras 3 serialized layer (without graph information)."""
+    """Keras 3 serialized layer (without graph information); a nested model as Keras writes it."""
+    model = layer if isinstance(layer, Model) else getattr(layer, "model", None)
+    if model is not None:
+        return serialize_model(model)
     return {"module": "keras.layers", "class_name": type(layer).__name__,
             "config": layer.get_config(), "registered_name": None}
 
@@ -86,7 +90,7 @@ def sequential_config(model):
     """Keras 3 ``Sequential.get_config()`` (the InputLayer first)."""
     model._ensure_graph()
     layers = [serialize_layer(model.input_layer)]
-    for layer in model.layers:
+    for layer in model._stack:
         entry = serialize_layer(layer)
         node = _model_nodes(model, layer)[0]
         entry["build_config"] = {"input_shape": list(node.inputs[0].shape)}
@@ -114,12 +118,7 @@ def save_keras(model, path):
     h5py = _h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
-        group = f.create_group("layers")
-        for name, layer in _weight_paths(model):
-            vars_group = group.create_group(name).create_group("vars")
-            for i, value in enumerate(layer.get_weights()):
-                vars_group.create_dataset(str(i), data=value)
-        f.create_group("vars")
+        write_weights_h5(f, model)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0",
                                                 "producer": "onnumba.converters"}))
@@ -134,8 +133,7 @@ def save_keras(model, path):
 def _layer_from_config(entry):
     class_name = entry.get("class_name")
     if class_name in ("Functional", "Sequential", "Model"):
-        raise ConfigError(f"layer {entry.get('name') or class_name!r}: nested models are not "
-                          f"supported")
+        return model_from_config(entry)._as_layer()  # a model used as a layer
     cls = LAYER_CLASSES.get(class_name)
     if cls is None:
         raise ConfigError(f"layer {entry.get('name') or (entry.get('config') or {}).get('name')!r}"
@@ -273,12 +271,20 @@ def _h5py():
     return h5py
 
 
+def _keras_class_name(layer):
+    if isinstance(layer, Sequential):
+        return "Sequential"
+    if isinstance(layer, Model):
+        return "Functional"
+    return type(layer).__name__
+
+
 def _weight_paths(model):
     """(h5 group name, layer) in Keras's layout: snake_case(class) numbered per class."""
     used = {}
     paths = []
     for layer in model.layers:
-        name = to_snake_case(type(layer).__name__)
+        name = to_snake_case(_keras_class_name(layer))
         if name in used:
             used[name] += 1
             name = f"{name}_{used[name]}"
@@ -304,20 +310,87 @@ def load_keras(path):
         weights = archive.read("model.weights.h5")
     h5py = _h5py()
     with h5py.File(io.BytesIO(weights), "r") as f:
-        if "layers" not in f:
-            raise ConfigError(f"{path}: model.weights.h5 has no 'layers' group")
-        group = f["layers"]
-        for name, layer in _weight_paths(model):
-            expected = layer.weights
-            if not expected:
-                continue
-            if name not in group or "vars" not in group[name]:
-                raise ConfigError(f"{path}: no weights for layer {layer.name!r} at "
-                                  f"layers/{name}/vars")
-            stored = group[name]["vars"]
-            values = [stored[str(i)][()] for i in range(len(stored))]
-            try:
-                layer.set_weights(values)
-            except ConverterError as exc:
-                raise ConfigError(f"{path}: layers/{name}/vars: {exc}") from None
+        read_weights_h5(f, model, path)
     return model
+
+
+def _write_layer_weights(group, model):
+    for name, layer in _weight_paths(model):
+        layer_group = group.create_group(name)
+        if isinstance(layer, Model):
+            _write_layer_weights(layer_group.create_group("layers"), layer)
+            layer_group.create_group("vars")
+            continue
+        vars_group = layer_group.create_group("vars")
+        for i, value in enumerate(layer.get_weights()):
+            vars_group.create_dataset(str(i), data=value)
+
+
+def write_weights_h5(f, model):
+    """Write ``model``'s weights into the open h5py File ``f`` in Keras 3's layout."""
+    _write_layer_weights(f.create_group("layers"), model)
+    f.create_group("vars")
+
+
+def _read_layer_weights(group, model, where, source):
+    for name, layer in _weight_paths(model):
+        if not layer.weights:
+            continue
+        if isinstance(layer, Model):
+            if name not in group or "layers" not in group[name]:
+                raise ConfigError(f"{source}: no weights for model {layer.name!r} at "
+                                  f"{where}/{name}/layers")
+            _read_layer_weights(group[name]["layers"], layer, f"{where}/{name}/layers", source)
+            continue
+        if name not in group or "vars" not in group[name]:
+            raise ConfigError(f"{source}: no weights for layer {layer.name!r} at "
+                              f"{where}/{name}/vars")
+        stored = group[name]["vars"]
+        values = [stored[str(i)][()] for i in range(len(stored))]
+        try:
+            layer.set_weights(values)
+        except ConverterError as exc:
+            raise ConfigError(f"{source}: {where}/{name}/vars: {exc}") from None
+
+
+def read_weights_h5(f, model, source):
+    """Set ``model``'s weights from the open h5py File ``f`` (Keras 3 layout)."""
+    if "layers" not in f:
+        raise ConfigError(f"{source}: the weights file has no 'layers' group")
+    _read_layer_weights(f["layers"], model, "layers", source)
+
+
+def save_weights(model, path, overwrite=True):
+    """Keras 3 ``model.save_weights(path)``: ``path`` must end in ``.weights.h5``."""
+    path = str(path)
+    if not path.endswith(".weights.h5"):
+        raise ConfigError(f"save_weights: the file name must end in '.weights.h5', got {path!r}")
+    if not overwrite and os.path.exists(path):
+        raise ConfigError(f"save_weights: {path} exists and overwrite=False")
+    model._ensure_graph()
+    with _h5py().File(path, "w") as f:
+        write_weights_h5(f, model)
+
+
+def load_weights(model, path):
+    """Keras 3 ``model.load_weights(path)`` from a ``.weights.h5`` or a ``.keras`` file."""
+    path = str(path)
+    model._ensure_graph()
+    h5py = _h5py()
+    if path.endswith(".keras"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read("model.weights.h5")
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise ConfigError(f"{path}: no model.weights.h5 to read ({exc})") from None
+        with h5py.File(io.BytesIO(data), "r") as f:
+            read_weights_h5(f, model, path)
+        return
+    if not path.endswith(".weights.h5"):
+        raise ConfigError(f"load_weights: expected a '.weights.h5' or '.keras' file, got {path!r}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read as HDF5 ({exc})") from None
+    with f:
+        read_weights_h5(f, model, path)

@@ -20,6 +20,12 @@ from onnumba.converters.errors import (IncompatibleShapeError, LayerArgumentErro
                                        LayerTypeError, user_location)
 
 _NAME_COUNTS = {}
+_WEIGHTS_VERSION = [0]
+
+
+def weights_version():
+    """A number that changes whenever ``Layer.set_weights`` changes a weight (cache key)."""
+    return _WEIGHTS_VERSION[0]
 
 
 def to_snake_case(name):
@@ -223,6 +229,7 @@ class Layer:
                                          f"{var.shape}, got an array of shape {value.shape}")
         for var, value in zip(own, weights):
             var.value = np.asarray(value, dtype=np.float32).copy()
+        _WEIGHTS_VERSION[0] += 1
 
     def count_params(self):
         """Number of scalars in the weights (Keras's count_params)."""

@@ -5,8 +5,8 @@ import numpy as np
 import onnx
 import pytest
 
-from onnumba.converters import (Input, Model, Sequential, initializers, layers, regularizers,
-                                set_random_seed)
+from onnumba.converters import (Input, Model, Sequential, initializers, layers, load_keras,
+                                regularizers, set_random_seed)
 from tests.converters._util import (export, load_build_script, op_types, rand, run_model,
                                     run_ort, single_layer)
 from tests.reference import keras_ref as ref
@@ -301,10 +301,25 @@ def test_training_export_of_vgg():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_nested_model_call_is_refused():
+def test_nested_model_is_a_layer_sharing_its_weights(tmp_path):
+    inner = single_layer(layers.Dense(2, activation="tanh"), (3,))
+    a, b = Input((3,)), Input((3,))
+    outer = Model([a, b], layers.Add()([inner(a), inner(b)]))
+    assert outer.layers[2] is inner and outer.count_params() == inner.count_params() == 8
+    xa, xb = rand(4, 3, seed=1), rand(4, 3, seed=2)
+    kernel, bias = inner.get_weights()
+    expected = np.tanh(xa @ kernel + bias) + np.tanh(xb @ kernel + bias)
+    np.testing.assert_allclose(run_model(outer, xa, xb)[0], expected, rtol=1e-5, atol=1e-6)
+    outer.save(tmp_path / "nested.keras")
+    clone = load_keras(tmp_path / "nested.keras")
+    assert [type(layer).__name__ for layer in clone.layers][-2:] == ["Model", "Add"]
+    np.testing.assert_allclose(run_model(clone, xa, xb)[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_nested_model_refuses_a_wrong_shape():
     inner = single_layer(layers.Dense(2), (3,))
-    with pytest.raises(ValueError, match="nested models.*is not supported"):
-        inner(Input((3,)))
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 3\), got \(None, 4\)"):
+        inner(Input((4,)))
 
 
 def _every_op_model():
