@@ -141,7 +141,7 @@ def _run(node, attrs, arrays):
     ctype = np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32)
     if attrs.layout:
         x = np.swapaxes(x, 0, 1)
-    t_n, b_n, _ = x.shape
+    t_n, b_n, i_n = x.shape
     d = len(attrs.directions)
     g = _GATES[kind]
     hid = r.shape[2]
@@ -175,7 +175,7 @@ def _run(node, attrs, arrays):
             xb = xb.copy()
             xb[2 * hid:] = wb[2 * hid:]
             rb_h = rb[2 * hid:]
-        xw = (xc.reshape(t_n * b_n, -1) @ np.asarray(w[k], ctype).T + xb).reshape(t_n, b_n, g * hid)
+        xw = (xc.reshape(t_n * b_n, i_n) @ np.asarray(w[k], ctype).T + xb).reshape(t_n, b_n, g * hid)
         if direction == "reverse":
             idx = reverse_index(lens, t_n)
             xw = xw[idx, np.arange(b_n)[None, :]]

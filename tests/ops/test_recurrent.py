@@ -17,7 +17,7 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 def make_case(kind, t_n=4, b_n=3, i_n=2, hid=3, *, direction="forward", lens=None, init=False, peep=False,
               bias=True, dtype=np.float32, seed=0):
-    """Random inputs in layout 0: dict name -> array ('' entries are omitted optional inputs)."""
+    """Random inputs in layout 0: dict input name -> array, None for an omitted optional input."""
     rng = np.random.default_rng(seed)
     d = 2 if direction == "bidirectional" else 1
     g = GATES[kind]
@@ -174,6 +174,13 @@ def test_optional_outputs(outputs, n):
     assert len(got) == n
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_empty_sequence(kind):
+    ins = make_case(kind, t_n=0, init=True)
+    y, yh = check(kind, ins, ort=False)[:2]
+    assert y.shape == (0, 1, 3, 3) and not yh.any()
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float16, 2e-2), (np.float64, 1e-12)])
