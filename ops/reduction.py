@@ -313,8 +313,11 @@ class ReduceMean(_Reduce):
         if y.dtype.kind == "f":
             y /= n
             return y
-        q = np.abs(y) // n  # truncation toward zero, as a C integer division
-        return np.where(y < 0, -q, q).astype(y.dtype)
+        if y.dtype.kind == "u":
+            return y // n
+        w = y.astype(np.int64)  # abs() of int32's minimum needs the wider type
+        q = np.abs(w) // n  # truncation toward zero, as a C integer division
+        return np.where(w < 0, -q, q).astype(y.dtype)
 
 
 @register("ReduceMax", versions=(1, 11, 12, 13, 18, 20), plan_constant_inputs=(1,))
