@@ -74,10 +74,10 @@ class ValueInfo:
         if tt.HasField("shape"):
             dims = []
             for d in tt.shape.dim:
-                if d.HasField("dim_value") and d.dim_value > 0:
-                    dims.append(int(d.dim_value))
+                if d.HasField("dim_value") and d.dim_value >= 0:
+                    dims.append(int(d.dim_value))  # 0 is a static empty dimension (the spec; onnxruntime)
                 elif d.HasField("dim_value"):
-                    # -1 or 0 for "any size" is a common converter habit (onnxruntime accepts it): dynamic
+                    # -1 for "any size" is a common converter habit (onnxruntime accepts it): dynamic
                     dims.append(None)
                 elif d.HasField("dim_param") and d.dim_param:
                     dims.append(d.dim_param)

@@ -54,13 +54,22 @@ def _check_relu(sess, shape=(2, 3)):
 
 # ----------------------------------------------------------------------------------------------- tolerated
 
-@pytest.mark.parametrize("dim", [-1, 0])
-def test_negative_or_zero_dim_value_is_dynamic(dim):
+@pytest.mark.parametrize("dim", [-1, -7])
+def test_negative_dim_value_is_dynamic(dim):
     out = _vi("y", [dim, 3])
     sess = _load(_relu(in_dims=(dim, 3), out=out), warns=None)
     assert sess.get_inputs()[0].shape == [None, 3] and sess.get_outputs()[0].shape == [None, 3]
     _check_relu(sess, (5, 3))
     _check_relu(sess, (1, 3))
+
+
+def test_zero_dim_value_is_a_static_empty_dimension():
+    # the spec and onnxruntime: 0 is a size, not "any size"
+    sess = _load(_relu(in_dims=(0, 3), out=_vi("y", [0, 3])), warns=None)
+    assert sess.get_inputs()[0].shape == [0, 3]
+    assert sess.run(None, {"x": np.zeros((0, 3), np.float32)})[0].shape == (0, 3)
+    with pytest.raises(onnumba.InputError, match="dimension 0 must be 0"):
+        sess.run(None, {"x": np.zeros((2, 3), np.float32)})
 
 
 def test_output_without_shape_warns_and_runs():
