@@ -4,18 +4,20 @@ Every index is range-checked and made non-negative in Python (``checked_indices`
 the kernels then trust their offsets (Numba has no bounds checks). Plain data movement (gathers, scatters
 without reduction) runs on the bytes reinterpreted as an unsigned integer of the element's size, so one
 compiled kernel serves every type of that size; reductions compute in the element type (float16 and bfloat16
-in float32, bool as uint8). Scatters run serially: duplicate indices must apply in index order.
+in float32, bool as uint8). The kernels are serial: scatters because duplicate indices must apply in index
+order, gathers because they are memory-bound random reads (threads did not pay on the shared machines).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from onnumba.errors import InputError, ModelError, shape_str
 from onnumba.ops._common import INDEX, NUMERIC, check_dtype, compute_dtype, normalize_axis, require_input
-from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, prange
+from onnumba.ops._numba import INLINE, SERIAL, njit
 from onnumba.ops.indexing import MOVABLE
 from onnumba.ops.shape import BOOL
 from onnumba.registry import Op, TensorInfo, register
@@ -28,28 +30,30 @@ def checked_indices(node, idx: np.ndarray, bound, *, what: str, input: int = 1, 
                     cls=InputError) -> np.ndarray:
     """``idx`` as int64 with negative values counted from ``bound``, or raise naming the first bad value.
 
-    ``bound`` is an int or an int64 array broadcasting against ``idx`` (GatherND: one bound per index column).
-    ``negative=False`` (Scatter-9) accepts only [0, bound).
+    ``bound`` is an int, or a 1-d int64 array with one bound per entry of ``idx``'s last axis (GatherND /
+    ScatterND: one per index column). ``negative=False`` (Scatter-9) accepts only [0, bound).
     """
     i = np.asarray(idx).astype(np.int64, copy=False)
+    if i.size == 0:
+        return i
     b = np.asarray(bound, dtype=np.int64)
-    lo = -b if negative else np.zeros_like(b)
-    bad = (i < lo) | (i >= b)
-    if bad.any():
+    cols = i.reshape(-1, b.size) if b.ndim else i.reshape(-1, 1)
+    lo, hi = cols.min(axis=0), cols.max(axis=0)  # two fast reductions; the slow search only on failure
+    if (lo < (-b if negative else 0)).any() or (hi >= b).any():
+        bad = (i < (-b if negative else 0)) | (i >= b)
         pos = tuple(int(p) for p in np.argwhere(bad)[0])
         n = int(np.broadcast_to(b, i.shape)[pos])
         lo_n = -n if negative else 0
         raise node.error(f"index {int(i[pos])} at position {pos} is out of range for {what} of size {n} "
                          f"(expected {lo_n} <= index < {n})", input=input, cls=cls)
-    return np.where(i < 0, i + b, i)
+    if (lo < 0).any():
+        return np.where(i < 0, i + b, i)
+    return i
 
 
 def _strides(shape) -> np.ndarray:
     """Row-major element strides of ``shape``."""
-    s = np.ones(len(shape), dtype=np.int64)
-    for d in range(len(shape) - 2, -1, -1):
-        s[d] = s[d + 1] * shape[d + 1]
-    return s
+    return np.array([math.prod(shape[d + 1:]) for d in range(len(shape))], dtype=np.int64)
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -76,44 +80,35 @@ def _combine(old, new, red):
     return new
 
 
-@njit(**INLINE)
-def _elements_offset(i, ishape, strides, axis, target):
-    """Offset in the data of element ``i`` of the indices (row-major over ``ishape``), its axis coordinate
-    replaced by ``target``."""
-    off = np.int64(0)
-    rem = np.int64(i)  # a prange index is unsigned: int64 keeps the arithmetic integral
-    for d in range(ishape.size - 1, -1, -1):
-        c = rem % ishape[d]
-        rem //= ishape[d]
-        off += (target if d == axis else c) * strides[d]
-    return off
-
-
-@njit(**KERNEL)
-def _gather_elements_kernel(data, strides, idx, ishape, axis, out):
-    for i in prange(idx.size):
-        out[i] = data[_elements_offset(i, ishape, strides, axis, idx[i])]
+@njit(**SERIAL)
+def _gather_elements_kernel(data, idx, out):
+    # data (outer, n, inner), idx / out (outer, m, inner): out[o, j, i] = data[o, idx[o, j, i], i]
+    for o in range(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            for i in range(idx.shape[2]):
+                out[o, j, i] = data[o, idx[o, j, i], i]
 
 
 @njit(**SERIAL)
-def _scatter_elements_kernel(out, strides, idx, ishape, axis, upd, red):
-    for i in range(idx.size):
-        o = _elements_offset(i, ishape, strides, axis, idx[i])
-        out[o] = _combine(out[o], upd[i], red)
+def _scatter_elements_kernel(out, idx, upd, red):
+    for o in range(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            for i in range(idx.shape[2]):
+                t = idx[o, j, i]
+                out[o, t, i] = _combine(out[o, t, i], upd[o, j, i], red)
 
 
-@njit(**KERNEL)
+@njit(**SERIAL)
 def _gather_nd_kernel(data, batch_size, idx, strides, slice_size, out):
-    # idx: (batches, tuples, k); output row p = (batch, tuple) copies one slice of slice_size elements
-    n_tuples = idx.shape[1]
-    for p in prange(idx.shape[0] * n_tuples):
-        b = np.int64(p) // n_tuples
-        j = np.int64(p) - b * n_tuples
-        off = b * batch_size
-        for t in range(idx.shape[2]):
-            off += idx[b, j, t] * strides[t]
-        for s in range(slice_size):
-            out[p * slice_size + s] = data[off + s]
+    # idx: (batches, tuples, k); output row (batch, tuple) copies one slice of slice_size elements
+    p = 0
+    for b in range(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            off = b * batch_size
+            for t in range(idx.shape[2]):
+                off += idx[b, j, t] * strides[t]
+            out[p:p + slice_size] = data[off:off + slice_size]  # a slice copy: no per-element aliasing checks
+            p += slice_size
 
 
 @njit(**SERIAL)
@@ -159,9 +154,19 @@ def _check_elements(node, inputs, axis: int, scatter: bool) -> int:
     return a
 
 
-def _elements_args(node, x, idx, axis, negative=True):
+def _elements_block(x_shape, idx_shape, axis) -> tuple:
+    """The part of the data the indices address (their extent on every axis but ``axis``) as slices, and
+    the (outer, n, inner) shape it takes once copied contiguous."""
+    sl = tuple(slice(None) if k == axis else slice(0, d) for k, d in enumerate(idx_shape))
+    outer = math.prod(idx_shape[:axis])
+    inner = math.prod(idx_shape[axis + 1:])
+    return sl, (outer, x_shape[axis], inner)
+
+
+def _elements_idx(node, x, idx, axis, negative=True) -> np.ndarray:
     i = checked_indices(node, idx, x.shape[axis], what=f"data axis {axis}", negative=negative)
-    return (_strides(x.shape), np.ascontiguousarray(i).reshape(-1), np.array(idx.shape, dtype=np.int64))
+    _, (outer, _, inner) = _elements_block(x.shape, idx.shape, axis)
+    return np.ascontiguousarray(i).reshape(outer, idx.shape[axis], inner)
 
 
 @register("GatherElements", versions=(11, 13))
@@ -192,9 +197,11 @@ class GatherElements(Op):
             i = checked_indices(node, idx, x.shape[attrs.axis], what=f"data axis {attrs.axis}")
             sub = x[tuple(slice(0, d) if k != attrs.axis else slice(None) for k, d in enumerate(idx.shape))]
             return [np.take_along_axis(sub, i, attrs.axis)]
-        strides, i, ishape = _elements_args(node, x, idx, attrs.axis)
-        out = np.empty(idx.size, dtype=_UINT[x.dtype.itemsize])
-        _gather_elements_kernel(_bits(x), strides, i, ishape, attrs.axis, out)
+        i = _elements_idx(node, x, idx, attrs.axis)
+        sl, block = _elements_block(x.shape, idx.shape, attrs.axis)
+        data = _bits(x[sl]).reshape(block)  # a copy only when the indices cover part of the other axes
+        out = np.empty(i.shape, dtype=data.dtype)
+        _gather_elements_kernel(data, i, out)
         return [out.view(x.dtype).reshape(idx.shape)]
 
 
@@ -257,9 +264,16 @@ class _ScatterElementsBase(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x, idx, upd = arrays
-        strides, i, ishape = _elements_args(node, x, idx, attrs.axis, cls.negative_indices(node))
+        i = _elements_idx(node, x, idx, attrs.axis, cls.negative_indices(node))
+        sl, block = _elements_block(x.shape, idx.shape, attrs.axis)
         out, u, back = _scatter_data(node, x, upd, attrs.reduction)
-        _scatter_elements_kernel(out, strides, i, ishape, attrs.axis, u, attrs.reduction)
+        out = out.reshape(x.shape)
+        # the kernel works on the addressed block as a contiguous (outer, n, inner) array
+        sub = out[sl]
+        work = np.ascontiguousarray(sub)  # sub itself when the indices cover the other axes whole
+        _scatter_elements_kernel(work.reshape(block), i, u.reshape(i.shape), attrs.reduction)
+        if not np.shares_memory(work, out):
+            sub[...] = work
         return [back(out)]
 
 
@@ -348,9 +362,9 @@ class GatherND(Op):
         x, idx = arrays
         b, k = attrs.batch_dims, idx.shape[-1]
         i = checked_indices(node, idx, _nd_index_bounds(x.shape, b, k), what="the data axis it indexes")
-        n_batch = int(np.prod(x.shape[:b], dtype=np.int64))
-        batch_size = int(np.prod(x.shape[b:], dtype=np.int64))
-        slice_size = int(np.prod(x.shape[b + k:], dtype=np.int64))
+        n_batch = math.prod(x.shape[:b])
+        batch_size = math.prod(x.shape[b:])
+        slice_size = math.prod(x.shape[b + k:])
         i = np.ascontiguousarray(i).reshape(n_batch, -1, k)
         strides = _strides(x.shape[b:])[:k]
         out = np.empty(i.shape[0] * i.shape[1] * slice_size, dtype=_UINT[x.dtype.itemsize])
@@ -401,7 +415,7 @@ class ScatterND(Op):
         k = idx.shape[-1]
         i = checked_indices(node, idx, _nd_index_bounds(x.shape, 0, k), what="the data axis it indexes")
         i = np.ascontiguousarray(i).reshape(-1, k)
-        slice_size = int(np.prod(x.shape[k:], dtype=np.int64))
+        slice_size = math.prod(x.shape[k:])
         out, u, back = _scatter_data(node, x, upd, attrs.reduction)
         _scatter_nd_kernel(out, i, _strides(x.shape)[:k], u, slice_size, attrs.reduction)
         return [back(out)]

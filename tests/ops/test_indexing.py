@@ -549,7 +549,8 @@ def _check_nd(case):
     np.testing.assert_array_equal(g, gather_nd_ref(x, idx, b))
     if b == 0:
         upd = rng.standard_normal(g.shape).astype(F32)
-        m = make_node_model("ScatterND", {"x": x, "i": idx, "u": upd}, ["y"], {"reduction": "add"}, opset=18)
+        m = make_node_model("ScatterND", {"x": x, "i": idx, "u": upd}, ["y"], {"reduction": "add"}, opset=18,
+                            output_types={"y": 1})
         (s,) = run_onnumba(m, {"x": x, "i": idx, "u": upd})
         np.testing.assert_allclose(s, scatter_nd_ref(x, idx, upd, "add"), rtol=1e-5, atol=1e-6)
 
