@@ -336,8 +336,8 @@ class OneHotAttrs:
 @register("OneHot", versions=(9, 11, 28), plan_constant_inputs=(1,))
 class OneHot(Op):
     """Output[..., j, ...] = on if j == index else off, with j along ``axis`` (default -1, a new axis) and
-    ``depth`` (plan-constant) classes. Negative indices count from ``depth``; indices outside [-depth, depth)
-    give an all-``off`` row (the spec's rule, not an error). Float indices are truncated toward zero."""
+    ``depth`` (plan-constant) classes. Negative indices count from ``depth`` (opset 11+); indices outside
+    [-depth, depth) ([0, depth) in opset 9) give an all-``off`` row (the spec's rule, not an error). Float indices are truncated toward zero."""
 
     @classmethod
     def parse_attrs(cls, node):
@@ -373,7 +373,8 @@ class OneHot(Op):
         depth, a = attrs.depth, attrs.axis
         with np.errstate(invalid="ignore"):
             i = np.trunc(idx).astype(np.int64) if idx.dtype.kind == "f" else idx.astype(np.int64)
-        i = np.where(i < 0, i + depth, i)  # out-of-range values stay unmatched: an all-off row
+        if node.version >= 11:  # OneHot-9 matches [0, depth) only; 11 counts negatives from depth
+            i = np.where(i < 0, i + depth, i)  # out-of-range values stay unmatched: an all-off row
         i = np.expand_dims(i, a)
         classes = np.arange(depth, dtype=np.int64).reshape((depth,) + (1,) * (idx.ndim - a))
         return [np.where(i == classes, values[1], values[0]).astype(values.dtype, copy=False)]

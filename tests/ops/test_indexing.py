@@ -185,6 +185,32 @@ def test_onehot_vs_reference_and_ort(shape, depth, axis, dtype):
         assert_matches_ort(m, {"i": idx, "v": vals})
 
 
+def test_onehot_opset9_negative_indices_match_nothing():
+    idx, d, vals = np.array([-1, 1], np.int64), np.array(3, np.int64), np.array([0, 1], F32)
+    for opset, row0 in ((9, [0, 0, 0]), (11, [0, 0, 1])):
+        m = make_node_model("OneHot", {"i": idx, "d": d, "v": vals}, ["y"], opset=opset, initializers={"d": d})
+        # onnxruntime wraps negatives at opset 9 too; the OneHot-9 spec matches [0, depth) only
+        (y,) = assert_matches_ort(m, {"i": idx, "v": vals}) if opset == 11 else run_onnumba(m, {"i": idx, "v": vals})
+        assert y[0].tolist() == row0
+
+
+@pytest.mark.parametrize("op,inputs,attrs", [
+    ("Compress", {"x": np.array([["a", "b"], ["c", "d"]], object), "c": np.array([0, 1], bool)}, {"axis": 0}),
+    ("Tile", {"x": np.array(["a", "bc"], object), "r": np.array([2], np.int64)}, {}),
+    ("GatherElements", {"x": np.array([["a", "b"], ["c", "d"]], object), "i": np.array([[1, 0]], np.int64)},
+     {"axis": 0}),
+])
+def test_string_data_vs_ort(op, inputs, attrs):
+    const = {k: v for k, v in inputs.items() if k in ("c", "r")}
+    m = make_node_model(op, inputs, ["y"], attrs, opset=13, initializers=const)
+    feeds = {k: v for k, v in inputs.items() if k not in const}
+    (ours,) = run_onnumba(m, feeds)
+    from tests.helpers import run_ort  # noqa: PLC0415
+
+    (theirs,) = run_ort(m, feeds)
+    assert ours.tolist() == theirs.tolist()
+
+
 def test_onehot_depth_error():
     idx, d, vals = np.array([0, 1], np.int64), np.array(0, np.int64), np.array([0, 1], F32)
     m = make_node_model("OneHot", {"i": idx, "d": d, "v": vals}, ["y"], opset=11, initializers={"d": d})
