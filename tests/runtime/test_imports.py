@@ -50,7 +50,8 @@ def test_lazy_names_resolve_on_first_use():
     assert "no attribute 'no_such_name'" in r.stdout
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["info", TINY], ["ops"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["info", TINY], ["ops"],
+                                  ["convert", "missing.keras", "-o", "out.onnx"]])
 def test_light_cli_commands_load_no_numba(argv, tmp_path):
     env = dict(os.environ, ONNUMBA_CACHE_DIR=str(tmp_path))
     if argv[0] in ("info", "ops"):  # they read the op table cached by a first call (which imports the operators)
