@@ -15,7 +15,8 @@ Where it runs:
 
 * ``workers=1`` (default): one session in this process, chunk after chunk.
 * ``workers=N``: N local worker processes, each with its own single-threaded session, chunks streamed to
-  them (at most two in flight per worker).
+  them (at most two in flight per worker). The processes stay up for the next call with the same model
+  (:func:`shutdown_workers` stops them; they also stop at exit).
 * ``scheduler="tcp://host:port"`` (or a ``dask.distributed.Client``): the chunks run on that Dask cluster.
   The model is shipped once (broadcast to every worker) and each worker keeps one session per model;
   a chunk lost with a dying worker is recomputed by Dask elsewhere. Needs ``pip install onnumba[dask]``.
@@ -35,7 +36,7 @@ import numpy as np
 
 from onnumba.errors import InputError, OnnumbaError
 
-__all__ = ["score", "score_to_file", "RowSource", "open_rows"]
+__all__ = ["score", "score_to_file", "shutdown_workers", "RowSource", "open_rows"]
 
 
 # ------------------------------------------------------------------------------------------------ row sources
@@ -355,20 +356,42 @@ def score_to_file(model, inputs: dict, output_path: str, **kw) -> list:
     return list(score(model, inputs, output_path=output_path, **kw))
 
 
-def _drive_processes(model, sources, specs, total, batch_size, workers, sink, prog) -> None:
+_POOLS: dict = {}  # (model digest, workers) -> ProcessPoolExecutor, kept for the next call in this process
+
+
+def _pool(model: bytes, workers: int):
+    import atexit  # noqa: PLC0415
     import concurrent.futures as cf  # noqa: PLC0415
     import multiprocessing as mp  # noqa: PLC0415
 
-    ctx = mp.get_context("spawn")  # numba's thread pool does not survive fork
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)) as ex:
-        pending: dict = {}
-        it = iter(_chunks(total, batch_size))
-        for lo, hi in it:
-            pending[ex.submit(_run_in_worker, _feeds(sources, specs, lo, hi))] = (lo, hi)
-            if len(pending) >= 2 * workers:
-                _collect(pending, sink, prog, cf.FIRST_COMPLETED)
-        while pending:
+    key = (hashlib.sha1(model).hexdigest(), workers)
+    ex = _POOLS.get(key)
+    if ex is None or getattr(ex, "_broken", False):
+        if not _POOLS:
+            atexit.register(shutdown_workers)
+        ctx = mp.get_context("spawn")  # numba's thread pool does not survive fork
+        ex = _POOLS[key] = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                                  initargs=(model,))
+    return ex
+
+
+def shutdown_workers() -> None:
+    """Stop the local worker processes that :func:`score` keeps between calls."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(cancel_futures=True)
+
+
+def _drive_processes(model, sources, specs, total, batch_size, workers, sink, prog) -> None:
+    import concurrent.futures as cf  # noqa: PLC0415
+
+    ex = _pool(model, workers)
+    pending: dict = {}
+    for lo, hi in _chunks(total, batch_size):
+        pending[ex.submit(_run_in_worker, _feeds(sources, specs, lo, hi))] = (lo, hi)
+        if len(pending) >= 2 * workers:
             _collect(pending, sink, prog, cf.FIRST_COMPLETED)
+    while pending:
+        _collect(pending, sink, prog, cf.FIRST_COMPLETED)
 
 
 def _collect(pending: dict, sink, prog, how) -> None:

@@ -142,3 +142,43 @@ def test_dask_arrays_in_dask_arrays_out(cluster, rows):
     assert type(out["y"]).__module__.startswith("dask.array")
     assert out["y"].shape == (4000, 4) and out["y"].chunks[0] == (1000,) * 4
     np.testing.assert_array_equal(out["y"].compute(), _loop(rows[:4000], 1000)[0])
+
+
+def _cli(argv) -> int:
+    from onnumba.cli import main
+
+    return main(argv)
+
+
+def test_cli_batch_local_and_cluster(tmp_path, rows, cluster, capsys):
+    """The issue's acceptance check: `onnumba batch` on a 10,000-row .npy equals a session.run loop, locally and
+    on the LocalCluster."""
+    c, client = cluster
+    model = tmp_path / "mlp.onnx"
+    model.write_bytes(MODEL)
+    np.save(tmp_path / "x.npy", rows)
+    ref = _loop(rows, 1000)
+    for extra in ([], ["--workers", "2"], ["--scheduler", c.scheduler_address]):
+        out = tmp_path / "out.npz"
+        assert _cli(["batch", str(model), "--input", f"x={tmp_path / 'x.npy'}", "--output", str(out),
+                     "--batch-size", "1000"] + extra) == 0
+        with np.load(out) as z:
+            assert sorted(z.files) == ["r", "y"]
+            np.testing.assert_array_equal(z["y"], ref[0])
+            np.testing.assert_array_equal(z["r"], ref[1])
+        out.unlink()
+    err = capsys.readouterr().err
+    assert "scored 10000 rows" in err
+
+
+def test_cli_batch_errors(tmp_path, rows, capsys):
+    model = tmp_path / "mlp.onnx"
+    model.write_bytes(MODEL)
+    np.save(tmp_path / "x.npy", rows[:10])
+    assert _cli(["batch", str(model), "--input", f"nope={tmp_path / 'x.npy'}", "--output",
+                 str(tmp_path / "o.npz")]) == 2
+    assert "unknown input name(s) 'nope'" in capsys.readouterr().err
+    assert _cli(["batch", str(model), "--input", f"x={tmp_path / 'missing.npy'}", "--output",
+                 str(tmp_path / "o.npz")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()
