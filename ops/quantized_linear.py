@@ -2,7 +2,7 @@
 
 int8 / uint8 operands minus their zero points are multiplied and summed in int32 (a sum that leaves the int32
 range wraps, as the spec allows: "accumulation may overflow if and only if in 32 bits") by one Numba kernel, a
-batched integer GEMM with ``prange`` over output rows. The convolutions lay their input out with an integer
+batched integer GEMM with ``prange`` over blocks of output rows. The convolutions lay their input out with an integer
 im2col kernel (the zero point is subtracted first, so padding is 0) and run the same GEMM per image, one batch
 entry per group. The QLinear ops then requantize: ``y = saturate(round_half_even(acc * a_scale * b_scale / y_scale)
 + y_zero_point)``, the multiplier computed in the scales' type and the product in float64 (exact for every
@@ -11,79 +11,19 @@ int32 accumulator below 2**29), as onnx's reference does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from onnumba.errors import shape_str
-from onnumba.ops._common import check_size, require_input
+from onnumba.ops._common import check_size, memo_by_array, require_input
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, check_pads, check_window, resolve_padding, \
     window_output_sizes
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops.kernels.int_gemm import int_gemm_kernel, int_im2col_kernel
 from onnumba.ops.quantization import SCALE_TYPES, check_quant_dtype, saturate_round
 from onnumba.registry import Op, TensorInfo, register
 
 INT8S = (np.dtype(np.int8), np.dtype(np.uint8))
-
-
-# ============================================================================================= kernels
-
-@njit(**KERNEL)
-def _int_gemm_kernel(a, b, a_idx, b_idx, out):
-    """out[t] = a[a_idx[t]] @ b[b_idx[t]] for int32 (Ba, M, K) and (Bb, K, N) into int32 (Bo, M, N).
-
-    One prange iteration per output row; each row sums over k in int32 (wrapping), the inner loop over the
-    row's contiguous columns.
-    """
-    nb, m, n = out.shape
-    k = a.shape[2]
-    for t in prange(nb * m):
-        bi = t // m
-        i = t - bi * m
-        ab = a_idx[bi]
-        bb = b_idx[bi]
-        row = out[bi, i]
-        for j in range(n):
-            row[j] = 0
-        for kk in range(k):
-            av = a[ab, i, kk]
-            if av != 0:
-                brow = b[bb, kk]
-                for j in range(n):
-                    row[j] += av * brow[j]
-
-
-@njit(**KERNEL)
-def _int_im2col_kernel(x, cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, od, oh, ow):
-    """cols[(c, a, b, e), (z, y, x)] = x[c, z*sd - pd + a*dd, y*sh - ph + b*dh, x*sw - pw + e*dw] or 0 outside.
-
-    ``x`` is one image (C, D, H, W) in int32 with its zero point already subtracted, so padding is 0. 1-d and
-    2-d convolutions arrive with size-1 leading spatial axes.
-    """
-    c_in, d_in, h_in, w_in = x.shape
-    khw = kh * kw
-    kvol = kd * khw
-    for r in prange(c_in * kvol):
-        c = r // kvol
-        rem = r - c * kvol
-        a = rem // khw
-        bb = (rem // kw) % kh
-        e = rem % kw
-        for zo in range(od):
-            zi = zo * sd - pd + a * dd
-            for yo in range(oh):
-                yi = yo * sh - ph + bb * dh
-                base = (zo * oh + yo) * ow
-                if zi < 0 or zi >= d_in or yi < 0 or yi >= h_in:
-                    for xo in range(ow):
-                        cols[r, base + xo] = 0
-                else:
-                    for xo in range(ow):
-                        xi = xo * sw - pw + e * dw
-                        if xi >= 0 and xi < w_in:
-                            cols[r, base + xo] = x[c, zi, yi, xi]
-                        else:
-                            cols[r, base + xo] = 0
 
 
 # ============================================================================= quantization parameters
@@ -130,6 +70,17 @@ def _centered(x: np.ndarray, zp: np.ndarray | None, shape: tuple | None) -> np.n
     return y
 
 
+def _const_centered(consts, iw: int, iz: int, shape: tuple | None, present: bool) -> np.ndarray | None:
+    """The centered int32 weight when the weight and its zero point are plan-time constants (computed once per
+    weight and zero point, shared by every plan), else None."""
+    w = consts[iw] if iw < len(consts) else None
+    z = consts[iz] if present and iz < len(consts) else None
+    if w is None or (present and z is None):
+        return None
+    tag = "int32_centered/" + ("" if z is None else f"{z.dtype.str}{np.asarray(z).tobytes().hex()}/{shape}")
+    return memo_by_array(w, tag, lambda arr: _centered(arr, z, shape))
+
+
 def _opt(inputs, i):
     return inputs[i] if i < len(inputs) else None
 
@@ -152,6 +103,7 @@ class MatMulIntAttrs:
     out_shape: tuple | None = None
     full_shape: tuple | None = None  # out_shape with the M and N a 1-d A or B drops (batch..., M, N)
     zp_shapes: tuple = ()  # broadcast shapes of a_zp, b_zp (None: absent)
+    b32: np.ndarray | None = field(default=None, compare=False, repr=False)  # constant B, centered
     scale_shapes: tuple = ()  # QLinearMatMul: a_scale, b_scale, y_scale, y_zp
 
 
@@ -184,7 +136,7 @@ def _matmul_int32(attrs, a32: np.ndarray, b32: np.ndarray) -> np.ndarray:
     m, n = attrs.a3[1], attrs.b3[2]
     acc = np.empty((nbatch, m, n), np.int32)
     if acc.size:
-        _int_gemm_kernel(a32.reshape(attrs.a3), b32.reshape(attrs.b3), attrs.a_idx, attrs.b_idx, acc)
+        int_gemm_kernel(a32.reshape(attrs.a3), b32.reshape(attrs.b3), attrs.a_idx, attrs.b_idx, acc)
     return acc.reshape(attrs.full_shape)
 
 
@@ -213,7 +165,7 @@ class MatMulInteger(Op):
         bsh = b.shape + (1,) if b.rank == 1 else b.shape
         zs = (_param_shape(node, azp, 2, ash, "row", "a_zero_point"),
               _param_shape(node, bzp, 3, bsh, "col", "b_zero_point"))
-        return replace(attrs, zp_shapes=zs)
+        return replace(attrs, zp_shapes=zs, b32=_const_centered(consts, 1, 3, zs[1], bzp is not None))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -224,7 +176,7 @@ class MatMulInteger(Op):
         a, b = arrays[0], arrays[1]
         azp, bzp = _opt(arrays, 2), _opt(arrays, 3)
         a32 = _centered(a, azp, attrs.zp_shapes[0])
-        b32 = _centered(b, bzp, attrs.zp_shapes[1])
+        b32 = attrs.b32 if attrs.b32 is not None else _centered(b, bzp, attrs.zp_shapes[1])
         return [_matmul_int32(attrs, a32, b32).reshape(attrs.out_shape)]
 
 
@@ -264,7 +216,8 @@ class QLinearMatMul(Op):
             if sh[i] != sh[j]:
                 raise node.error(f"shape {shape_str(infos[(1, 2, 4, 5, 6, 7)[j]].shape)} differs from its scale's "
                                  f"{shape_str(infos[(1, 2, 4, 5, 6, 7)[i]].shape)}", input=(1, 2, 4, 5, 6, 7)[j])
-        return replace(attrs, zp_shapes=(sh[1], sh[3]), scale_shapes=(sh[0], sh[2], sh[4], sh[5]))
+        return replace(attrs, zp_shapes=(sh[1], sh[3]), scale_shapes=(sh[0], sh[2], sh[4], sh[5]),
+                       b32=_const_centered(consts, 3, 5, sh[3], True))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -273,7 +226,8 @@ class QLinearMatMul(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         a, a_s, a_zp, b, b_s, b_zp, y_s, y_zp = arrays
-        acc = _matmul_int32(attrs, _centered(a, a_zp, attrs.zp_shapes[0]), _centered(b, b_zp, attrs.zp_shapes[1]))
+        b32 = attrs.b32 if attrs.b32 is not None else _centered(b, b_zp, attrs.zp_shapes[1])
+        acc = _matmul_int32(attrs, _centered(a, a_zp, attrs.zp_shapes[0]), b32)
         ssa, ssb, ssy, szy = attrs.scale_shapes
         # acc is (batch..., M, N): per-row scales broadcast along its rows, per-column ones along its columns
         mult = a_s.reshape(ssa) * b_s.reshape(ssb) / y_s.reshape(ssy)
@@ -296,6 +250,7 @@ class ConvIntAttrs:
     out_shape: tuple | None = None
     pointwise: bool = False  # 1x1 kernel, stride 1, no pads: the image itself is the column matrix
     w_zp_shape: tuple | None = None
+    w32: np.ndarray | None = field(default=None, compare=False, repr=False)  # constant weight, centered
 
 
 def _ints(node, name):
@@ -375,9 +330,9 @@ def _conv_int32(attrs: ConvIntAttrs, x32: np.ndarray, w32: np.ndarray) -> np.nda
         if attrs.pointwise:
             col = np.ascontiguousarray(x4[i].reshape(c, p))
         else:
-            _int_im2col_kernel(x4[i], cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, od, oh, ow)
+            int_im2col_kernel(x4[i], cols, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw, od, oh, ow)
             col = cols
-        _int_gemm_kernel(w3, col.reshape(g, kdim, p), idx, idx, out[i].reshape(g, m // g, p))
+        int_gemm_kernel(w3, col.reshape(g, kdim, p), idx, idx, out[i].reshape(g, m // g, p))
     return out.reshape(attrs.out_shape)
 
 
@@ -403,7 +358,8 @@ class ConvInteger(Op):
                                  input=i)
         attrs = _bind_conv(node, attrs, x, w, 0, 1)
         _param_shape(node, _opt(inputs, 2), 2, x.shape, "tensor", "x_zero_point")
-        return replace(attrs, w_zp_shape=_param_shape(node, _opt(inputs, 3), 3, w.shape, "chan", "w_zero_point"))
+        wz = _param_shape(node, _opt(inputs, 3), 3, w.shape, "chan", "w_zero_point")
+        return replace(attrs, w_zp_shape=wz, w32=_const_centered(consts, 1, 3, wz, node.has_input(3)))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -413,7 +369,7 @@ class ConvInteger(Op):
     def run(cls, node, attrs, arrays):
         x, w = arrays[0], arrays[1]
         x32 = _centered(x, _opt(arrays, 2), ())
-        w32 = _centered(w, _opt(arrays, 3), attrs.w_zp_shape)
+        w32 = attrs.w32 if attrs.w32 is not None else _centered(w, _opt(arrays, 3), attrs.w_zp_shape)
         return [_conv_int32(attrs, x32, w32)]
 
 
@@ -451,7 +407,7 @@ class QLinearConv(Op):
             if bias.shape != (w.shape[0],):
                 raise node.error(f"expected shape [{w.shape[0]}] (one int32 per output channel), got "
                                  f"{shape_str(bias.shape)}", input=8)
-        return replace(attrs, w_zp_shape=wz)
+        return replace(attrs, w_zp_shape=wz, w32=_const_centered(consts, 3, 5, wz, True))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
@@ -461,7 +417,8 @@ class QLinearConv(Op):
     def run(cls, node, attrs, arrays):
         x, x_s, x_zp, w, w_s, w_zp, y_s, y_zp = arrays[:8]
         bias = _opt(arrays, 8)
-        acc = _conv_int32(attrs, _centered(x, x_zp, ()), _centered(w, w_zp, attrs.w_zp_shape))
+        w32 = attrs.w32 if attrs.w32 is not None else _centered(w, w_zp, attrs.w_zp_shape)
+        acc = _conv_int32(attrs, _centered(x, x_zp, ()), w32)
         chan = (1, -1) + (1,) * (acc.ndim - 2)
         if bias is not None:
             acc += bias.reshape(chan)

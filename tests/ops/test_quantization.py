@@ -591,3 +591,30 @@ def test_hypothesis_matmul_integer_vs_reference(case):
 @given(matmul_cases())
 def test_hypothesis_matmul_integer_vs_reference_slow(case):
     _check_matmul_case(case)
+
+
+# ------------------------------------------------------------------------------- constant weights (bind path)
+
+def test_constant_weights_are_centered_once_and_match():
+    a, b = rand_int((3, 6), np.uint8), rand_int((6, 4), np.int8)
+    for bzp in (np.array(5, np.int8), np.array(-7, np.int8)):  # one weight array, two zero points: two entries
+        azp = np.array(3, np.uint8)
+        m = make_node_model("MatMulInteger", {"a": a, "b": b, "az": azp, "bz": bzp}, ["y"], opset=10,
+                            initializers={"b": b, "az": azp, "bz": bzp})
+        (y,) = run_onnumba(m, {"a": a})
+        np.testing.assert_array_equal(y, matmul_integer_ref(a, b, azp, bzp))
+    x, w = rand_int((1, 2, 5, 5), np.uint8), rand_int((3, 2, 3, 3), np.uint8)
+    wzp = rand_int((3,), np.uint8)
+    m = make_node_model("ConvInteger", {"x": x, "w": w, "xz": np.array(9, np.uint8), "wz": wzp}, ["y"],
+                        {"pads": [1, 1, 1, 1]}, opset=10, initializers={"w": w, "wz": wzp})
+    (y,) = run_onnumba(m, {"x": x, "xz": np.array(9, np.uint8)})
+    np.testing.assert_array_equal(y, conv_integer_ref(x, w, 9, wzp, pads=[1, 1, 1, 1]))
+    m = make_node_model("ConvInteger", {"x": x, "w": w}, ["y"], opset=10, initializers={"w": w})
+    (y,) = run_onnumba(m, {"x": x})
+    np.testing.assert_array_equal(y, conv_integer_ref(x, w))
+    s = np.array(0.05, np.float32)
+    model, f = qlconv_model(x, s, np.uint8(9), w, s, np.uint8(100), np.float32(0.5), np.uint8(128))
+    model = make_node_model("QLinearConv", f, ["y"], opset=10, initializers={k: f[k] for k in ("w", "ws", "wz")})
+    (y,) = run_onnumba(model, {k: v for k, v in f.items() if k not in ("w", "ws", "wz")})
+    ref = requantize_ref(conv_integer_ref(x, w, 9, 100), 0.05 * np.float32(0.05) / np.float32(0.5), 128, np.uint8)
+    np.testing.assert_array_equal(y, ref)
