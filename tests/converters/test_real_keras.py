@@ -69,7 +69,8 @@ def test_real_keras_file_on_onnxruntime(case):
 
 def _onnumba_session(proto, request):
     onnumba = pytest.importorskip("onnumba")
-    missing = sorted({n.op_type for n in proto.graph.node} - {op["op_type"] for op in onnumba.supported_ops()})
+    known = {op["op_type"] for op in onnumba.supported_ops()}
+    missing = sorted({n.op_type for n in proto.graph.node} - known)
     if missing:
         request.applymarker(pytest.mark.xfail(
             reason=f"onnumba does not run {missing} yet (being added)", strict=False))
@@ -107,3 +108,95 @@ def test_keras_archive_is_what_keras_wrote():
     with zipfile.ZipFile(os.path.join(HERE, "tensorflow", "conv2d_valid.keras")) as z:
         assert {"config.json", "metadata.json", "model.weights.h5"} <= set(z.namelist())
         assert b'"keras_version": "3.15' in z.read("metadata.json")
+
+
+# ---------------------------------------------------------------------------------------------
+# the Keras-user surface, against Keras's recorded outputs
+
+PREDICT_CASES = ["tensorflow/conv2d_valid", "jax/multi_io", "tensorflow/nested_functional",
+                 "jax/dropout_dense", "tensorflow/unet_like"]
+
+
+def _model(case):
+    return load_keras(os.path.join(HERE, case + ".keras"))
+
+
+@pytest.mark.parametrize("case", PREDICT_CASES)
+def test_predict_and_call_match_keras(case):
+    pytest.importorskip("onnumba")
+    xs, ys, _ = _data(case)
+    model = _model(case)
+    feed = xs if len(xs) > 1 else xs[0]
+    for got in (model.predict(feed), model.predict(feed, batch_size=1), model(feed)):
+        _check(got if isinstance(got, list) else [got], ys)
+
+
+def test_predict_takes_a_dict_by_input_name_and_checks_shapes():
+    pytest.importorskip("onnumba")
+    xs, ys, _ = _data("jax/multi_io")
+    model = _model("jax/multi_io")
+    _check(model.predict({"img": xs[0], "vec": xs[1]}, batch_size=1), ys)
+    with pytest.raises(ValueError, match=r"input 'vec' expects shape \(None, 3\), got an array "
+                                         r"of shape \(2, 4\)"):
+        model.predict([xs[0], np.zeros((2, 4), np.float32)])
+    with pytest.raises(ValueError, match=r"inputs \['vec'\] are missing"):
+        model.predict({"img": xs[0]})
+
+
+def test_call_training_flag_batch_normalization_and_dropout():
+    pytest.importorskip("onnumba")
+    xs, ys, ts = _data("tensorflow/batchnorm")
+    model = _model("tensorflow/batchnorm")
+    _check([model(xs[0], training=True)], ts)
+    _check([model(xs[0])], ys)
+    dropout = _model("tensorflow/dropout_dense")
+    x = np.repeat(_data("tensorflow/dropout_dense")[0][0], 50, axis=0)
+    assert not np.allclose(dropout(x, training=True), dropout.predict(x))
+
+
+def test_predict_session_follows_set_weights():
+    pytest.importorskip("onnumba")
+    xs, ys, _ = _data("tensorflow/conv2d_valid")
+    model = _model("tensorflow/conv2d_valid")
+    _check([model.predict(xs[0])], ys)
+    model.set_weights([2 * w for w in model.get_weights()])
+    _check([model.predict(xs[0])], [2 * ys[0]])
+
+
+@pytest.mark.parametrize("case", ["tensorflow/nested_functional", "jax/shared",
+                                  "tensorflow/batchnorm"])
+def test_weights_round_trip_through_weights_h5(case, tmp_path):
+    pytest.importorskip("h5py")
+    xs, ys, _ = _data(case)
+    model = _model(case)
+    model.save_weights(tmp_path / "w.weights.h5")
+    clone = _model(case)
+    clone.set_weights([np.zeros_like(w) for w in clone.get_weights()])
+    clone.load_weights(tmp_path / "w.weights.h5")
+    for a, b in zip(clone.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    clone.set_weights([np.zeros_like(w) for w in clone.get_weights()])
+    clone.load_weights(os.path.join(HERE, case + ".keras"))
+    proto = clone.to_onnx()
+    _check(run_ort(proto, _feeds(proto, xs)), ys)
+
+
+def test_save_and_load_weights_errors(tmp_path):
+    model = _model("tensorflow/conv2d_valid")
+    with pytest.raises(ValueError, match=r"must end in '\.weights\.h5', got .*w\.h5"):
+        model.save_weights(tmp_path / "w.h5")
+    other = _model("tensorflow/dense_rank3")
+    other.save_weights(tmp_path / "other.weights.h5")
+    with pytest.raises(ValueError, match=r"no weights for layer 'conv2d.*' at layers/conv2d/vars"):
+        model.load_weights(tmp_path / "other.weights.h5")
+
+
+@pytest.mark.skipif(not os.environ.get("ONNUMBA_KERAS_PYTHON"),
+                    reason="set ONNUMBA_KERAS_PYTHON to a python with keras installed")
+def test_files_written_by_onnumba_are_read_by_real_keras():
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(HERE), "check_files_in_real_keras.py")
+    done = subprocess.run([os.environ["ONNUMBA_KERAS_PYTHON"], script, "--onnumba-python",
+                           sys.executable], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
