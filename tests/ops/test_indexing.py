@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from onnumba.errors import InputError, ModelError
 from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
+from tests.ops.test_slice import node_case_with_const_inputs
 from tests.reference.indexing import (
     compress_ref,
     depth_to_space_ref,
@@ -26,6 +27,19 @@ from tests.reference.indexing import (
 )
 
 RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("name,consts", [
+    ("test_range_float_type_positive_delta", {"start", "limit", "delta"}),
+    ("test_range_int32_type_negative_delta", {"start", "limit", "delta"}),
+    ("test_split_variable_parts_2d_opset13", {"split"}), ("test_split_zero_size_splits_opset18", {"split"}),
+    ("test_tile", {"y"}), ("test_tril_neg", {"k"}), ("test_onehot_with_axis", {"depth"}),
+    ("test_compress_0", {"condition"}), ("test_compress_default_axis", {"condition"}),
+    ("test_nonzero_example", {"condition"}), ("test_gather_elements_negative_indices", {"indices"}),
+    ("test_scatternd_add", {"indices"}), ("test_gathernd_example_int32_batch_dim1", {"indices"})])
+def test_onnx_node_case_with_constant_inputs(name, consts):
+    """onnx's cases feed these inputs; here the same data runs with them as initializers (plan constants)."""
+    node_case_with_const_inputs(name, consts)
 F32 = np.float32
 
 
@@ -603,3 +617,36 @@ def test_hypothesis_elements_slow(case):
 @given(nd_cases())
 def test_hypothesis_nd_slow(case):
     _check_nd(case)
+
+
+@st.composite
+def einsum_cases(draw):
+    """Two operands over letters a-e with random sizes; output: a random subset of the letters, shuffled."""
+    sizes = {c: draw(st.integers(1, 3)) for c in "abcde"}
+    terms = [draw(st.lists(st.sampled_from("abcde"), min_size=0, max_size=3, unique=True)) for _ in range(2)]
+    used = sorted(set(terms[0]) | set(terms[1]))
+    out = draw(st.permutations(used).map(lambda p: p[:draw(st.integers(0, len(p)))])) if used else []
+    eq = ",".join("".join(t) for t in terms) + "->" + "".join(out)
+    return eq, [tuple(sizes[c] for c in t) for t in terms], draw(st.integers(0, 2 ** 16))
+
+
+def _check_einsum(case):
+    eq, shapes, seed = case
+    rng = np.random.default_rng(seed)
+    arrays = {f"x{k}": rng.standard_normal(s).astype(F32) for k, s in enumerate(shapes)}
+    m = make_node_model("Einsum", arrays, ["y"], {"equation": eq}, opset=12, output_types={"y": 1})
+    (y,) = run_onnumba(m, arrays)
+    np.testing.assert_allclose(y, np.einsum(eq, *[a.astype(np.float64) for a in arrays.values()]), rtol=1e-4,
+                               atol=1e-5)
+
+
+@given(einsum_cases())
+def test_hypothesis_einsum(case):
+    _check_einsum(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=500)
+@given(einsum_cases())
+def test_hypothesis_einsum_slow(case):
+    _check_einsum(case)
