@@ -216,7 +216,7 @@ class ChannelAffine(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         x = arrays[0]
-        x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+        x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
         out = np.empty(x3.shape, x.dtype)
         if out.size:
             channel_affine_kernel(x3, attrs.m, attrs.a, attrs.b, *attrs.epilogue.args(x.dtype), out)

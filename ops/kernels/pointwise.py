@@ -74,9 +74,12 @@ def activation_loop(x, out, kind, p):
             v = x[i]
             out[i] = gamma * (alpha * expm1(v)) if v <= zero else gamma * v
     elif kind == CELU:
+        # the spec's max(0, v) + min(0, alpha * expm1(v / alpha)), NaN propagating through both (alpha = -inf
+        # gives NaN for v > 0 too: -inf * expm1(-0.0))
         for i in range(n):
             v = x[i]
-            out[i] = alpha * expm1(fdiv(v, alpha)) if v < zero else v
+            e = alpha * expm1(fdiv(v, alpha))
+            out[i] = (zero if v <= zero else v) + (zero if e >= zero else e)
     elif kind == SIGMOID:
         for i in range(n):
             out[i] = fdiv(one, one + exp(-x[i]))  # exp overflow gives inf -> 0, the right limit

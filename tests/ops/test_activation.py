@@ -448,3 +448,14 @@ def test_softmax_large_shapes(shape, axis, parallel):
         model = make_node_model(op, {"X": x}, ["Y"], {"axis": axis})
         (y,) = assert_matches_ort(model, {"X": x}, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(y, ref.softmax(x, axis, 13, op == "LogSoftmax"), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, -2.0, -np.inf, np.inf])
+def test_celu_follows_the_spec_formula_for_any_alpha(alpha):
+    # the spec's max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): alpha = -inf gives NaN for x > 0 as well
+    x = np.array([-3.0, -0.5, 0.0, 0.5, 3.0, np.inf, -np.inf, np.nan], np.float32)
+    with np.errstate(all="ignore"):
+        want = ref.celu(x, alpha).astype(np.float32)
+    y = run_onnumba(make_node_model("Celu", {"X": x}, ["Y"], {"alpha": alpha}, opset=12), {"X": x})[0]
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)

@@ -111,3 +111,17 @@ def test_pointwise_loop_is_the_epilogue(act, a0, a1):
     want = x.copy()
     epilogue_row(want, np.float32(0), False, act, np.float32(a0), np.float32(a1))
     np.testing.assert_array_equal(out.view(np.uint32), want.view(np.uint32))
+
+
+def test_no_second_activation_numbering_under_ops():
+    """Only kernels/epilogue.py gives activation kinds numbers; everything else imports its constants."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(E.__file__).resolve().parents[1]
+    kinds = r"(NONE|RELU|LEAKY_RELU|CLIP|ELU|SELU|CELU|SIGMOID|TANH|GELU|EXP|ERF)"
+    patterns = [re.compile(rf"^\s*{kinds}\s*(,[^=\n]*)?=\s*(\d|range\()", re.M),
+                re.compile(r"[\"'](relu|leakyrelu)[\"']\s*:\s*\d")]
+    offenders = [f"{p.relative_to(root)}: {m.group(0).strip()}" for p in root.rglob("*.py")
+                 if p.name != "epilogue.py" for pat in patterns for m in pat.finditer(p.read_text())]
+    assert not offenders, offenders

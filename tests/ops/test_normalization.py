@@ -2,6 +2,7 @@
 
 import numpy as np
 import onnx
+import onnx.reference
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -296,3 +297,20 @@ def test_lrn_property(case):
 @given(lrn_cases())
 def test_lrn_property_slow(case):
     _check_lrn(case)
+
+
+@pytest.mark.parametrize("var,eps,scale", [(0.0, 0.0, 2.0), (0.0, 0.0, -1.0), (0.0, 0.0, 0.0), (-1.0, 1e-5, 1.0),
+                                           (np.inf, 1e-5, 1.0), (1.0, 0.0, np.inf)])
+def test_batchnorm_degenerate_parameters_follow_the_spec(var, eps, scale):
+    # onnxruntime folds to x * a + (B - mean * a) and gives NaN everywhere for variance = epsilon = 0; the spec
+    # (onnx.reference) computes (x - mean) / sqrt(var + eps) * scale + B: +-inf, NaN only where x == mean
+    x = np.array([-1.0, 0.0, 1.0, 2.0, np.inf, -np.inf, np.nan, -0.0], np.float32).reshape(1, 1, 8)
+    feeds = {"x": x, "scale": np.array([scale], np.float32), "B": np.array([0.5], np.float32),
+             "mean": np.array([1.0], np.float32), "var": np.array([var], np.float32)}
+    model = _bn_model(feeds, {"epsilon": eps})
+    with np.errstate(all="ignore"):
+        (want,) = onnx.reference.ReferenceEvaluator(model).run(None, feeds)
+    y = run_onnumba(model, feeds)[0]
+    for pred in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(pred(y), pred(want))
+    np.testing.assert_allclose(y, want, rtol=1e-6)
