@@ -2,16 +2,29 @@
 
 Functions raise :class:`GeometryError` naming the attribute at fault; ops turn it into a node error with
 ``raise node.error(str(e), attribute=e.attribute)``.
+
+Kernels take a resolved window geometry as ONE int64 array (:func:`window_array`) instead of 20-odd
+positional ints; its layout is the ``G_*`` index constants below (three spatial axes, depth first: 1-d and
+2-d problems have leading unit axes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 #: no spatial size, pad or stride may exceed this (guards hostile attributes such as pads of 2**40)
 MAX_DIM = 2 ** 31 - 1
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+#: index of each value in a :func:`window_array`: kernel, strides, dilations, begin pads, output and input sizes,
+#: each for the (depth, height, width) axes
+(G_KD, G_KH, G_KW, G_SD, G_SH, G_SW, G_DD, G_DH, G_DW, G_PD, G_PH, G_PW, G_OD, G_OH, G_OW, G_ID, G_IH,
+ G_IW) = range(18)
+G_SIZE = 18
 
 
 class GeometryError(ValueError):
@@ -75,6 +88,23 @@ def same_padding(in_sizes, kernel, strides, dilations, upper: bool) -> Padding:
     return Padding(tuple(begins), tuple(ends))
 
 
+def same_pool_padding(in_sizes, kernel, strides, dilations, upper: bool) -> Padding:
+    """SAME_UPPER / SAME_LOWER pads of a pool, per the spec: output ceil(in / s) and
+    ``pad = (out - 1) * s + ((k - 1) * d + 1) - in``, NOT clamped at 0 (unlike :func:`same_padding`, Conv's):
+    a kernel smaller than its stride gets a negative pad that shifts the windows, as in onnx's reference
+    and onnxruntime. The begin pad is total/2 (UPPER) or (total+1)/2 (LOWER) rounded toward zero, which
+    is the spec's odd-unit rule for total >= 0 and onnxruntime's choice for the unspecified negative case.
+    """
+    begins, ends = [], []
+    for i, k, s, d in zip(in_sizes, kernel, strides, dilations):
+        out = -(-i // s)
+        total = (out - 1) * s + (k - 1) * d + 1 - i
+        b = int(total / 2) if upper else int((total + 1) / 2)
+        begins.append(b)
+        ends.append(total - b)
+    return Padding(tuple(begins), tuple(ends))
+
+
 def resolve_padding(auto_pad: str, pads, in_sizes, kernel, strides, dilations) -> Padding:
     """Turn ``auto_pad`` + ``pads`` into explicit pads for concrete input sizes (conv and pool)."""
     n = len(in_sizes)
@@ -117,13 +147,15 @@ def window_output_sizes(in_sizes, kernel, strides, dilations, padding: Padding, 
 def _split_total(full, out, upper: bool) -> Padding:
     """Split ``total = full - out`` per axis: the odd unit at the end for SAME_UPPER, at the start otherwise.
 
-    The spec's ``total / 2`` truncates toward zero, so a negative total (output larger than the full result)
-    also puts its odd unit at the start unless SAME_UPPER: total -3 -> begin -2, end -1.
+    The spec's ``total / 2`` is read as floor division, as onnx's reference implementation does and its node
+    case ``test_convtranspose_output_shape`` needs (total -1: the extra zero row last). A negative total
+    (output larger than the full result) therefore puts its odd unit at the end unless SAME_UPPER:
+    total -3 -> begin -1, end -2 (SAME_UPPER: begin -2, end -1).
     """
     begins, ends = [], []
     for f, o in zip(full, out):
         total = f - o
-        half = -((-total) // 2) if total < 0 else total // 2
+        half = total // 2
         b = half if upper else total - half
         begins.append(b)
         ends.append(total - b)
@@ -169,3 +201,19 @@ def conv_transpose_geometry(in_sizes, kernel, strides, dilations, *, auto_pad: s
             raise GeometryError(f"pads {list(padding.onnx_pads)} leave no output along spatial axis {ax} "
                                 f"(full size {full[ax]})", "pads")
     return out, padding
+
+
+def pad3(values, fill: int) -> tuple:
+    """``values`` (one per spatial axis, 1 to 3 of them) with leading ``fill`` entries up to 3 axes."""
+    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
+
+
+def window_array(kernel, strides, dilations, pads_begin, out_sizes, in_sizes) -> np.ndarray:
+    """The int64 geometry array kernels take (layout: the ``G_*`` constants), for 1 to 3 spatial axes.
+
+    Every argument has one value per spatial axis; missing leading axes get kernel, stride, dilation and
+    sizes 1 and pad 0, so a kernel written for three axes serves every rank.
+    """
+    g = (pad3(kernel, 1) + pad3(strides, 1) + pad3(dilations, 1) + pad3(pads_begin, 0) + pad3(out_sizes, 1)
+         + pad3(in_sizes, 1))
+    return np.array(g, dtype=np.int64)

@@ -1,10 +1,9 @@
 """Pooling: MaxPool (with the optional Indices output), AveragePool, GlobalAveragePool, GlobalMaxPool.
 
-One kernel per reduction handles 1, 2 and 3 spatial axes: the input is reshaped to (N*C, D0, D1, D2) with
-leading size-1 axes, and the valid taps of every window are precomputed per axis at plan time
-(``lo[o] <= j < hi[o]``), so the kernels loop over in-bounds taps only and never test bounds. The loops go
-"rows then window": for one output row, each contributing input row is swept once and every output column
-reduces its taps from that row.
+One kernel per reduction (``ops/pool_kernels.py``) handles 1, 2 and 3 spatial axes: the input is reshaped to
+(N*C, D0, D1, D2) with leading size-1 axes, and the valid taps of every window are precomputed per axis at
+plan time (``lo[o] <= j < hi[o]``), so the kernels loop over in-bounds taps only and never test bounds.
+Output sizes and pads come from ``ops/_geometry.py``.
 
 Integer and float16 inputs are computed in float32 (exact for max) and cast back.
 """
@@ -15,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, require_input
-from onnumba.ops._geometry import (GeometryError, Padding, check_window, resolve_padding,
-                                   window_output_sizes)
-from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, compute_dtype, require_input
+from onnumba.ops._geometry import GeometryError, check_window, resolve_padding, same_pool_padding, window_array, \
+    window_output_sizes
+from onnumba.ops._numba import num_threads
+from onnumba.ops.pool_kernels import _global_pool_kernel, _maxpool_kernel_indices, _pool_kernel_outer, \
+    _pool_kernel_plane
 from onnumba.registry import Op, TensorInfo, register
 
 _I8 = (np.dtype(np.int8), np.dtype(np.uint8))
@@ -26,257 +27,13 @@ _I8 = (np.dtype(np.int8), np.dtype(np.uint8))
 MAX_SPATIAL = 3
 
 
-# ----------------------------------------------------------------------------------------------- kernels
-
-@njit(**KERNEL)
-def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init, n_chunks):
-    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW).
-
-    Parallel over chunks of planes. Per output row, separable: the window's in-bounds input rows
-    (``lo1 <= j < hi1``) are reduced into the row buffer ``v`` (contiguous, vectorized), whose cell ``i`` holds
-    input column ``i - p2``; its pad cells hold the identity, written once per chunk, so the pass along W
-    needs no bounds test. The common windows (2 or 3 rows; 2 or 3 columns at stride 1 or 2) have their own
-    loops with literal offsets, which LLVM vectorizes. ``den1``/``den2`` are the per-axis divisors of an
-    average (NaN where a window counts no tap).
-    """
-    p_n, h_n, w_n = x.shape
-    oh_n, ow_n = out.shape[1], out.shape[2]
-    wp = (ow_n - 1) * s2 + (k2 - 1) * d2 + 1
-    c0 = min(max(p2, 0), wp)
-    c1 = max(min(p2 + w_n, wp), c0)
-    w0 = max(c0 - p2, 0)
-    m = c1 - c0
-    hmode = 0
-    if d2 == 1 and k2 == 2 and s2 == 2:
-        hmode = 1
-    elif d2 == 1 and k2 == 3 and s2 == 2:
-        hmode = 2
-    elif d2 == 1 and k2 == 3 and s2 == 1:
-        hmode = 3
-    per = (p_n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        v = np.empty(wp, out.dtype)
-        for i in range(c0):
-            v[i] = init
-        for i in range(c1, wp):
-            v[i] = init
-        vm = v[c0:c1]
-        for pl in range(c * per, min(p_n, (c + 1) * per)):
-            xs = x[pl]
-            o = out[pl]
-            for oh in range(oh_n):
-                lo = lo1[oh]
-                nr = hi1[oh] - lo
-                r = oh * s1 - p1 + lo * d1
-                # along H: the window's nr in-bounds rows r, r + d1, ... into vm
-                if nr <= 0:
-                    for i in range(m):
-                        vm[i] = init
-                elif nr == 1:
-                    a = xs[r, w0:]
-                    for i in range(m):
-                        vm[i] = a[i]
-                elif nr == 2:
-                    a = xs[r, w0:]
-                    b = xs[r + d1, w0:]
-                    if is_max:
-                        for i in range(m):
-                            vm[i] = a[i] if a[i] > b[i] else b[i]
-                    else:
-                        for i in range(m):
-                            vm[i] = a[i] + b[i]
-                elif nr == 3:
-                    a = xs[r, w0:]
-                    b = xs[r + d1, w0:]
-                    e = xs[r + 2 * d1, w0:]
-                    if is_max:
-                        for i in range(m):
-                            u = a[i] if a[i] > b[i] else b[i]
-                            vm[i] = u if u > e[i] else e[i]
-                    else:
-                        for i in range(m):
-                            vm[i] = a[i] + b[i] + e[i]
-                else:
-                    a = xs[r, w0:]
-                    for i in range(m):
-                        vm[i] = a[i]
-                    for j in range(1, nr):
-                        a = xs[r + j * d1, w0:]
-                        if is_max:
-                            for i in range(m):
-                                u = a[i]
-                                z = vm[i]
-                                vm[i] = u if u > z else z
-                        else:
-                            for i in range(m):
-                                vm[i] += a[i]
-                # along W: windows of k2 cells of v at stride s2
-                dst = o[oh]
-                if hmode == 1:
-                    if is_max:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] if v[j] > v[j + 1] else v[j + 1]
-                    else:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] + v[j + 1]
-                elif hmode == 2:
-                    if is_max:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            u = v[j] if v[j] > v[j + 1] else v[j + 1]
-                            dst[q] = u if u > v[j + 2] else v[j + 2]
-                    else:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] + v[j + 1] + v[j + 2]
-                elif hmode == 3:
-                    if is_max:
-                        for q in range(ow_n):
-                            u = v[q] if v[q] > v[q + 1] else v[q + 1]
-                            dst[q] = u if u > v[q + 2] else v[q + 2]
-                    else:
-                        for q in range(ow_n):
-                            dst[q] = v[q] + v[q + 1] + v[q + 2]
-                else:
-                    for q in range(ow_n):
-                        dst[q] = v[q * s2]
-                    for j in range(1, k2):
-                        off = j * d2
-                        if is_max:
-                            for q in range(ow_n):
-                                u = v[q * s2 + off]
-                                z = dst[q]
-                                dst[q] = u if u > z else z
-                        else:
-                            for q in range(ow_n):
-                                dst[q] += v[q * s2 + off]
-                if not is_max:
-                    dh = den1[oh]
-                    for q in range(ow_n):
-                        dst[q] = dst[q] / (dh * den2[q])
-
-
-@njit(**KERNEL)
-def _pool_kernel_outer(x, out, lo, hi, s, d, p, den, is_max, init):
-    """Max / average pooling along the middle axis of x (A, L, B) -> out (A, O, B) (the first of 3 spatial
-    axes), vectorized over the contiguous B."""
-    a_n, b_n = x.shape[0], x.shape[2]
-    o_n = out.shape[1]
-    for t in prange(a_n * o_n):
-        a = t // o_n
-        o = t - a * o_n
-        dst = out[a, o]
-        for q in range(b_n):
-            dst[q] = init
-        for j in range(lo[o], hi[o]):
-            src = x[a, o * s - p + j * d]
-            if is_max:
-                for q in range(b_n):
-                    v = src[q]
-                    m = dst[q]
-                    dst[q] = v if v > m else m
-            else:
-                for q in range(b_n):
-                    dst[q] += src[q]
-        if not is_max:
-            dv = den[o]
-            for q in range(b_n):
-                dst[q] = dst[q] / dv
-
-
-@njit(**KERNEL)
-def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, s0, s1, s2, d0, d1, d2, p0, p1, p2,
-                            init, col_major):
-    nc_n, n0, n1, n2 = x.shape
-    o0_n, o1_n, o2_n = out.shape[1], out.shape[2], out.shape[3]
-    plane = n0 * n1 * n2
-    for t in prange(nc_n * o0_n * o1_n):
-        nc = t // (o0_n * o1_n)
-        r = t - nc * (o0_n * o1_n)
-        o0 = r // o1_n
-        o1 = r - o0 * o1_n
-        orow = out[nc, o0, o1]
-        irow = idx[nc, o0, o1]
-        for o2 in range(o2_n):
-            orow[o2] = init
-            irow[o2] = -1
-        # row-major window order with a strict '>': the first maximum wins, as in the spec's reference
-        for j0 in range(lo0[o0], hi0[o0]):
-            i0 = o0 * s0 - p0 + j0 * d0
-            for j1 in range(lo1[o1], hi1[o1]):
-                i1 = o1 * s1 - p1 + j1 * d1
-                row = x[nc, i0, i1]
-                for o2 in range(o2_n):
-                    base = o2 * s2 - p2
-                    m = orow[o2]
-                    best = irow[o2]
-                    for j2 in range(lo2[o2], hi2[o2]):
-                        i2 = base + j2 * d2
-                        v = row[i2]
-                        if v > m or best < 0:
-                            m = v
-                            if col_major:
-                                best = i0 + i1 * n0 + i2 * n0 * n1
-                            else:
-                                best = (i0 * n1 + i1) * n2 + i2
-                    orow[o2] = m
-                    irow[o2] = best
-        for o2 in range(o2_n):
-            if irow[o2] >= 0:
-                irow[o2] += nc * plane
-
-
-@njit(**KERNEL)
-def _global_pool_kernel(x, out, scale, is_max, n_chunks):
-    """out[r] = max of x[r], or sum of x[r] / scale, for the contiguous rows of x (R, n).
-
-    Each row is reduced in 16 independent lanes (a fixed-length inner loop LLVM turns into one vector
-    operation), then the lanes are combined.
-    """
-    rows, n = x.shape
-    per = (rows + n_chunks - 1) // n_chunks
-    n16 = n - n % 16
-    for c in prange(n_chunks):
-        acc = np.empty(16, x.dtype)
-        for r in range(c * per, min(rows, (c + 1) * per)):
-            src = x[r]
-            if is_max:
-                if n16 == 0:
-                    m = src[0]
-                else:
-                    for ln in range(16):
-                        acc[ln] = src[ln]
-                    for i in range(16, n16, 16):
-                        for ln in range(16):
-                            v = src[i + ln]
-                            acc[ln] = v if v > acc[ln] else acc[ln]
-                    m = acc[0]
-                    for ln in range(1, 16):
-                        m = acc[ln] if acc[ln] > m else m
-                for i in range(n16, n):
-                    v = src[i]
-                    m = v if v > m else m
-                out[r] = m
-            else:
-                for ln in range(16):
-                    acc[ln] = 0
-                for i in range(0, n16, 16):
-                    for ln in range(16):
-                        acc[ln] += src[i + ln]
-                s = acc[0] - acc[0]
-                for i in range(n16, n):
-                    s += src[i]
-                for ln in range(0, 16, 2):
-                    s += acc[ln] + acc[ln + 1]
-                out[r] = s / scale
-
-
 # ----------------------------------------------------------------------------------------------- geometry
 
 def _compute_dtype(dtype: np.dtype) -> np.dtype:
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    """``_common.compute_dtype``, with 8-bit integers (MaxPool) in float32 too: exact for them, and the kernels
+    keep one specialisation per float type."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.kind in "iu" else compute_dtype(dtype)
 
 
 def _taps(in_size: int, out_size: int, k: int, s: int, d: int, pb: int, pe: int):
@@ -292,23 +49,6 @@ def _taps(in_size: int, out_size: int, k: int, s: int, d: int, pb: int, pe: int)
     hi = np.maximum(hi, lo)
     padded = np.clip((in_size + pe - 1 - start) // d + 1, 0, k)
     return lo.astype(np.int64), hi.astype(np.int64), padded.astype(np.int64)
-
-
-def _same_pool_padding(in_sizes, kernel, strides, dilations, upper: bool) -> Padding:
-    """SAME_UPPER / SAME_LOWER pads of a pool, per the spec: output ceil(in / s) and
-    ``pad = (out - 1) * s + ((k - 1) * d + 1) - in``, NOT clamped at 0 (``_geometry.same_padding`` clamps):
-    a kernel smaller than its stride gets a negative pad that shifts the windows, as in onnx's reference
-    and onnxruntime. The begin pad is total/2 (UPPER) or (total+1)/2 (LOWER) rounded toward zero, which
-    is the spec's odd-unit rule for total >= 0 and onnxruntime's choice for the unspecified negative case.
-    """
-    begins, ends = [], []
-    for i, k, s, d in zip(in_sizes, kernel, strides, dilations):
-        out = -(-i // s)
-        total = (out - 1) * s + (k - 1) * d + 1 - i
-        b = int(total / 2) if upper else int((total + 1) / 2)
-        begins.append(b)
-        ends.append(total - b)
-    return Padding(tuple(begins), tuple(ends))
 
 
 @dataclass(frozen=True)
@@ -333,6 +73,7 @@ class PoolPlan:
     taps: tuple  # (lo0, hi0, lo1, hi1, lo2, hi2)
     counts: tuple  # (c0, c1, c2) divisors per axis (AveragePool)
     steps: tuple  # (s0, s1, s2, d0, d1, d2)
+    geometry: np.ndarray  # ops/_geometry.window_array of the pool (the Indices kernel reads strides, dilations, pads)
     dens: tuple  # per-axis divisors in the compute type, NaN where a window counts no tap (AveragePool)
     whole: bool = False  # a single window holding every input element (dilation 1)
     whole_den: float = 1.0  # its AveragePool divisor
@@ -381,7 +122,7 @@ def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
     spatial = x.shape[2:]
     try:
         if attrs.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            padding = _same_pool_padding(spatial, attrs.kernel, attrs.strides, attrs.dilations,
+            padding = same_pool_padding(spatial, attrs.kernel, attrs.strides, attrs.dilations,
                                          attrs.auto_pad == "SAME_UPPER")
         else:
             padding = resolve_padding(attrs.auto_pad, attrs.pads, spatial, attrs.kernel, attrs.strides,
@@ -415,7 +156,8 @@ def _bind_pool(node, attrs: PoolAttrs, x: TensorInfo) -> PoolPlan:
     whole = all(o == 1 and d == 1 and int(hi[0]) - int(lo[0]) == i
                 for o, d, lo, hi, i in zip(out, attrs.dilations, taps[2 * pad3::2], taps[2 * pad3 + 1::2], spatial))
     whole_den = float(np.prod([float(c[0]) for c in counts]))
-    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps, dens, whole, whole_den)
+    geometry = window_array(attrs.kernel, attrs.strides, attrs.dilations, padding.begins, out, spatial)
+    return PoolPlan(attrs, out, begins, tuple(taps), tuple(counts), steps, geometry, dens, whole, whole_den)
 
 
 def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.ndarray:
@@ -505,9 +247,7 @@ class MaxPool(Op):
         o3 = (1,) * (3 - len(attrs.out_spatial)) + attrs.out_spatial
         out = np.empty((nc,) + o3, ctype)
         idx = np.empty((nc,) + o3, np.int64)
-        p = attrs.begins
-        _maxpool_kernel_indices(x3, out, idx, *attrs.taps, *attrs.steps, p[0], p[1], p[2], init,
-                                attrs.attrs.storage_order == 1)
+        _maxpool_kernel_indices(x3, out, idx, *attrs.taps, attrs.geometry, init, attrs.attrs.storage_order == 1)
         shape = x.shape[:2] + attrs.out_spatial
         return [out.reshape(shape).astype(x.dtype, copy=False), idx.reshape(shape)]
 

@@ -12,6 +12,7 @@ from onnx import helper
 
 import onnumba
 from onnumba.ops.conv import Conv, conv_nchw
+from onnumba.ops.kernels.epilogue import Epilogue
 from tests.helpers import assert_matches_ort, make_node_model, np_to_elem, run_onnumba
 from tests.reference.conv import conv as ref_conv
 
@@ -171,9 +172,9 @@ def test_empty_batch():
 # _WINOGRAD_MIN_PIXELS outputs; these tests lower that limit so small shapes take the Winograd path too.
 @pytest.fixture
 def winograd_small_maps(monkeypatch):
-    import onnumba.ops.conv as conv_mod
+    from onnumba.ops.conv import schedule
 
-    monkeypatch.setattr(conv_mod, "_WINOGRAD_MIN_PIXELS", 1)
+    monkeypatch.setattr(schedule, "_WINOGRAD_MIN_PIXELS", 1)
 
 
 WINOGRAD = [
@@ -222,30 +223,29 @@ def test_winograd_other_dtypes(dtype, winograd_small_maps):
     np.testing.assert_allclose(y.astype(np.float64), _ref(x, w, b, attrs), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("act,kw,fn", [
-    ("relu", {}, lambda v: np.maximum(v, 0)),
-    ("leakyrelu", {"alpha": 0.2}, lambda v: np.where(v >= 0, v, 0.2 * v)),
-    ("clip", {"clip_min": -0.5, "clip_max": 0.7}, lambda v: np.clip(v, -0.5, 0.7)),
-])
-def test_winograd_fused_activation(act, kw, fn, winograd_small_maps):
+EPILOGUES = [
+    (Epilogue.of("Relu"), lambda v: np.maximum(v, 0)),
+    (Epilogue.of("LeakyRelu", 0.2), lambda v: np.where(v >= 0, v, 0.2 * v)),
+    (Epilogue.of("Clip", -0.5, 0.7), lambda v: np.clip(v, -0.5, 0.7)),
+]
+
+
+@pytest.mark.parametrize("ep,fn", EPILOGUES)
+def test_winograd_fused_activation(ep, fn, winograd_small_maps):
     x, w, b = _arrays((2, 32, 5, 6), (32, 32, 3, 3))
-    y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, act, **kw)
+    y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, ep)
     np.testing.assert_allclose(y, fn(ref_conv(x, w, b, pads=[1, 1, 1, 1])), rtol=1e-4, atol=1e-4)
-    y2 = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, act, winograd=False, **kw)
+    y2 = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1), 1, ep, winograd=False)
     np.testing.assert_allclose(y, y2, rtol=1e-4, atol=1e-4)
 
 
 # ------------------------------------------------------------------------------------ fused epilogue
 
 @pytest.mark.parametrize("ws,group", [((6, 4, 3, 3), 1), ((4, 4, 1, 1), 1), ((8, 1, 3, 3), 4)])
-@pytest.mark.parametrize("act,kw,fn", [
-    ("relu", {}, lambda v: np.maximum(v, 0)),
-    ("leakyrelu", {"alpha": 0.2}, lambda v: np.where(v >= 0, v, 0.2 * v)),
-    ("clip", {"clip_min": -0.5, "clip_max": 0.7}, lambda v: np.clip(v, -0.5, 0.7)),
-])
-def test_fused_activation(ws, group, act, kw, fn):
+@pytest.mark.parametrize("ep,fn", EPILOGUES)
+def test_fused_activation(ws, group, ep, fn):
     x, w, b = _arrays((2, 4, 7, 6), ws)
-    y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 0), (0, 1), group, act, **kw)
+    y = conv_nchw(x, w, b, (1, 1), (1, 1), (1, 0), (0, 1), group, ep)
     want = fn(ref_conv(x, w, b, pads=[1, 0, 0, 1], group=group))
     np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
 
@@ -372,10 +372,10 @@ def test_property_matches_ort_and_reference_slow(case):
 # output channels); with the limit at 0 the same shapes take the column-tiled 1x1 / im2col kernels
 @pytest.fixture(params=["small_map_path", "tiled_path"])
 def smalln_limit(request, monkeypatch):
-    import onnumba.ops.conv as conv_mod
+    from onnumba.ops.conv import schedule
 
     if request.param == "tiled_path":
-        monkeypatch.setattr(conv_mod, "_SMALLN_MAX_PIXELS", 0)
+        monkeypatch.setattr(schedule, "_SMALLN_MAX_PIXELS", 0)
     return request.param
 
 
@@ -463,3 +463,51 @@ def test_serial_run_restores_thread_count_even_on_error():
         assert numba.get_num_threads() == before
     finally:
         numba.set_num_threads(saved)
+
+
+# ------------------------------------------------------------------------------------ epilogue interface, plan view
+
+def test_attrs_epilogue_and_compatibility_fields():
+    from onnumba.ops.conv import ConvAttrs
+
+    a = ConvAttrs()
+    assert a.epilogue == Epilogue() and (a.activation, a.alpha, a.clip_min, a.clip_max) == ("none", 0.01, -np.inf,
+                                                                                             np.inf)
+    # the old fields still set the epilogue through dataclasses.replace, and survive unrelated replaces
+    b = replace(a, activation="leakyrelu", alpha=0.2)
+    assert b.epilogue == Epilogue.of("LeakyRelu", 0.2) and replace(b, group=2).epilogue == b.epilogue
+    c = Conv.with_epilogue(b, Epilogue.of("Clip", 0.0, 6.0))
+    assert (c.activation, c.clip_min, c.clip_max) == ("clip", 0.0, 6.0)
+    assert replace(c, padding=None).epilogue == Epilogue.of("Clip", 0.0, 6.0)
+    with pytest.raises(ValueError, match="unknown fused activation"):
+        replace(a, activation="gelu")
+    with pytest.raises(TypeError, match="expected an Epilogue"):
+        Conv.with_epilogue(a, "relu")
+
+
+def test_with_epilogue_on_bound_attrs_runs_fused():
+    x, w, b = _arrays((1, 3, 6, 6), (4, 3, 3, 3))
+    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
+    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
+    (step,) = plan.steps
+    attrs = Conv.with_epilogue(step.attrs, Epilogue.of("Clip", -0.5, 0.5))
+    (y,) = Conv.run(step.node, attrs, [x, w, b])
+    np.testing.assert_allclose(y, np.clip(ref_conv(x, w, b, pads=[1, 1, 1, 1]), -0.5, 0.5), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("xs,ws,attrs,want", [
+    ((1, 8, 9, 9), (8, 1, 3, 3), {"group": 8, "pads": [1] * 4}, "depthwise"),
+    ((1, 1, 9, 9), (4, 1, 3, 3), {}, "direct"),
+    ((1, 32, 12, 12), (32, 32, 3, 3), {"pads": [1] * 4}, "winograd"),
+    ((1, 32, 7, 7), (32, 32, 3, 3), {"pads": [1] * 4}, "im2col-smallmap"),   # too few pixels for Winograd
+    ((1, 8, 30, 30), (4, 8, 1, 1), {}, "1x1"),
+    ((1, 8, 9, 9), (4, 8, 1, 1), {}, "1x1-smallmap"),
+    ((1, 3, 60, 60), (8, 3, 3, 3), {"strides": [2, 2]}, "im2col"),
+    ((1, 8, 9, 9), (8, 2, 3, 3), {"group": 4}, "im2col"),                    # grouped: no small-map path
+])
+def test_bound_algorithm(xs, ws, attrs, want):
+    x, w, b = _arrays(xs, ws)
+    sess = onnumba.InferenceSession(_model(x, w, b, attrs).SerializeToString())
+    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
+    (step,) = plan.steps
+    assert step.attrs.algorithm == want

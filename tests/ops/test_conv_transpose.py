@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import onnumba
+from onnumba.ops._geometry import conv_transpose_geometry, window_array
 from onnumba.ops.conv_transpose import _fast_path
 from tests.helpers import assert_matches_ort, run_onnumba
 from tests.ops.test_slice import make_node_model
@@ -124,6 +125,10 @@ def test_geometry_split_negative_total_is_floor():
     # total = 9 - 10 = -1: the spec's total/2 is floor (onnx's reference), so the zero row goes at the end
     assert conv_transpose_pads([3], [3], [3], [1], output_shape=[10]) == ([10], [0], [-1])
     assert conv_transpose_pads([3], [3], [3], [1], output_shape=[10], auto_pad="SAME_UPPER") == ([10], [-1], [0])
+    # the op's geometry (ops/_geometry.py) agrees with the reference
+    for auto_pad, want in (("NOTSET", ((0,), (-1,))), ("SAME_UPPER", ((-1,), (0,)))):
+        out, p = conv_transpose_geometry((3,), (3,), (3,), (1,), output_shape=[10], auto_pad=auto_pad)
+        assert out == (10,) and (p.begins, p.ends) == want
 
 
 @pytest.mark.parametrize("attrs,wshape,match", [
@@ -240,7 +245,8 @@ def test_hypothesis_vs_ort_slow(case):
     (((2, 6, 6), (4, 12, 12), (2, 2, 2), (2, 2, 2), (1, 1, 1), (0, 0, 0)), 1, np.float32, "generic"),  # 3-d
 ])
 def test_fast_path_selection(geom, group, dtype, path):
-    assert _fast_path(geom, group, np.dtype(dtype)) == path
+    ins, outs, ks, ss, ds, ps = geom
+    assert _fast_path(window_array(ks, ss, ds, ps, outs, ins), group, np.dtype(dtype)) == path
 
 
 # (N, C, M, H, W): channel counts not a multiple of the 4-channel block, 1-pixel and 1-row / 1-column inputs,

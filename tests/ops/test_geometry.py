@@ -1,11 +1,14 @@
-"""Table tests of ops/_geometry.py: window output sizes, SAME pads, explicit pads, ConvTranspose geometry."""
+"""Table tests of ops/_geometry.py: window output sizes, SAME pads (conv and pool), explicit pads, ConvTranspose
+geometry, the kernels' geometry array."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from onnumba.ops._geometry import GeometryError, Padding, check_pads, check_window, conv_transpose_geometry, \
-    resolve_padding, same_padding, window_output_sizes
+from onnumba.ops._geometry import G_DD, G_DW, G_ID, G_IW, G_KD, G_KW, G_OD, G_OW, G_PW, G_SD, G_SIZE, G_SW, \
+    GeometryError, Padding, check_pads, check_window, conv_transpose_geometry, resolve_padding, same_padding, \
+    same_pool_padding, window_array, window_output_sizes
 
 # in, kernel, strides, dilations, pads (begins, ends), ceil_mode, expected out
 WINDOW = [
@@ -108,10 +111,12 @@ TRANSPOSE = [
     ((3,), (3,), (2,), (1,), {"output_padding": [1]}, ((8,), (0,), (0,))),
     ((3,), (3,), (2,), (1,), {"auto_pad": "SAME_UPPER"}, ((6,), (0,), (1,))),
     ((3,), (3,), (2,), (1,), {"auto_pad": "SAME_LOWER"}, ((6,), (1,), (0,))),
-    ((3,), (3,), (2,), (1,), {"output_shape": [10]}, ((10,), (-2,), (-1,))),   # larger than full: negative, odd unit at the start
-    ((3,), (3,), (2,), (1,), {"output_shape": [10], "auto_pad": "SAME_UPPER"}, ((10,), (-1,), (-2,))),
-    ((3,), (1,), (2,), (1,), {"auto_pad": "SAME_LOWER"}, ((6,), (-1,), (0,))),    # total -1
-    ((3, 3), (3, 3), (3, 2), (1, 1), {"output_shape": [10, 8]}, ((10, 8), (-1, -1), (0, 0))),
+    # larger than full: negative total -3, total/2 is floor (onnx's reference): the odd unit at the end
+    ((3,), (3,), (2,), (1,), {"output_shape": [10]}, ((10,), (-1,), (-2,))),
+    ((3,), (3,), (2,), (1,), {"output_shape": [10], "auto_pad": "SAME_UPPER"}, ((10,), (-2,), (-1,))),
+    ((3,), (1,), (2,), (1,), {"auto_pad": "SAME_LOWER"}, ((6,), (0,), (-1,))),    # total -1
+    ((3,), (1,), (2,), (1,), {"auto_pad": "SAME_UPPER"}, ((6,), (-1,), (0,))),
+    ((3, 3), (3, 3), (3, 2), (1, 1), {"output_shape": [10, 8]}, ((10, 8), (0, 0), (-1, -1))),
 ]
 
 
@@ -128,3 +133,44 @@ def test_conv_transpose_errors():
     with pytest.raises(GeometryError) as e:
         conv_transpose_geometry((1,), (1,), (1,), (1,), pads=[1, 1])
     assert e.value.attribute == "pads"
+
+
+# in, kernel, strides, dilations, upper, expected (begins, ends): not clamped at 0, total/2 toward zero
+SAME_POOL = [
+    ((5,), (3,), (2,), (1,), True, ((1,), (1,))),
+    ((4,), (4,), (1,), (1,), True, ((1,), (2,))),                 # odd total: the extra unit at the end
+    ((4,), (4,), (1,), (1,), False, ((2,), (1,))),                # ... at the start
+    ((5,), (2,), (1,), (2,), True, ((1,), (1,))),                 # dilated extent 3
+    ((6,), (1,), (2,), (1,), True, ((0,), (-1,))),                # kernel smaller than stride: negative total
+    ((7,), (1,), (4,), (1,), True, ((-1,), (-1,))),
+    ((7,), (1,), (4,), (1,), False, ((0,), (-2,))),
+    ((5, 6), (3, 1), (2, 2), (1, 1), True, ((1, 0), (1, -1))),
+]
+
+
+@pytest.mark.parametrize("i,k,s,d,upper,want", SAME_POOL)
+def test_same_pool_padding(i, k, s, d, upper, want):
+    p = same_pool_padding(i, k, s, d, upper)
+    assert (p.begins, p.ends) == want
+
+
+@pytest.mark.parametrize("i,k,s,d,upper", [(5, 3, 2, 1, True), (4, 4, 1, 1, False), (9, 3, 3, 2, True)])
+def test_same_pool_padding_equals_conv_same_padding_when_total_is_not_negative(i, k, s, d, upper):
+    assert same_pool_padding((i,), (k,), (s,), (d,), upper) == same_padding((i,), (k,), (s,), (d,), upper)
+
+
+# kernel, strides, dilations, begin pads, out, in -> the G_* layout, leading unit axes for lower ranks
+WINDOW_ARRAYS = [
+    (((3, 3), (1, 2), (1, 1), (1, 0), (5, 4), (5, 8)), [1, 3, 3, 1, 1, 2, 1, 1, 1, 0, 1, 0, 1, 5, 4, 1, 5, 8]),
+    (((2,), (3,), (4,), (5,), (6,), (7,)), [1, 1, 2, 1, 1, 3, 1, 1, 4, 0, 0, 5, 1, 1, 6, 1, 1, 7]),
+    (((1, 2, 3), (4, 5, 6), (7, 8, 9), (1, 2, 3), (4, 5, 6), (7, 8, 9)),
+     [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+]
+
+
+@pytest.mark.parametrize("args,want", WINDOW_ARRAYS)
+def test_window_array(args, want):
+    g = window_array(*args)
+    assert g.dtype == np.int64 and g.tolist() == want and len(want) == G_SIZE
+    assert (g[G_KW], g[G_SW], g[G_DW], g[G_PW], g[G_OW], g[G_IW]) == tuple(v[-1] for v in args)
+    assert (g[G_KD], g[G_SD], g[G_DD], g[G_OD], g[G_ID]) == ((1,) * 5 if len(args[0]) < 3 else (1, 4, 7, 4, 7))

@@ -1,0 +1,170 @@
+"""Direct convolution for one input channel per group: depthwise (any channel multiplier) and single-channel convs.
+
+A direct NCHW kernel over a zero-padded copy of the input plane, one output row at a time (3x3 in one pass of
+9 taps), vectorised along the row; no layout round trip, so a depthwise Conv followed by a 1x1 Conv (a
+separable conv) stays NCHW throughout. Geometry comes as one int64 array ``g`` (``ops/_geometry.G_*``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import uintp
+
+from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW
+from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
+from onnumba.ops.conv.im2col import _ow_range
+from onnumba.ops.kernels.epilogue import epilogue_row
+
+#: the zero-padded plane is skipped (rows accumulate tap by tap over their valid columns instead) when it would
+#: exceed this many times the input plane plus the output plane, plus ``_PLANE_SLACK`` elements: huge pads or
+#: strides would make the copy cost more than the convolution
+_PLANE_RATIO = 4
+_PLANE_SLACK = 4096
+
+
+def padded_plane(in_hw, out3, k3, s3, d3) -> tuple:
+    """(HP, WP) of the zero-padded plane ``_conv_kernel_direct`` copies each input plane into: the rows and
+    columns the windows reach; (0, 0) to go without it (kernel depth > 1, or a plane far larger than the data)."""
+    HP = (out3[1] - 1) * s3[1] + (k3[1] - 1) * d3[1] + 1
+    WP = (out3[2] - 1) * s3[2] + (k3[2] - 1) * d3[2] + 1
+    if k3[0] != 1 or HP * WP > _PLANE_RATIO * (in_hw[0] * in_hw[1] + out3[1] * out3[2]) + _PLANE_SLACK:
+        return 0, 0
+    return HP, WP
+
+
+@njit(**SERIAL)
+def _axpy_strided(acc, xs, s, wv):
+    """acc[t] += wv * xs[t * s]."""
+    if s == 1:
+        for t in range(acc.shape[0]):
+            acc[t] += wv * xs[t]
+    else:
+        for t in range(acc.shape[0]):
+            acc[t] += wv * xs[t * s]
+
+
+@njit(**KERNEL)
+def _conv_kernel_direct(x, w5, bias, out, group, g, HP, WP, act, a0, a1):
+    """One input channel per group (depthwise, any multiplier): x (N, C, D, H, W), w5 (M, 1, KD, KH, KW),
+    out (N, M, OD, OH, OW); one chunk per (n, m, od).
+
+    With ``HP > 0`` (kernel depth 1; the caller bounds HP * WP) the input plane is first copied into a
+    zero-padded (HP, WP) buffer, so every output row is computed over its full width without border
+    tests (3x3 in a single pass of 9 taps). Otherwise rows accumulate tap by tap over their valid columns.
+    Hot loops run in small helpers over slices indexed from 0, so Numba emits no negative-index
+    wraparound and LLVM vectorises them.
+    """
+    N, C, D, H, W = x.shape
+    M, _, KD, KH, KW = w5.shape
+    sd, sh, sw = g[G_SD], g[G_SH], g[G_SW]
+    dd, dh, dw = g[G_DD], g[G_DH], g[G_DW]
+    pd, ph, pw = g[G_PD], g[G_PH], g[G_PW]
+    OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
+    Mg = M // group
+    for job in prange(N * M * OD):
+        od = job % OD
+        m = (job // OD) % M
+        n = job // (OD * M)
+        ci = m // Mg
+        bv = bias[m]
+        idd0 = od * sd - pd
+        if HP > 0:
+            if idd0 < 0 or idd0 >= D:
+                for oh in range(OH):
+                    orow = out[n, m, od, oh]
+                    for j in range(OW):
+                        orow[j] = bv
+                    epilogue_row(orow, a0, False, act, a0, a1)
+                continue
+            buf = np.empty((HP, WP), out.dtype)
+            ncopy = max(min(W, WP - pw), 0)
+            nrows = max(min(H, HP - ph), 0)
+            # zero only the padding around the copied plane
+            for i in range(HP):
+                if i < ph or i >= ph + nrows:
+                    for j in range(WP):
+                        buf[i, j] = 0.0
+                    continue
+                # a pad may exceed the width the windows reach (huge stride): never write past WP
+                for j in range(min(pw, WP)):
+                    buf[i, j] = 0.0
+                bi = buf[i]
+                xi = x[n, ci, idd0, i - ph]
+                for j in range(uintp(0), uintp(ncopy)):
+                    bi[uintp(pw) + j] = xi[j]
+                for j in range(pw + ncopy, WP):
+                    buf[i, j] = 0.0
+            three = KH == 3 and KW == 3
+            w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = w5[m, 0, 0, 0, 0]
+            if three:
+                w01, w02 = w5[m, 0, 0, 0, 1], w5[m, 0, 0, 0, 2]
+                w10, w11, w12 = w5[m, 0, 0, 1, 0], w5[m, 0, 0, 1, 1], w5[m, 0, 0, 1, 2]
+                w20, w21, w22 = w5[m, 0, 0, 2, 0], w5[m, 0, 0, 2, 1], w5[m, 0, 0, 2, 2]
+            # unsigned index arithmetic: Numba emits no negative-index wraparound for it
+            su = uintp(sw)
+            du = uintp(dw)
+            uOW = uintp(OW)
+            for oh in range(OH):
+                orow = out[n, m, od, oh]
+                r = oh * sh
+                if three and sw == 1 and dw == 1:
+                    # 2-d indexing, no row views: each view costs an atomic refcount pair per row
+                    r1 = r + dh
+                    r2 = r + 2 * dh
+                    for t in range(OW):
+                        out[n, m, od, oh, t] = (bv + w00 * buf[r, t] + w01 * buf[r, t + 1] + w02 * buf[r, t + 2]
+                                                + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
+                                                + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2])
+                elif three:
+                    p = buf[r]
+                    q = buf[r + dh]
+                    u = buf[r + 2 * dh]
+                    for t in range(uintp(0), uOW):
+                        c = t * su
+                        orow[t] = (bv + w00 * p[c] + w01 * p[c + du] + w02 * p[c + 2 * du]
+                                   + w10 * q[c] + w11 * q[c + du] + w12 * q[c + 2 * du]
+                                   + w20 * u[c] + w21 * u[c + du] + w22 * u[c + 2 * du])
+                else:
+                    for t in range(OW):
+                        orow[t] = bv
+                    for kh in range(KH):
+                        brow = buf[r + kh * dh]
+                        for kw in range(KW):
+                            wv = w5[m, 0, 0, kh, kw]
+                            off = uintp(kw) * du
+                            if sw == 1:
+                                for t in range(uintp(0), uOW):
+                                    orow[t] += wv * brow[t + off]
+                            else:
+                                for t in range(uintp(0), uOW):
+                                    orow[t] += wv * brow[t * su + off]
+                if act != 0:
+                    epilogue_row(orow, a0, False, act, a0, a1)
+            continue
+        acc = np.empty(OW, out.dtype)
+        los = np.empty(KW, np.int64)
+        his = np.empty(KW, np.int64)
+        for kw in range(KW):
+            los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
+        for oh in range(OH):
+            orow = out[n, m, od, oh]
+            ih0 = oh * sh - ph
+            for j in range(OW):
+                acc[j] = bv
+            for kd in range(KD):
+                idd = idd0 + kd * dd
+                if idd < 0 or idd >= D:
+                    continue
+                for kh in range(KH):
+                    ih = ih0 + kh * dh
+                    if ih < 0 or ih >= H:
+                        continue
+                    xrow = x[n, ci, idd, ih]
+                    for kw in range(KW):
+                        lo = los[kw]
+                        hi = his[kw]
+                        if hi > lo:
+                            _axpy_strided(acc[lo:hi], xrow[lo * sw + kw * dw - pw:], sw, w5[m, 0, kd, kh, kw])
+            for j in range(OW):
+                orow[j] = acc[j]
+            epilogue_row(orow, a0, False, act, a0, a1)

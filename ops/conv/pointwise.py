@@ -1,0 +1,49 @@
+"""Conv with a 1x1 kernel, stride 1 and no pads: a GEMM straight on the input, no im2col.
+
+x is read as (N, C, P) with P the flattened output map; each ``prange`` chunk (image, group, tile of columns)
+multiplies the group's weights (Mg, Cg) by its column tile. float32 uses the packed GEMM of
+``ops/kernels/packed_gemm.py`` with the epilogue fused into its stores; float64 a single-threaded BLAS GEMM
+(``ops/kernels/blas.py``) followed by the epilogue.
+"""
+
+from __future__ import annotations
+
+from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
+from onnumba.ops.kernels.epilogue import epilogue_rows
+
+
+@njit(**KERNEL)
+def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0, a1):
+    """x3 (N, C, P); w2 (M, C/group); out (N, M, P); one chunk per (n, group, tile)."""
+    N, C, P = x3.shape
+    M = w2.shape[0]
+    Cg = C // group
+    Mg = M // group
+    ntile = (P + cols_per_tile - 1) // cols_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        p0 = t * cols_per_tile
+        p1 = min(p0 + cols_per_tile, P)
+        y = out[n, g * Mg:(g + 1) * Mg, p0:p1]
+        _blas.gemm(w2[g * Mg:(g + 1) * Mg], x3[n, g * Cg:(g + 1) * Cg, p0:p1], y, 1.0, 0.0, False, False)
+        epilogue_rows(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_1x1_packed(x, ap, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1):
+    """float32 ``_conv_kernel_1x1`` with the packed GEMM: x (N*C*P,) and out (N*M*P,) flat; ap (group, packed
+    A of the group's (Mg, Cg) weights)."""
+    C = Cg * group
+    M = Mg * group
+    ntile = (P + cols_per_tile - 1) // cols_per_tile
+    for job in prange(N * group * ntile):
+        t = job % ntile
+        g = (job // ntile) % group
+        n = job // (ntile * group)
+        p0 = t * cols_per_tile
+        p1 = min(p0 + cols_per_tile, P)
+        _gemm.gemm(ap[g], Mg, Cg, x, (n * C + g * Cg) * P + p0, P, p1 - p0, out, (n * M + g * Mg) * P + p0, P,
+                   bias, g * Mg, has_bias, act, a0, a1)
