@@ -4,15 +4,33 @@ Emits ONNX only; never imports the onnumba runtime. ``from onnumba.converters im
 Input, Model, Sequential``.
 """
 
-from onnumba.converters import activations, initializers, layers, regularizers
-from onnumba.converters.builder import GraphBuilder
-from onnumba.converters.errors import (ConfigError, ConverterError, ExportError,
-                                       IncompatibleShapeError, LayerArgumentError,
-                                       LayerTypeError)
-from onnumba.converters.initializers import set_random_seed
-from onnumba.converters.layers import Input
-from onnumba.converters.models import Model, Sequential
-from onnumba.converters.saving import load_keras, model_from_config, model_from_json
+import importlib
+
+# Names load on first use (PEP 562), so `onnumba convert --help` and `import onnumba.converters`
+# cost no onnx import until a layer or model is touched.
+_SUBMODULES = ("activations", "initializers", "layers", "regularizers")
+_NAMES = {
+    "GraphBuilder": "builder", "set_random_seed": "initializers", "Input": "layers",
+    "Model": "models", "Sequential": "models", "load_keras": "saving",
+    "model_from_config": "saving", "model_from_json": "saving",
+    **dict.fromkeys(("ConfigError", "ConverterError", "ExportError", "IncompatibleShapeError",
+                     "LayerArgumentError", "LayerTypeError"), "errors"),
+}
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"onnumba.converters.{_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"onnumba.converters.{name}")
+    raise AttributeError(f"module 'onnumba.converters' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES) | set(_SUBMODULES))
+
 
 __all__ = ["layers", "activations", "initializers", "regularizers", "Input", "Model",
            "Sequential", "GraphBuilder", "model_from_config", "model_from_json", "load_keras",

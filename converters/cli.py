@@ -9,9 +9,6 @@ import collections
 import os
 import sys
 
-import numpy as np
-import onnx
-
 from onnumba.converters.errors import ConverterError, LayerTypeError
 
 _KERAS_SUFFIXES = (".keras", ".json")
@@ -71,6 +68,8 @@ def cmd_convert(args):
 
 
 def _dims(value_info):
+    import onnx  # lazily: `onnumba --help` needs no onnx
+
     t = value_info.type.tensor_type
     dims = [d.dim_param or (d.dim_value if d.HasField("dim_value") else "?")
             for d in t.shape.dim]
@@ -80,6 +79,9 @@ def _dims(value_info):
 def onnx_param_count(proto):
     """Elements of the float initializers that are weights: rank >= 1, not an overridable graph
     input, not only Resize scales / Clip bounds / Dropout ratios (small constants)."""
+    import numpy as np
+    import onnx
+
     graph = proto.graph
     floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
               onnx.TensorProto.BFLOAT16)
@@ -97,6 +99,8 @@ def onnx_param_count(proto):
 
 def onnx_summary_lines(proto):
     """Inputs, outputs, opsets, op histogram and parameter count of a ModelProto."""
+    import onnx
+
     graph = proto.graph
     inits = {i.name: i for i in graph.initializer}
     lines = [f'ONNX model "{graph.name}" (IR {proto.ir_version}, opsets '
@@ -121,6 +125,8 @@ def onnx_summary_lines(proto):
 
 def cmd_summary(args):
     """Print a model summary; returns the exit code."""
+    import onnx
+
     try:
         if args.model.endswith(".onnx"):
             if not os.path.exists(args.model):
