@@ -81,3 +81,11 @@ def test_python_dash_m_and_version():
     import onnumba
 
     assert r.returncode == 0 and r.stdout.strip() == f"onnumba {onnumba.__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]])
+def test_help_and_version_import_no_onnx(argv):
+    code = (f"import sys\nfrom onnumba.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "print('onnx:', 'onnx' in sys.modules)")
+    r = _python(code)
+    assert r.returncode == 0 and r.stdout.strip().splitlines()[-1] == "onnx: False", r.stdout + r.stderr
