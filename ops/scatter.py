@@ -365,7 +365,7 @@ class GatherND(Op):
         n_batch = math.prod(x.shape[:b])
         batch_size = math.prod(x.shape[b:])
         slice_size = math.prod(x.shape[b + k:])
-        i = np.ascontiguousarray(i).reshape(n_batch, -1, k)
+        i = np.ascontiguousarray(i).reshape(n_batch, math.prod(idx.shape[b:-1]), k)
         strides = _strides(x.shape[b:])[:k]
         out = np.empty(i.shape[0] * i.shape[1] * slice_size, dtype=_UINT[x.dtype.itemsize])
         _gather_nd_kernel(_bits(x), batch_size, i, strides, slice_size, out)
