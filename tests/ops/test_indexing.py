@@ -650,3 +650,21 @@ def test_hypothesis_einsum(case):
 @given(einsum_cases())
 def test_hypothesis_einsum_slow(case):
     _check_einsum(case)
+
+
+def test_masked_select_chain_follows_the_fed_data():
+    """x -> NonZero -> Transpose -> GatherND(x): the exported form of ``x[x != 0]``; each fed value gets its
+    own plan, so the data-dependent sizes flow through the following ops."""
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    g = helper.make_graph(
+        [helper.make_node("NonZero", ["x"], ["nz"]), helper.make_node("Transpose", ["nz"], ["idx"]),
+         helper.make_node("GatherND", ["x", "idx"], ["y"])], "masked",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    s = session(m)
+    for x in (np.array([[1, 0, 2], [0, 0, 3]], F32), np.zeros((2, 3), F32), np.arange(6, dtype=F32).reshape(2, 3)):
+        (y,) = s.run(None, {"x": x})
+        np.testing.assert_array_equal(y, x[x != 0])
