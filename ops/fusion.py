@@ -179,7 +179,8 @@ def fold_batchnorm_into_weights(state) -> None:
         prod = _single_reader(state, bn.inputs[0], producers, bn)
         if prod is None or not _float_output(state, prod):
             continue
-        if not all(v.shape == (prod.infos[0].shape[1],) for v in p):
+        shape = prod.infos[0].shape
+        if len(shape) < 2 or not all(v.shape == (shape[1],) for v in p):
             continue  # spatial=0 parameters (one value per position) are not per channel
         scale, bias, mean, var = p
         with np.errstate(divide="ignore", invalid="ignore"):
