@@ -304,6 +304,7 @@ def _bind_conv(node, attrs: ConvIntAttrs, x: TensorInfo, w: TensorInfo, ix: int,
         raise node.error(str(e), attribute=e.attribute) from None
     out_shape = (x.shape[0], w.shape[0]) + tuple(outs)
     check_size(node, out_shape)
+    check_size(node, (x.shape[1] * int(np.prod(kernel)), int(np.prod(outs))), "the im2col buffer")
     lead = (1,) * (3 - nsp)
     k3, s3, d3 = lead + kernel, lead + strides, lead + dil
     p3, o3 = (0,) * (3 - nsp) + tuple(pad.begins), lead + tuple(outs)

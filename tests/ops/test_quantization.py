@@ -241,6 +241,13 @@ def test_dynamic_quantize_all_zero_input_has_scale_one():
     assert_matches_ort(dq_model(x), {"x": x}, atol=0)
 
 
+def test_dynamic_quantize_nan_is_ignored_by_the_range_like_onnxruntime():
+    x = np.array([np.nan, 1.0, -2.0, 3.0], np.float32)
+    y, s, z = run_onnumba(dq_model(x), {"x": x})
+    assert z == 102 and y[0] == 0  # range [-2, 3]; NaN saturates to 0
+    assert_matches_ort(dq_model(x), {"x": x}, atol=0, rtol=1e-7)
+
+
 # ------------------------------------------------------------------------------------------ MatMulInteger
 
 def mmi_model(a, b, azp=None, bzp=None, opset=10):
@@ -437,6 +444,10 @@ def test_conv_integer_errors():
     _err(model, f, r"attribute 'strides'.*values must be in \[1, ")
     model, f = conv_int_model(x, rand_int((3, 2, 7, 3), np.uint8))
     _err(model, f, r"attribute 'kernel_shape'.*larger than the padded input")
+    # a hostile geometry whose output is small but whose column buffer is not
+    xb, wb = np.zeros((1, 1, 1, 1), np.uint8), np.zeros((1, 1, 1, 140000), np.uint8)
+    model, f = conv_int_model(xb, wb, pads=[0, 140000, 0, 140000])
+    _err(model, f, r"the im2col buffer shape \(140000, 140002\) has 19600280000 elements, more than onnumba's limit")
 
 
 def qlconv_model(x, x_s, x_zp, w, w_s, w_zp, y_s, y_zp, b=None, **attrs):
