@@ -100,6 +100,9 @@ def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: Te
     if zp is not None and zp.shape != s_shape:
         raise node.error(f"shape {shape_str(zp.shape)} differs from the scale's {shape_str(s_shape)}; the zero "
                          f"point must have the scale's shape", input=scale_input + 1)
+    if scale.rank == 0 or (scale.rank == 1 and s_shape[0] == 1):
+        # a single scale is per tensor whatever block_size says (as onnx's reference reads it)
+        return replace(attrs, mode="tensor", scale_shape=())
     if attrs.block_size > 0:
         if scale.rank != x.rank:
             raise node.error(f"blocked quantization (block_size={attrs.block_size}) needs a scale of the input's "
@@ -111,8 +114,6 @@ def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: Te
                              f"by block_size={attrs.block_size} along axis {ax}; expected {shape_str(want)}",
                              input=scale_input)
         return replace(attrs, mode="block", block_axis=ax)
-    if scale.rank == 0 or (scale.rank == 1 and s_shape[0] == 1):
-        return replace(attrs, mode="tensor", scale_shape=())
     if scale.rank == 1 and node.version >= 13:
         ax = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
         if s_shape[0] != x.shape[ax]:

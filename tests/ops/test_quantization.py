@@ -48,6 +48,7 @@ def rand_int(shape, dtype, rng=RNG):
 Q_TABLE = [
     ((2, 3, 4), (), 1, 0, np.uint8),  # per tensor
     ((2, 3, 4), (1,), 1, 0, np.int8),  # a one-element 1-d scale is per tensor
+    ((2, 6), (), 1, 3, np.uint8),  # a scalar scale is per tensor even with block_size
     ((2, 3, 4), (3,), 1, 0, np.int8),  # per axis
     ((2, 3, 4), (4,), -1, 0, np.uint16),
     ((5, 2), (5,), 0, 0, np.int16),
