@@ -248,3 +248,15 @@ def test_binary_property(case):
 @given(binary_cases())
 def test_binary_property_slow(case):
     _check_binary(case)
+
+
+def test_keras_relu_with_threshold_runs():
+    # converters' ReLU(threshold=..., negative_slope=...) exports GreaterOrEqual + Where
+    from onnumba.converters import Input, Model, layers
+
+    inp = Input((3, 7))
+    proto = Model(inp, layers.ReLU(threshold=0.5, negative_slope=0.1)(inp)).to_onnx()
+    assert {"GreaterOrEqual", "Where"} <= {n.op_type for n in proto.graph.node}
+    x = np.random.default_rng(12).standard_normal((4, 3, 7)).astype(np.float32) * 2
+    (y,) = assert_matches_ort(proto, {proto.graph.input[0].name: x})
+    np.testing.assert_allclose(y, np.where(x >= 0.5, x, 0.1 * (x - 0.5)), rtol=1e-6, atol=1e-7)
