@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 import tempfile
 
 #: environment variable naming the cache folder (default: ``$XDG_CACHE_HOME/onnumba`` or ``~/.cache/onnumba``)
@@ -61,11 +62,11 @@ def _live_rows() -> list[dict]:
 def supported_ops_table() -> list[dict]:
     """Rows like :func:`onnumba.registry.supported_ops` (``versions`` as tuples), from the cache when fresh."""
     global _ROWS
-    from onnumba import registry  # noqa: PLC0415  (light: onnx and numpy, no operators)
-
-    if _ROWS is not None and not registry._OPS_LOADED:
+    registry = sys.modules.get("onnumba.registry")  # not imported here: a cache hit needs not even onnx
+    loaded = registry is not None and registry._OPS_LOADED
+    if _ROWS is not None and not loaded:
         rows = _ROWS
-    elif registry._OPS_LOADED:
+    elif loaded:
         rows = _live_rows()
     else:
         fp = _ops_fingerprint()
