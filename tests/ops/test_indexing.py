@@ -1,5 +1,6 @@
-"""Indexing family (ops/indexing.py, ops/scatter.py, ops/einsum.py): shape tables, pinned errors, naive
-references, onnxruntime on one-node models, fed data-dependent sizes, and hypothesis properties."""
+"""Split, Range, Tile, Trilu, OneHot, NonZero, Compress (ops/indexing.py) and DepthToSpace / SpaceToDepth
+(ops/space_depth.py): shape tables, pinned errors, naive references, onnxruntime on one-node models, fed
+data-dependent sizes, and hypothesis properties. The gathers / scatters and Einsum have their own files."""
 
 from __future__ import annotations
 
@@ -8,25 +9,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onnumba.errors import InputError, ModelError
+from onnumba.errors import ModelError
 from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
 from tests.ops.test_slice import node_case_with_const_inputs
 from tests.reference.indexing import (
     compress_ref,
     depth_to_space_ref,
-    gather_elements_ref,
-    gather_nd_ref,
     nonzero_ref,
     one_hot_ref,
     range_ref,
-    scatter_elements_ref,
-    scatter_nd_ref,
     space_to_depth_ref,
     split_sizes_ref,
     trilu_ref,
 )
 
 RNG = np.random.default_rng(0)
+F32 = np.float32
+
+
+def _x(shape, dtype=F32):
+    return (np.arange(int(np.prod(shape))).reshape(shape) + 1).astype(dtype)
 
 
 @pytest.mark.parametrize("name,consts", [
@@ -40,11 +42,6 @@ RNG = np.random.default_rng(0)
 def test_onnx_node_case_with_constant_inputs(name, consts):
     """onnx's cases feed these inputs; here the same data runs with them as initializers (plan constants)."""
     node_case_with_const_inputs(name, consts)
-F32 = np.float32
-
-
-def _x(shape, dtype=F32):
-    return (np.arange(int(np.prod(shape))).reshape(shape) + 1).astype(dtype)
 
 
 # ================================================================================================ Split
@@ -307,351 +304,6 @@ def test_depth_space_errors():
         session(make_node_model("SpaceToDepth", {"x": x}, ["y"], {"blocksize": 2, "mode": "CRD"}, opset=13))
 
 
-# ============================================================================ GatherElements, Scatter*
-
-def elements_model(op, data, idx, upd=None, axis=0, reduction=None, opset=18, const_idx=False):
-    inputs = {"x": data, "i": idx}
-    if upd is not None:
-        inputs["u"] = upd
-    attrs = {"axis": axis}
-    if reduction is not None:
-        attrs["reduction"] = reduction
-    return make_node_model(op, inputs, ["y"], attrs, opset=opset, initializers={"i": idx} if const_idx else None)
-
-
-def _feeds(m, **arrays):
-    names = {i.name for i in m.graph.input}
-    return {k: v for k, v in arrays.items() if k in names}
-
-
-# (data shape, indices shape, axis)
-ELEMENTS_TABLE = [((3, 4), (2, 4), 0), ((3, 4), (3, 6), 1), ((3, 4), (2, 2), -1), ((2, 3, 4), (2, 1, 4), 1),
-                  ((5,), (7,), 0), ((2, 3, 4), (1, 2, 3), 2), ((2, 3), (0, 3), 0)]
-
-
-@pytest.mark.parametrize("dshape,ishape,axis", ELEMENTS_TABLE)
-@pytest.mark.parametrize("dtype,idtype", [(F32, np.int64), (np.int64, np.int32), (np.float16, np.int64)])
-def test_gather_elements_vs_reference(dshape, ishape, axis, dtype, idtype):
-    x = _x(dshape, dtype)
-    n = dshape[axis]
-    idx = RNG.integers(-n, n, size=ishape).astype(idtype)
-    m = elements_model("GatherElements", x, idx, axis=axis, opset=13)
-    (y,) = run_onnumba(m, {"x": x, "i": idx})
-    assert y.dtype == dtype
-    np.testing.assert_array_equal(y, gather_elements_ref(x, idx, axis % len(dshape)))
-
-
-@pytest.mark.parametrize("dshape,ishape,axis", ELEMENTS_TABLE)
-def test_gather_elements_vs_ort(dshape, ishape, axis):
-    x = RNG.standard_normal(dshape).astype(F32)
-    n = dshape[axis]
-    idx = RNG.integers(-n, n, size=ishape).astype(np.int64)
-    assert_matches_ort(elements_model("GatherElements", x, idx, axis=axis, opset=13), {"x": x, "i": idx})
-
-
-@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
-@pytest.mark.parametrize("dshape,ishape,axis", [t for t in ELEMENTS_TABLE if t[1][t[2]] <= 7])
-def test_scatter_elements_vs_reference(dshape, ishape, axis, reduction):
-    x = RNG.standard_normal(dshape).astype(F32)
-    n = dshape[axis]
-    idx = RNG.integers(-n, n, size=ishape).astype(np.int64)  # duplicates included: applied in index order
-    upd = RNG.standard_normal(ishape).astype(F32)
-    (y,) = run_onnumba(elements_model("ScatterElements", x, idx, upd, axis, reduction), {"x": x, "i": idx, "u": upd})
-    np.testing.assert_allclose(y, scatter_elements_ref(x, idx, upd, axis % len(dshape), reduction), rtol=1e-6)
-
-
-@pytest.mark.parametrize("reduction", ["add", "mul", "max", "min"])
-def test_scatter_elements_reductions_vs_ort(reduction):
-    x = RNG.standard_normal((4, 5)).astype(F32)
-    idx = np.array([[0, 1, 3, 3, 0], [3, 1, 0, 0, 2]], np.int64)
-    upd = RNG.standard_normal(idx.shape).astype(F32)
-    assert_matches_ort(elements_model("ScatterElements", x, idx, upd, 0, reduction), {"x": x, "i": idx, "u": upd})
-
-
-@pytest.mark.parametrize("dtype", [np.int32, np.float16, np.bool_])
-def test_scatter_elements_other_types(dtype):
-    x = (RNG.integers(0, 3, size=(3, 4))).astype(dtype)
-    idx = np.array([[2, 0, 1, 1]], np.int64)
-    upd = (RNG.integers(0, 3, size=(1, 4))).astype(dtype)
-    for red in ("none", "add", "max"):
-        (y,) = run_onnumba(elements_model("ScatterElements", x, idx, upd, 0, red), {"x": x, "i": idx, "u": upd})
-        assert y.dtype == dtype
-        np.testing.assert_array_equal(y, scatter_elements_ref(x, idx, upd, 0, red))
-
-
-def test_scatter_old_name_opset9_and_10():
-    x = np.zeros((3, 3), F32)
-    idx = np.array([[1, 0, 2], [0, 2, 1]], np.int64)
-    upd = _x((2, 3))
-    for opset in (9, 10):  # onnx's checker refuses Scatter from opset 11 (deprecated)
-        m = elements_model("Scatter", x, idx, upd, 0, opset=opset)
-        (y,) = assert_matches_ort(m, {"x": x, "i": idx, "u": upd})
-        np.testing.assert_array_equal(y, scatter_elements_ref(x, idx, upd, 0))
-    neg = np.array([[-1, 0, 2]], np.int64)
-    m = elements_model("Scatter", x, neg, upd[:1], 0, opset=9)
-    with pytest.raises(InputError, match=r"\(Scatter\), input 1 'i': index -1 at position \(0, 0\) is out of "
-                                         r"range for data axis 0 of size 3 \(expected 0 <= index < 3\)"):
-        run_onnumba(m, {"x": x, "i": neg, "u": upd[:1]})
-
-
-@pytest.mark.parametrize("op,make", [
-    ("GatherElements", lambda x, i: elements_model("GatherElements", x, i, axis=1, opset=13)),
-    ("ScatterElements", lambda x, i: elements_model("ScatterElements", x, i, np.ones(i.shape, F32), 1)),
-])
-def test_elements_out_of_range_index_errors(op, make):
-    x = _x((2, 3))
-    idx = np.array([[0, 2], [-3, 3]], np.int64)
-    m = make(x, idx)
-    with pytest.raises(InputError, match=rf"\({op}\), input 1 'i': index 3 at position \(1, 1\) is out of range for "
-                                         r"data axis 1 of size 3 \(expected -3 <= index < 3\)"):
-        run_onnumba(m, _feeds(m, x=x, i=idx, u=np.ones(idx.shape, F32)))
-
-
-def test_constant_out_of_range_index_fails_at_load():
-    x, idx = _x((2, 3)), np.array([[0, -4]], np.int64)
-    with pytest.raises(ModelError, match=r"index -4 at position \(0, 1\) is out of range for data axis 1 of size 3"):
-        session(elements_model("GatherElements", x, idx, axis=1, opset=13, const_idx=True))
-
-
-def test_elements_shape_errors():
-    x = _x((2, 3))
-    with pytest.raises(ModelError, match=r"indices shape \(3, 1\) exceeds data shape \(2, 3\) on axis 0"):
-        session(elements_model("GatherElements", x, np.zeros((3, 1), np.int64), axis=1, opset=13))
-    with pytest.raises(ModelError, match=r"input 2 'u': updates must have the shape of indices \(1, 2\), got \(2, 1\)"):
-        session(elements_model("ScatterElements", x, np.zeros((1, 2), np.int64), np.zeros((2, 1), F32), 1))
-    with pytest.raises(ModelError, match=r"attribute 'reduction': must be one of none, add, mul at opset 16, "
-                                         r"got 'max'"):
-        session(elements_model("ScatterElements", x, np.zeros((1, 2), np.int64), np.zeros((1, 2), F32), 1, "max",
-                               opset=16))
-
-
-# ============================================================================== GatherND, ScatterND
-
-# (data shape, indices shape, batch_dims)
-ND_TABLE = [((2, 2), (2, 2), 0), ((2, 2), (2, 1), 0), ((2, 2, 2), (2, 1, 2), 0), ((2, 3, 4), (2, 1), 1),
-            ((2, 3, 4), (2, 5, 2), 1), ((2, 3, 4, 2), (2, 3, 1), 2), ((3, 4), (1,), 0), ((4, 3), (0, 2), 0)]
-
-
-def _nd_indices(dshape, ishape, b):
-    k = ishape[-1]
-    bounds = np.array(dshape[b:b + k], np.int64)
-    return (RNG.integers(0, 1 << 30, size=ishape) % (2 * bounds) - bounds).astype(np.int64)
-
-
-@pytest.mark.parametrize("dshape,ishape,b", ND_TABLE)
-def test_gather_nd_vs_reference_and_ort(dshape, ishape, b):
-    x = RNG.standard_normal(dshape).astype(F32)
-    idx = _nd_indices(dshape, ishape, b)
-    m = make_node_model("GatherND", {"x": x, "i": idx}, ["y"], {"batch_dims": b}, opset=13)
-    (y,) = run_onnumba(m, {"x": x, "i": idx})
-    np.testing.assert_array_equal(y, gather_nd_ref(x, idx, b))
-    if idx.size:
-        assert_matches_ort(m, {"x": x, "i": idx})
-
-
-@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
-@pytest.mark.parametrize("dshape,ishape", [((4, 4, 4), (2, 1)), ((4, 4, 4), (3, 2)), ((5,), (6, 1)),
-                                           ((2, 3), (2, 2)), ((2, 3), (1, 0, 1))])
-def test_scatter_nd_vs_reference(dshape, ishape, reduction):
-    x = RNG.standard_normal(dshape).astype(F32)
-    idx = _nd_indices(dshape, ishape, 0)
-    if reduction == "none":  # duplicates are undefined without a reduction: keep the rows distinct
-        idx = np.unique(idx.reshape(-1, ishape[-1]) % np.array(dshape[:ishape[-1]]), axis=0)
-        idx = idx.reshape(idx.shape[0], ishape[-1]) if ishape[:-1] != (1, 0) else idx.reshape(ishape)
-    upd = RNG.standard_normal(idx.shape[:-1] + dshape[idx.shape[-1]:]).astype(F32)
-    m = make_node_model("ScatterND", {"x": x, "i": idx, "u": upd}, ["y"], {"reduction": reduction}, opset=18)
-    (y,) = run_onnumba(m, {"x": x, "i": idx, "u": upd})
-    np.testing.assert_allclose(y, scatter_nd_ref(x, idx, upd, reduction), rtol=1e-6)
-    if idx.size and reduction != "none":
-        assert_matches_ort(m, {"x": x, "i": idx, "u": upd})
-
-
-def test_nd_errors():
-    x = _x((2, 3))
-    idx = np.array([[1, 3]], np.int64)
-    m = make_node_model("GatherND", {"x": x, "i": idx}, ["y"], opset=13)
-    with pytest.raises(InputError, match=r"\(GatherND\), input 1 'i': index 3 at position \(0, 1\) is out of range "
-                                         r"for the data axis it indexes of size 3 \(expected -3 <= index < 3\)"):
-        run_onnumba(m, {"x": x, "i": idx})
-    with pytest.raises(ModelError, match=r"the last dim of indices \(1, 3\) is 3; it must be in \[1, 2\]"):
-        session(make_node_model("GatherND", {"x": x, "i": np.zeros((1, 3), np.int64)}, ["y"], opset=13))
-    with pytest.raises(ModelError, match=r"the first 1 \(batch\) dims of indices \(3, 1\) must equal those of data"):
-        session(make_node_model("GatherND", {"x": x, "i": np.zeros((3, 1), np.int64)}, ["y"], {"batch_dims": 1},
-                                opset=13))
-    u = np.zeros((2,), F32)
-    with pytest.raises(ModelError, match=r"input 2 'u': updates must have shape indices.shape\[:-1\] \+ "
-                                         r"data.shape\[1:\] = \(1, 3\), got \(2\)"):
-        session(make_node_model("ScatterND", {"x": x, "i": np.zeros((1, 1), np.int64), "u": u}, ["y"], opset=13))
-
-
-# ============================================================================================ Einsum
-
-@pytest.mark.parametrize("eq,shapes", [
-    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("bhqd,bhkd->bhqk", [(1, 2, 3, 4), (1, 2, 5, 4)]),
-    ("bhqk,bhkd->bhqd", [(1, 2, 3, 5), (1, 2, 5, 4)]), ("ij->ji", [(3, 4)]), ("ij->", [(3, 4)]),
-    ("i,i", [(5,), (5,)]), ("ij,jk", [(2, 3), (3, 4)]), ("...ij,...jk->...ik", [(2, 1, 3, 4), (1, 5, 4, 2)]),
-    ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("i,j->ij", [(3,), (4,)]),
-    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
-    ("nchw,oc->nohw", [(1, 3, 2, 2), (4, 3)]), ("", [()]), ("ab...->...ba", [(2, 3, 4)]),
-])
-def test_einsum_vs_numpy_and_ort(eq, shapes):
-    arrays = {f"x{k}": RNG.standard_normal(s).astype(F32) for k, s in enumerate(shapes)}
-    m = make_node_model("Einsum", arrays, ["y"], {"equation": eq}, opset=12)
-    (y,) = run_onnumba(m, arrays)
-    np.testing.assert_allclose(y, np.einsum(eq, *arrays.values()), rtol=1e-5, atol=1e-5)
-    if "ii" not in eq and eq:
-        assert_matches_ort(m, arrays)
-
-
-def test_einsum_ellipsis_of_different_ranks_broadcasts_like_numpy():
-    # onnx's shape inference (so onnxruntime) wants equal ellipsis ranks; numpy's rule is the general one
-    a, b = RNG.standard_normal((2, 1, 3, 4)).astype(F32), RNG.standard_normal((3, 4, 2)).astype(F32)
-    m = make_node_model("Einsum", {"a": a, "b": b}, ["y"], {"equation": "...ij,...jk->...ik"}, opset=12,
-                        output_types={"y": 1})
-    np.testing.assert_allclose(run_onnumba(m, {"a": a, "b": b})[0], np.einsum("...ij,...jk->...ik", a, b),
-                               rtol=1e-5)
-
-
-def test_einsum_integers_and_float16():
-    a, b = _x((2, 3), np.int32), _x((3, 2), np.int32)
-    (y,) = run_onnumba(make_node_model("Einsum", {"a": a, "b": b}, ["y"], {"equation": "ij,jk->ik"}, opset=12),
-                       {"a": a, "b": b})
-    assert y.dtype == np.int32 and y.tolist() == (a @ b).tolist()
-    h = RNG.standard_normal((2, 3)).astype(np.float16)
-    (z,) = run_onnumba(make_node_model("Einsum", {"h": h}, ["z"], {"equation": "ij->j"}, opset=12), {"h": h})
-    assert z.dtype == np.float16
-    np.testing.assert_allclose(z, h.astype(F32).sum(0).astype(np.float16))
-
-
-@pytest.mark.parametrize("eq,shapes,match", [
-    ("ij,jk->ik", [(2, 3)], r"has 2 operand terms but the node has 1 inputs"),
-    ("ij->k", [(2, 3)], r"output letter 'k' does not appear in any operand"),
-    ("i1->i", [(2, 3)], r"operand term 0 'i1' has the character '1'"),
-    ("ij,jk->ik", [(2, 3), (4, 5)], r"input 1 'x1': letter 'j' of 'ij,jk->ik' has size 4 here but 3 elsewhere"),
-    ("ijk->i", [(2, 3)], r"term 'ijk' needs rank 3, got shape \(2, 3\)"),
-    ("ij->ii", [(2, 3)], r"output letter 'i' appears more than once"),
-    ("ij->...", [(2, 3)], r"the output '...' has '...' but no operand does"),
-    ("...ij->ij", [(4, 2, 3)], r"'...' stands for the dims \(4\) but the output of '...ij->ij' has no '...'"),
-])
-def test_einsum_errors(eq, shapes, match):
-    arrays = {f"x{k}": np.zeros(s, F32) for k, s in enumerate(shapes)}
-    m = make_node_model("Einsum", arrays, ["y"], {"equation": eq}, opset=12, output_types={"y": 1})
-    with pytest.raises(ModelError, match=match):
-        session(m)
-
-
-# ======================================================================================= hypothesis
-
-@st.composite
-def elements_cases(draw):
-    rank = draw(st.integers(1, 3))
-    dshape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
-    axis = draw(st.integers(-rank, rank - 1))
-    ishape = tuple(draw(st.integers(0, d)) if k != axis % rank else draw(st.integers(0, 5))
-                   for k, d in enumerate(dshape))
-    seed = draw(st.integers(0, 2 ** 16))
-    reduction = draw(st.sampled_from(["none", "add", "mul", "max", "min"]))
-    return dshape, ishape, axis, seed, reduction
-
-
-def _check_elements(case):
-    dshape, ishape, axis, seed, reduction = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(dshape).astype(F32)
-    n = dshape[axis]
-    idx = rng.integers(-n, n, size=ishape).astype(np.int64)
-    upd = rng.standard_normal(ishape).astype(F32)
-    (g,) = run_onnumba(elements_model("GatherElements", x, idx, axis=axis, opset=13), {"x": x, "i": idx})
-    np.testing.assert_array_equal(g, gather_elements_ref(x, idx, axis % len(dshape)))
-    (s,) = run_onnumba(elements_model("ScatterElements", x, idx, upd, axis, reduction), {"x": x, "i": idx, "u": upd})
-    np.testing.assert_allclose(s, scatter_elements_ref(x, idx, upd, axis % len(dshape), reduction), rtol=1e-6)
-
-
-@st.composite
-def nd_cases(draw):
-    r = draw(st.integers(1, 4))
-    dshape = tuple(draw(st.lists(st.integers(1, 3), min_size=r, max_size=r)))
-    b = draw(st.integers(0, r - 1))
-    k = draw(st.integers(1, r - b))
-    mid = tuple(draw(st.lists(st.integers(0, 3), min_size=0, max_size=2)))
-    ishape = dshape[:b] + mid + (k,)
-    return dshape, ishape, b, draw(st.integers(0, 2 ** 16))
-
-
-def _check_nd(case):
-    dshape, ishape, b, seed = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(dshape).astype(F32)
-    bounds = np.array(dshape[b:b + ishape[-1]], np.int64)
-    idx = (rng.integers(0, 1 << 30, size=ishape) % (2 * bounds) - bounds).astype(np.int64)
-    m = make_node_model("GatherND", {"x": x, "i": idx}, ["y"], {"batch_dims": b}, opset=13, output_types={"y": 1})
-    (g,) = run_onnumba(m, {"x": x, "i": idx})
-    np.testing.assert_array_equal(g, gather_nd_ref(x, idx, b))
-    if b == 0:
-        upd = rng.standard_normal(g.shape).astype(F32)
-        m = make_node_model("ScatterND", {"x": x, "i": idx, "u": upd}, ["y"], {"reduction": "add"}, opset=18,
-                            output_types={"y": 1})
-        (s,) = run_onnumba(m, {"x": x, "i": idx, "u": upd})
-        np.testing.assert_allclose(s, scatter_nd_ref(x, idx, upd, "add"), rtol=1e-5, atol=1e-6)
-
-
-@given(elements_cases())
-def test_hypothesis_elements(case):
-    _check_elements(case)
-
-
-@given(nd_cases())
-def test_hypothesis_nd(case):
-    _check_nd(case)
-
-
-@pytest.mark.slow
-@settings(max_examples=500)
-@given(elements_cases())
-def test_hypothesis_elements_slow(case):
-    _check_elements(case)
-
-
-@pytest.mark.slow
-@settings(max_examples=500)
-@given(nd_cases())
-def test_hypothesis_nd_slow(case):
-    _check_nd(case)
-
-
-@st.composite
-def einsum_cases(draw):
-    """Two operands over letters a-e with random sizes; output: a random subset of the letters, shuffled."""
-    sizes = {c: draw(st.integers(1, 3)) for c in "abcde"}
-    terms = [draw(st.lists(st.sampled_from("abcde"), min_size=0, max_size=3, unique=True)) for _ in range(2)]
-    used = sorted(set(terms[0]) | set(terms[1]))
-    out = draw(st.permutations(used).map(lambda p: p[:draw(st.integers(0, len(p)))])) if used else []
-    eq = ",".join("".join(t) for t in terms) + "->" + "".join(out)
-    return eq, [tuple(sizes[c] for c in t) for t in terms], draw(st.integers(0, 2 ** 16))
-
-
-def _check_einsum(case):
-    eq, shapes, seed = case
-    rng = np.random.default_rng(seed)
-    arrays = {f"x{k}": rng.standard_normal(s).astype(F32) for k, s in enumerate(shapes)}
-    m = make_node_model("Einsum", arrays, ["y"], {"equation": eq}, opset=12, output_types={"y": 1})
-    (y,) = run_onnumba(m, arrays)
-    np.testing.assert_allclose(y, np.einsum(eq, *[a.astype(np.float64) for a in arrays.values()]), rtol=1e-4,
-                               atol=1e-5)
-
-
-@given(einsum_cases())
-def test_hypothesis_einsum(case):
-    _check_einsum(case)
-
-
-@pytest.mark.slow
-@settings(max_examples=500)
-@given(einsum_cases())
-def test_hypothesis_einsum_slow(case):
-    _check_einsum(case)
-
-
 def test_masked_select_chain_follows_the_fed_data():
     """x -> NonZero -> Transpose -> GatherND(x): the exported form of ``x[x != 0]``; each fed value gets its
     own plan, so the data-dependent sizes flow through the following ops."""
@@ -668,3 +320,75 @@ def test_masked_select_chain_follows_the_fed_data():
     for x in (np.array([[1, 0, 2], [0, 0, 3]], F32), np.zeros((2, 3), F32), np.arange(6, dtype=F32).reshape(2, 3)):
         (y,) = s.run(None, {"x": x})
         np.testing.assert_array_equal(y, x[x != 0])
+
+
+# ======================================================================================= hypothesis
+
+@st.composite
+def split_cases(draw):
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=rank, max_size=rank)))
+    axis = draw(st.integers(-rank, rank - 1))
+    dim = shape[axis]
+    cuts = sorted(draw(st.lists(st.integers(0, dim), min_size=0, max_size=3)))
+    sizes = [b - a for a, b in zip([0] + cuts, cuts + [dim])]
+    return shape, axis, sizes, draw(st.booleans())
+
+
+def _check_split(case):
+    shape, axis, sizes, use_num = case
+    x = RNG.standard_normal(shape).astype(F32)
+    n = len(sizes)
+    if use_num:  # num_outputs: parts of ceil(dim / n), valid only when the last part is not negative
+        part = -(-shape[axis] // n)
+        if shape[axis] - part * (n - 1) < 0:
+            with pytest.raises(ModelError, match="cannot be cut into"):
+                session(split_model(x, n, axis, None, 18, n))
+            return
+        sizes = split_sizes_ref(shape[axis], n)
+        outs = run_onnumba(split_model(x, n, axis, None, 18, n), {"x": x})
+    else:
+        outs = run_onnumba(split_model(x, n, axis, sizes, 18), {"x": x})
+    assert [o.shape[axis] for o in outs] == sizes
+    np.testing.assert_array_equal(np.concatenate(outs, axis=axis), x)
+
+
+@st.composite
+def block_cases(draw):
+    b = draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), b * draw(st.integers(1, 3)), b * draw(st.integers(1, 3)))
+    return shape, b, draw(st.sampled_from(["DCR", "CRD"]))
+
+
+def _check_blocks(case):
+    shape, b, mode = case
+    x = RNG.standard_normal(shape).astype(F32)
+    m = make_node_model("SpaceToDepth", {"x": x}, ["y"], {"blocksize": b, "mode": mode}, opset=28)
+    (y,) = run_onnumba(m, {"x": x})
+    np.testing.assert_array_equal(y, space_to_depth_ref(x, b, mode))
+    m2 = make_node_model("DepthToSpace", {"y": y}, ["z"], {"blocksize": b, "mode": mode}, opset=13)
+    np.testing.assert_array_equal(run_onnumba(m2, {"y": y})[0], x)
+
+
+@given(split_cases())
+def test_hypothesis_split(case):
+    _check_split(case)
+
+
+@given(block_cases())
+def test_hypothesis_depth_space_round_trip(case):
+    _check_blocks(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=500)
+@given(split_cases())
+def test_hypothesis_split_slow(case):
+    _check_split(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=500)
+@given(block_cases())
+def test_hypothesis_depth_space_round_trip_slow(case):
+    _check_blocks(case)
