@@ -103,11 +103,14 @@ def constructor_kwargs(cls, config, owner):
         rule = _RULES.get(key)
         if rule is not None:
             harmless, needed = rule
+            if key == "dtype" and value in getattr(cls, "DTYPES", ()):
+                harmless = _any  # an integer Input
             if not harmless(value):
                 raise ConfigError(f"{owner}: config key {key}={value!r} is not supported; "
                                   f"expected {needed}")
             if key in params:
-                kwargs[key] = None if key == "dtype" else value
+                kwargs[key] = None if key == "dtype" and value not in getattr(cls, "DTYPES", ()) \
+                    else value
             continue
         if key in params:
             kwargs[key] = value

@@ -246,6 +246,7 @@ ALL = {cls.__name__: cls for cls in (
     GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform, Orthogonal)}
 _ALIASES = {"zeros": "Zeros", "ones": "Ones", "constant": "Constant",
             "random_normal": "RandomNormal", "random_uniform": "RandomUniform",
+            "normal": "RandomNormal", "uniform": "RandomUniform",
             "truncated_normal": "TruncatedNormal", "variance_scaling": "VarianceScaling",
             "glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
             "he_normal": "HeNormal", "he_uniform": "HeUniform", "lecun_normal": "LecunNormal",

@@ -252,7 +252,7 @@ class Model:
         values = {}
         for t in self.inputs:
             shape = (BATCH_DIM if t.shape[0] is None else t.shape[0],) + t.shape[1:]
-            values[id(t)] = ExportTensor(b.input(t.layer.name, "float32", shape), t.shape)
+            values[id(t)] = ExportTensor(b.input(t.layer.name, t.dtype, shape), t.shape)
         folds = self._batchnorm_folds() if fold_batch_norm and not training else {}
         export_nodes(ctx, self._nodes, values, folds)
         for t in self.outputs:

@@ -42,7 +42,7 @@ def _feeds(model, x, names):
     if len(arrays) != len(names):
         raise ConverterError(f"Model {model.name!r} takes {len(names)} inputs {names}, "
                              f"got {len(arrays)}")
-    arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+    arrays = [np.ascontiguousarray(a, dtype=t.dtype) for a, t in zip(arrays, model.inputs)]
     for a, t, n in zip(arrays, model.inputs, names):
         ok = a.ndim == len(t.shape) and all(k is None or k == d
                                             for d, k in zip(a.shape[1:], t.shape[1:]))

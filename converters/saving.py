@@ -50,7 +50,7 @@ def _history(model, tensor):
 
 def _tensor_ref(model, tensor):
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(tensor.shape), "dtype": "float32",
+            "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
                        "keras_history": _history(model, tensor)}}
 
 

@@ -5,13 +5,16 @@ from onnumba.converters.layers.base import Input, InputLayer, KerasTensor, Layer
 from onnumba.converters.layers.base_conv import BaseConv, Conv1D, Conv2D, Conv3D
 from onnumba.converters.layers.conv_transpose import (BaseConvTranspose, Conv1DTranspose,
                                                       Conv2DTranspose, Conv3DTranspose)
-from onnumba.converters.layers.core import Activation, Dense, Dropout, Flatten, Permute, Reshape
+from onnumba.converters.layers.core import (Activation, Dense, Dropout, Embedding, Flatten,
+                                            Identity, Permute, Reshape)
 from onnumba.converters.layers.depthwise import (BaseDepthwiseConv, BaseSeparableConv,
                                                  DepthwiseConv1D, DepthwiseConv2D,
                                                  SeparableConv1D, SeparableConv2D)
 from onnumba.converters.layers.merging import (Add, Average, Concatenate, Maximum, Minimum,
                                                Multiply, Subtract, add, average, concatenate,
                                                maximum, minimum, multiply, subtract)
+from onnumba.converters.layers.feature_norm import (GroupNormalization, LayerNormalization,
+                                                    UnitNormalization)
 from onnumba.converters.layers.normalization import BatchNormalization
 from onnumba.converters.layers.pooling import (AveragePooling1D, AveragePooling2D,
                                                AveragePooling3D, BaseGlobalPooling, BasePooling,
@@ -19,10 +22,14 @@ from onnumba.converters.layers.pooling import (AveragePooling1D, AveragePooling2
                                                GlobalAveragePooling3D, GlobalMaxPooling1D,
                                                GlobalMaxPooling2D, GlobalMaxPooling3D,
                                                MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from onnumba.converters.layers.preprocessing import Rescaling
+from onnumba.converters.layers.regularization import (BaseSpatialDropout, GaussianDropout,
+                                                      GaussianNoise, SpatialDropout1D,
+                                                      SpatialDropout2D, SpatialDropout3D)
 from onnumba.converters.layers.reshaping import (BaseCropping, BaseZeroPadding, Cropping1D,
-                                                 Cropping2D, Cropping3D, UpSampling1D,
-                                                 UpSampling2D, ZeroPadding1D, ZeroPadding2D,
-                                                 ZeroPadding3D)
+                                                 Cropping2D, Cropping3D, RepeatVector,
+                                                 UpSampling1D, UpSampling2D, UpSampling3D,
+                                                 ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 
 # Keras aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
@@ -43,7 +50,10 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
     BatchNormalization, UpSampling1D, UpSampling2D, ReLU, LeakyReLU, ELU, PReLU, Softmax,
-    Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum)}
+    Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Identity, Embedding,
+    LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
+    UpSampling3D)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

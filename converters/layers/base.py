@@ -131,6 +131,9 @@ class Layer:
         input_shape: shape without batch, as a convenience for the first layer of a Sequential.
     """
 
+    #: whether the layer may be called on int32 / int64 tensors (Embedding)
+    accepts_integer_inputs = False
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, activity_regularizer=None, **kwargs):
         self._location = user_location()
@@ -260,6 +263,10 @@ class Layer:
                 raise LayerTypeError(f"{self._repr()} called at {user_location()} on "
                                      f"{type(t).__name__}; expected the output of Input() or of "
                                      f"another layer")
+        for t in tensors:
+            if t.dtype != "float32" and not self.accepts_integer_inputs:
+                raise LayerTypeError(f"{self._repr()} called at {user_location()} on a {t.dtype} "
+                                     f"tensor; only Embedding takes integer inputs")
         shapes = [t.shape for t in tensors] if is_list else tensors[0].shape
         try:
             if not self.built:
@@ -306,10 +313,17 @@ class Layer:
 class InputLayer(Layer):
     """The layer behind ``Input``; exported as a graph input in the user's layout."""
 
+    #: dtypes an Input may have (integer inputs feed Embedding)
+    DTYPES = ("float32", "int32", "int64")
+
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
                  sparse=False, **kwargs):
         kwargs.pop("input_shape", None)
-        super().__init__(name=name or unique_object_name("input_layer"), dtype=dtype, **kwargs)
+        super().__init__(name=name or unique_object_name("input_layer"), **kwargs)
+        if isinstance(dtype, dict):
+            dtype = (dtype.get("config") or {}).get("name", dtype)
+        self.dtype = self._check_choice("dtype", "float32" if dtype is None else dtype,
+                                        self.DTYPES)
         if batch_shape is None:
             if shape is None:
                 raise self._arg_error("shape", shape, "Input needs shape= (without the batch axis)")
@@ -328,13 +342,13 @@ class InputLayer(Layer):
         self.batch_shape = batch_shape
         self.built = True
         node = Node(self, [], [], False)
-        node.outputs = [KerasTensor(batch_shape, node=node)]
+        node.outputs = [KerasTensor(batch_shape, dtype=self.dtype, node=node)]
         self._nodes.append(node)
         self.output = node.outputs[0]
 
     def get_config(self):
         # the keys a recent Keras 3 writes (ragged / optional are always false here)
-        return {"batch_shape": list(self.batch_shape), "dtype": "float32", "sparse": False,
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": False}
 
     @classmethod

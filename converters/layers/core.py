@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, Identity."""
 
 import numpy as np
 
@@ -267,4 +267,58 @@ class Permute(Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg["dims"] = list(self.dims)
+        return cfg
+
+
+class Identity(Layer):
+    """Keras Identity: returns its input."""
+
+
+class Embedding(Layer):
+    """Keras Embedding(input_dim, output_dim): row lookup of integer indices in ``embeddings``
+    (input_dim, output_dim); takes int32 / int64 inputs (``Input(..., dtype="int32")``) or float
+    ones, cast to int64 as Keras casts them."""
+
+    accepts_integer_inputs = True
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, input_length=None, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim = self._check_positive_int("input_dim", input_dim)
+        self.output_dim = self._check_positive_int("output_dim", output_dim)
+        if mask_zero:
+            # a mask changes what later layers compute (pooling, RNNs): not exported
+            raise self._arg_error("mask_zero", mask_zero, "masking is not exported")
+        if lora_rank:
+            raise self._arg_error("lora_rank", lora_rank, "LoRA is not supported")
+        self.embeddings_initializer = _initializers.get(embeddings_initializer,
+                                                        "embeddings_initializer")
+        self.embeddings_regularizer = _regularizers.get(embeddings_regularizer,
+                                                        "embeddings_regularizer")
+        self._initial_weights = weights
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer,
+                                          self.embeddings_regularizer)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def export(self, ctx, node, inputs):
+        b, t = ctx.b, ctx.to_keras(inputs[0])
+        index = b.node("Cast", [t.name], name=self.name, to=7)  # int64
+        y = b.node("Gather", [ctx.f32(self.embeddings.value, f"{self.name}_embeddings"), index],
+                   name=self.name, axis=0)
+        return [ExportTensor(y, node.outputs[0].shape)]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(input_dim=self.input_dim, output_dim=self.output_dim,
+                   embeddings_initializer=_initializers.serialize(self.embeddings_initializer),
+                   embeddings_regularizer=_reg_config(self.embeddings_regularizer),
+                   activity_regularizer=None, embeddings_constraint=None, mask_zero=False)
         return cfg

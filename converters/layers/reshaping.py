@@ -1,5 +1,5 @@
 """Spatial reshaping: BaseZeroPadding(rank) -> ZeroPadding1D/2D/3D, BaseCropping(rank) ->
-Cropping1D/2D/3D, UpSampling1D/2D.
+Cropping1D/2D/3D, UpSampling1D/2D/3D, RepeatVector.
 
 These act on Keras axes, so they work in whatever layout the tensor is stored in (the ONNX pads,
 slice axes and resize scales are placed through the tensor's ``perm``): no Transpose needed.
@@ -7,7 +7,7 @@ slice axes and resize scales are placed through the tensor's ``perm``): no Trans
 
 import numpy as np
 
-from onnumba.converters.layers.base import ShapeProblem
+from onnumba.converters.layers.base import ExportTensor, Layer, ShapeProblem
 from onnumba.converters.layers.base_conv import SpatialLayer, join_spatial
 
 
@@ -173,6 +173,45 @@ class UpSampling2D(_UpSampling):
         cfg = super().get_config()
         cfg.update(size=list(self.size), data_format=self.data_format,
                    interpolation=self.interpolation)
+        return cfg
+
+
+class UpSampling3D(_UpSampling):
+    """Keras UpSampling3D(size=(2, 2, 2), data_format): nearest (repeat) upsampling."""
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self._init_upsampling(3, size, data_format, "nearest")
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(size=list(self.size), data_format=self.data_format)
+        return cfg
+
+
+class RepeatVector(Layer):
+    """Keras RepeatVector(n): (batch, features) -> (batch, n, features)."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = self._check_positive_int("n", n)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ShapeProblem(f"expected a rank-2 input (batch, features), got rank "
+                               f"{len(input_shape)}")
+        return (input_shape[0], self.n, input_shape[1])
+
+    def export(self, ctx, node, inputs):
+        b, t = ctx.b, ctx.to_keras(inputs[0])
+        y = b.node("Unsqueeze", [t.name, b.const([1])], name=self.name)
+        y = b.node("Tile", [y, b.const([1, self.n, 1], name=f"{self.name}_repeats")],
+                   name=self.name)
+        return [ExportTensor(y, node.outputs[0].shape)]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["n"] = self.n
         return cfg
 
 

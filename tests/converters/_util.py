@@ -37,7 +37,8 @@ def run_model(model, *xs, **kwargs):
     """Export ``model`` and run it on ``xs`` (float32) with onnxruntime; returns the outputs."""
     proto = export(model, **kwargs)
     names = [i.name for i in proto.graph.input if i.name != "training_mode"]
-    outs = run_ort(proto, {n: np.asarray(x, dtype=np.float32) for n, x in zip(names, xs)})
+    outs = run_ort(proto, {n: np.asarray(x, dtype=t.dtype) for n, x, t in
+                           zip(names, xs, model.inputs)})
     for y, t in zip(outs, model.outputs):  # what runs has the shape Keras announced
         assert len(y.shape) == len(t.shape) and all(
             k is None or k == d for d, k in zip(y.shape[1:], t.shape[1:])), (y.shape, t.shape)

@@ -52,6 +52,20 @@ CASES = [
     (layers.ELU, dict(alpha=0.3), (4,)),
     (layers.PReLU, dict(shared_axes=[1]), (3, 2)),
     (layers.Softmax, dict(axis=1), (3, 2)),
+    (layers.LayerNormalization, dict(axis=[1, 2], epsilon=1e-5, center=False), (3, 2)),
+    (layers.LayerNormalization, dict(rms_scaling=True), (3, 2)),
+    (layers.GroupNormalization, dict(groups=2, axis=1), (4, 3)),
+    (layers.UnitNormalization, dict(axis=[1, 2]), (3, 2)),
+    (layers.Embedding, dict(input_dim=5, output_dim=2), (3,)),
+    (layers.Rescaling, dict(scale=[0.5, 2.0], offset=1.0), (3, 2)),
+    (layers.SpatialDropout1D, dict(rate=0.2, seed=1), (4, 2)),
+    (layers.SpatialDropout2D, dict(rate=0.2, data_format="channels_first"), (2, 3, 3)),
+    (layers.SpatialDropout3D, dict(rate=0.1), (2, 2, 2, 1)),
+    (layers.GaussianNoise, dict(stddev=0.3), (4,)),
+    (layers.GaussianDropout, dict(rate=0.3), (4,)),
+    (layers.RepeatVector, dict(n=3), (4,)),
+    (layers.UpSampling3D, dict(size=(1, 2, 3)), (2, 2, 2, 1)),
+    (layers.Identity, dict(), (4,)),
 ]
 
 
@@ -100,6 +114,13 @@ def test_keras2_leaky_relu_alpha_and_input_layer_keys():
     (layers.Permute, dict(dims=(1, 3)), r"dims=\(1, 3\) is invalid"),
     (layers.DepthwiseConv2D, dict(kernel_size=3, depth_multiplier=0),
      r"depth_multiplier=0 is invalid"),
+    (layers.LayerNormalization, dict(axis="last"), r"axis='last' is invalid"),
+    (layers.GroupNormalization, dict(groups=0), r"groups=0 is invalid"),
+    (layers.Embedding, dict(input_dim=4, output_dim=2, mask_zero=True),
+     r"mask_zero=True is invalid; masking is not exported"),
+    (layers.SpatialDropout2D, dict(rate=1.0), r"rate=1.0 is invalid"),
+    (layers.GaussianNoise, dict(stddev=-1), r"stddev=-1 is invalid"),
+    (layers.RepeatVector, dict(n=0), r"n=0 is invalid"),
 ])
 def test_argument_validation_messages(cls, kw, match):
     with pytest.raises(ValueError, match=r"\(created at .*test_configs\.py:\d+\).*" + match):

@@ -1,0 +1,89 @@
+"""Layers added for Keras users (normalizations, noise, Embedding, Rescaling, RepeatVector,
+UpSampling3D): weights and parameter counts as Keras 3 has them, shape errors, and the training
+export. Their numerics are checked against real Keras in test_real_keras.py."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from onnumba.converters import Input, Model, layers
+from tests.converters._util import export, op_types, rand, run_model, run_ort, single_layer
+
+
+@pytest.mark.parametrize("layer,shape,weights", [
+    # (Keras 3.15 counts: model.count_params() of the same layer)
+    (layers.LayerNormalization(), (3, 4), [(4,), (4,)]),
+    (layers.LayerNormalization(axis=[1, 2], scale=False), (3, 4), [(3, 4)]),
+    (layers.LayerNormalization(rms_scaling=True), (3, 4), [(4,)]),
+    (layers.GroupNormalization(groups=2), (3, 4), [(4,), (4,)]),
+    (layers.Embedding(7, 3), (5,), [(7, 3)]),
+    (layers.UnitNormalization(), (3,), []),
+    (layers.SpatialDropout1D(0.5), (3, 2), []),
+])
+def test_weights_in_keras_order(layer, shape, weights):
+    single_layer(layer, shape)
+    assert [w.shape for w in layer.weights] == weights
+    assert layer.count_params() == sum(int(np.prod(w)) for w in weights)
+    if weights and getattr(layer, "scale", False):
+        assert layer.weights[0].name.endswith("gamma")  # gamma first, as Keras builds them
+
+
+@pytest.mark.parametrize("layer,shape,match", [
+    (layers.GroupNormalization(groups=3), (4,), r"4 channels, which must be a known multiple "
+                                                r"of groups=3"),
+    (layers.LayerNormalization(axis=0), (4,), r"axis=0 must name non-batch axes"),
+    (layers.RepeatVector(2), (3, 4), r"expected a rank-2 input"),
+    (layers.SpatialDropout2D(0.1), (3, 4), r"expected a rank-4 input"),
+])
+def test_shape_errors(layer, shape, match):
+    with pytest.raises(ValueError, match=match):
+        single_layer(layer, shape)
+
+
+def test_integer_inputs_only_feed_embedding():
+    x = Input((3,), dtype="int32")
+    with pytest.raises(TypeError, match=r"Dense .* on a int32 tensor; only Embedding takes"):
+        layers.Dense(2)(x)
+    model = Model(x, layers.Embedding(4, 2)(x))
+    table = model.get_weights()[0]
+    idx = np.array([[0, 3, 1]], np.int32)
+    np.testing.assert_array_equal(run_model(model, idx)[0], table[idx])
+
+
+def test_layer_normalization_without_the_onnx_op_below_opset_17():
+    layer = layers.LayerNormalization(epsilon=1e-3)
+    model = single_layer(layer, (3, 4))
+    layer.set_weights([rand(4, seed=1), rand(4, seed=2)])
+    x = rand(2, 3, 4, seed=3)
+    gamma, beta = layer.get_weights()
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * gamma + beta
+    for opset in (13, 17, 18):
+        (y,) = run_model(model, x, opset=opset)
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    assert "LayerNormalization" not in op_types(export(model, opset=13))
+
+
+def test_noise_layers_in_training_mode():
+    inp = Input((6, 6, 4))
+    y = layers.SpatialDropout2D(0.5, seed=3)(inp)
+    model = Model(inp, layers.GaussianNoise(1.0, seed=1)(y))
+    x = np.ones((2, 6, 6, 4), np.float32)
+    (infer,) = run_model(model, x)
+    np.testing.assert_array_equal(infer, x)  # identity at inference
+    proto = export(model, training=True)
+    assert "RandomNormalLike" in op_types(proto)
+    spatial_model = export(Model(inp, y))
+    # onnxruntime's graph optimizer folds a Dropout of a ConstantOfShape as if training_mode were
+    # false (the unoptimized graph and onnumba drop channels): run it unoptimized
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    session = ort.InferenceSession(spatial_model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    (spatial,) = session.run(None, {spatial_model.graph.input[0].name: x,
+                                    "training_mode": np.array(True)})
+    # whole channels are dropped or scaled by 1 / (1 - rate)
+    per_channel = spatial.reshape(2, 36, 4)
+    assert np.all(per_channel == per_channel[:, :1, :])
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
