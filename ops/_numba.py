@@ -21,6 +21,62 @@ from numba import njit, prange  # noqa: F401, E402  (re-exported for kernels)
 
 _FASTMATH = os.environ.get("ONNUMBA_FASTMATH", "") not in ("", "0")
 
+# --------------------------------------------------------------------------------------------- kernel cache
+# Compiled kernels are cached in a user cache folder, one sub-folder per onnumba version and CPU target:
+# never next to the installed sources (site-packages may be read-only, and a cache folder left in
+# site-packages by a regular install shadows a later editable install), and never shared between machines
+# whose CPUs differ (a shared home directory). ``ONNUMBA_CACHE_DIR`` moves it; a user's ``NUMBA_CACHE_DIR``
+# still wins, as Numba documents.
+
+
+def _cpu_target() -> str:
+    """``<cpu name>-<short hash of its features>``: the code Numba generates depends on both."""
+    import hashlib  # noqa: PLC0415
+
+    import llvmlite.binding as llvm  # noqa: PLC0415
+    from numba.core import config  # noqa: PLC0415
+
+    name = config.CPU_NAME or llvm.get_host_cpu_name()
+    feats = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    return f"{name}-{hashlib.sha1(feats.encode()).hexdigest()[:8]}"
+
+
+def cache_dir() -> str:
+    """The folder that holds this machine's compiled onnumba kernels."""
+    base = os.environ.get("ONNUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "onnumba")
+    from onnumba import __version__  # noqa: PLC0415
+
+    return os.path.join(base, f"kernels-{__version__}", _cpu_target())
+
+
+def _install_cache_locator() -> None:
+    from numba.core import caching  # noqa: PLC0415
+
+    pkg_root = os.path.dirname(os.path.abspath(__file__))  # ops/ (or site-packages/onnumba/ops)
+
+    class _OnnumbaCacheLocator(caching.UserProvidedCacheLocator):
+        """Numba's user-provided-folder locator, pointed at :func:`cache_dir`, for onnumba's own kernels."""
+
+        def __init__(self, py_func, py_file):
+            super().__init__(py_func, py_file)
+            rel = os.path.relpath(os.path.abspath(py_file), pkg_root)  # e.g. conv/im2col.py
+            self._cache_path = os.path.join(cache_dir(), os.path.splitext(rel)[0])
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not os.path.abspath(py_file).startswith(pkg_root + os.sep):
+                return None
+            return super(caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+    classes = caching.CacheImpl._locator_classes
+    if not any(c.__name__ == "_OnnumbaCacheLocator" for c in classes):
+        at = 1 if classes and classes[0] is caching.UserProvidedCacheLocator else 0
+        classes.insert(at, _OnnumbaCacheLocator)
+
+
+_install_cache_locator()
+
 #: flags for kernels with ``prange`` loops
 KERNEL = dict(parallel=True, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 #: flags for serial kernels and helpers called from kernels

@@ -139,6 +139,10 @@ def cmd_run(args) -> int:
     if args.threads:
         opts.intra_op_num_threads = args.threads
     opts.enable_profiling = bool(args.profile)
+    from onnumba.progress import stderr_reporter  # noqa: PLC0415
+
+    reporter = stderr_reporter()  # a first run compiles kernels: say so, never wait silently
+    reporter.__enter__()
     t0 = time.perf_counter()
     sess = onnumba.InferenceSession(args.model, opts)
     t_load = time.perf_counter() - t0
@@ -158,7 +162,10 @@ def cmd_run(args) -> int:
                 raise InputError(f"no data for input {vi.name!r}; pass --input {vi.name}=FILE.npy or --random")
             feeds[vi.name] = _random_feed(vi, rng, args.batch)
     t0 = time.perf_counter()
-    outs = sess.run(None, feeds)
+    try:
+        outs = sess.run(None, feeds)
+    finally:
+        reporter.__exit__(None, None, None)
     t_first = time.perf_counter() - t0
     times = []
     for _ in range(max(args.repeat, 0)):
@@ -237,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--op", action="append", help="limit to these ops")
     s.add_argument("--no-ort", action="store_true", help="skip the onnxruntime cross-check column")
     s.set_defaults(func=cmd_conformance)
+    from onnumba import cli_batch  # noqa: PLC0415  (its parser only; the batch code loads when it runs)
+
+    cli_batch.add_parser(sub)
+    cli_batch.add_warmup_parser(sub)
     try:
         from onnumba.converters.cli import add_subcommands
     except ImportError:

@@ -1,4 +1,5 @@
-"""``onnumba batch``: score every row of one or more inputs and write the outputs to an ``.npz`` file.
+"""``onnumba batch`` (score every row of the inputs into an ``.npz`` file) and ``onnumba warmup`` (compile kernels
+ahead of time).
 
 Kept apart from cli.py so the other commands never import the batch machinery.
 """
@@ -52,3 +53,42 @@ def cmd_batch(args) -> int:
                           scheduler=args.scheduler, progress=True)
     print(f"wrote {args.output} ({', '.join(names)})")
     return 0
+
+
+def add_warmup_parser(sub) -> None:
+    s = sub.add_parser(
+        "warmup", help="compile kernels ahead of time into the cache (all cores), so first runs start fast",
+        description="Compile the kernels MODEL(s) need (each planned and run once on random data, several at a "
+                    "time in worker processes), or without MODEL a built-in set covering the common ops. Later "
+                    "processes load the compiled kernels from the cache instead of compiling them.",
+        epilog="examples:\n  onnumba warmup models/tiny_cnn.onnx\n  onnumba warmup            (the built-in set)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("model", nargs="*", help=".onnx models to warm up (default: the built-in set)")
+    s.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    s.add_argument("--batch", type=int, default=1, help="size for symbolic dims (default 1)")
+    s.set_defaults(func=cmd_warmup)
+
+
+def cmd_warmup(args) -> int:
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from onnumba.ops._numba import cache_dir  # noqa: PLC0415
+    from onnumba.warmup import warmup  # noqa: PLC0415
+
+    for m in args.model:
+        if not __import__("os").path.exists(m):
+            raise InputError(f"no such model file {m!r}")
+    t0 = time.perf_counter()
+    n = len(args.model) or None
+
+    def report(r):
+        state = f"error: {r.error}" if r.error else f"{r.compiled} kernels compiled" if r.compiled else "cached"
+        print(f"  {r.name}: {r.seconds:.1f} s, {state}", file=sys.stderr, flush=True)
+
+    print(f"onnumba warmup: compiling into {cache_dir()} ...", file=sys.stderr, flush=True)
+    results = warmup(args.model or None, jobs=args.jobs or None, batch=args.batch, on_result=report)
+    failed = [r for r in results if r.error]
+    print(f"warmed {len(results) - len(failed)} of {len(results)} {'models' if n else 'built-in models'} in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return 2 if failed and n else 0
