@@ -172,6 +172,11 @@ class Gemm(Op):
 
     @classmethod
     def run(cls, node, attrs, arrays):
+        with np.errstate(all="ignore"):  # NaN / Inf / overflow are results, not warnings (IEEE, as onnxruntime)
+            return cls._run(attrs, arrays)
+
+    @classmethod
+    def _run(cls, attrs, arrays):
         a, b = arrays[0], arrays[1]
         c = arrays[2] if len(arrays) > 2 else None
         dt = a.dtype
@@ -259,7 +264,8 @@ class MatMul(Op):
         cdt = compute_dtype(dt)
         if cdt != dt:
             a, b = a.astype(cdt), b.astype(cdt)
-        y = np.asarray(np.matmul(a, b))
+        with np.errstate(all="ignore"):  # NaN / Inf / overflow are results, not warnings
+            y = np.asarray(np.matmul(a, b))
         if not attrs.epilogue.is_identity:
             y = _apply_epilogue(np.ascontiguousarray(y), attrs.epilogue)
         return [y.astype(dt, copy=False)]
