@@ -109,8 +109,8 @@ class Split(Op):
         x = require_input(node, inputs, 0, "input")
         if x.rank < 1:
             raise node.error("the input must have rank >= 1, got a scalar", input=0)
-        if node.version < 11 and attrs.axis < 0:
-            raise node.error(f"negative axis {attrs.axis} is allowed from opset 11", attribute="axis")
+        # negative axes are spec'd from opset 11, but exporters emit them earlier (pytorch's GLU at opset 6)
+        # and onnxruntime accepts them: their meaning is unambiguous
         axis = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
         dim, n_out = x.shape[axis], len(node.outputs)
         where = {"attribute": "split"}
@@ -431,8 +431,6 @@ class Compress(Op):
             raise node.error(f"condition must be a 1-d tensor, got shape {shape_str(c.shape)}", input=1)
         axis = attrs.axis
         if axis is not None:
-            if node.version < 11 and axis < 0:
-                raise node.error(f"negative axis {axis} is allowed from opset 11", attribute="axis")
             axis = normalize_axis(node, axis, x.rank, attribute="axis")
             dim = x.shape[axis]
         else:

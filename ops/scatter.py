@@ -296,12 +296,6 @@ class Scatter(_ScatterElementsBase):
         return ElementsAttrs(node.attr("axis", 0, kind="int"))
 
     @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        if node.version < 11 and attrs.axis < 0:
-            raise node.error(f"negative axis {attrs.axis} is allowed from opset 11", attribute="axis")
-        return super().bind(node, attrs, inputs, consts, ctx)
-
-    @classmethod
     def negative_indices(cls, node) -> bool:
         return node.version >= 11  # Scatter-9 indices are within [0, s - 1]
 

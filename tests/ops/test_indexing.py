@@ -69,6 +69,7 @@ SPLIT_TABLE = [
     ((2, 6), 3, 1, [0, 6, 0], 18, None),  # zero-size parts
     ((4, 3), 2, 0, [1, 3], 2, None),  # attribute form
     ((4, 3), 2, -2, [3, 1], 11, None),
+    ((5, 6), 2, -1, None, 2, None),  # negative axis before opset 11: pytorch's GLU export (opset 6) has it
 ]
 
 
