@@ -17,6 +17,7 @@ import numpy as np
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import broadcast_shapes, check_size, check_types, compute_dtype, memo_by_array, require_input
+from onnumba.ops._fusable import fold_into_weights
 from onnumba.ops._numba import KERNEL, njit, prange
 from onnumba.ops.kernels.epilogue import IDENTITY, Epilogue, epilogue_rows
 from onnumba.ops.kernels.simd import sload, vfma, vload, vstore, vzero
@@ -117,6 +118,19 @@ class Gemm(Op):
     @classmethod
     def with_epilogue(cls, attrs, ep: Epilogue):
         return replace(attrs, epilogue=ep)
+
+    @classmethod
+    def fold_affine(cls, node, attrs, w, b, sub, mul, add):
+        """(B, C) computing ``(Y - sub[j]) * mul[j] + add[j]`` per output column j (ops/_fusable.py), or None.
+
+        Only with beta = 1 (a new C is not rescaled) and C absent or one value per column (C's other
+        broadcasts vary along the rows, which no per-column map can absorb)."""
+        if attrs.beta != 1.0 or w.ndim != 2:
+            return None
+        n = w.shape[0 if attrs.trans_b else 1]
+        if b is not None and b.shape not in ((n,), (1, n)):
+            return None
+        return fold_into_weights(w, b, sub, mul, add, axis=0 if attrs.trans_b else 1)
 
     @classmethod
     def parse_attrs(cls, node):

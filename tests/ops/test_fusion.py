@@ -198,17 +198,35 @@ def test_activation_fuses_into_gemm_and_matmul(producer, act):
     assert _steps(on) == [producer]
 
 
-def test_gemm_bn_relu_becomes_gemm_and_one_affine_step():
-    inits = [_init("w", (5, 4)), _init("s", (4,), 0.5, 1.5), _init("b", (4,)), _init("m", (4,)),
-             _init("v", (4,), 0.5, 1.5)]
-    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"]),
+@pytest.mark.parametrize("producer,trans_b,beta,expected", [
+    ("Gemm", 0, 1.0, ["Gemm"]),  # BN folded into B and C, Relu into the epilogue
+    ("Gemm", 1, 1.0, ["Gemm"]),
+    ("Gemm", 0, 0.5, ["Gemm", "ChannelAffine"]),  # a new C would be scaled by beta: not folded
+    ("MatMul", 0, 1.0, ["MatMul", "ChannelAffine"]),  # no bias input to fold a shift into
+])
+def test_gemm_bn_relu_fold(producer, trans_b, beta, expected):
+    inits = [_init("w", (4, 5) if trans_b else (5, 4)), _init("s", (4,), 0.5, 1.5), _init("b", (4,)),
+             _init("m", (4,)), _init("v", (4,), 0.5, 1.5)]
+    attrs = {"transB": trans_b, "beta": beta} if producer == "Gemm" else {}
+    nodes = [helper.make_node(producer, ["x", "w"], ["g"], **attrs),
              helper.make_node("BatchNormalization", ["g", "s", "b", "m", "v"], ["n"]),
              helper.make_node("Relu", ["n"], ["y"])]
     m = _model(nodes, inits, inputs=[helper.make_tensor_value_info("x", F, [3, 5])])
     on, off = _sessions(m)
     x = RNG.standard_normal((3, 5)).astype(np.float32)
-    np.testing.assert_array_equal(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0])
-    assert _steps(on) == ["Gemm", "ChannelAffine"]
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert _steps(on) == expected
+
+
+@pytest.mark.parametrize("c_shape,folded", [((4,), True), ((1, 4), True), ((3, 1), False), ((3, 4), False)])
+def test_gemm_per_column_mul_folds_only_with_per_column_c(c_shape, folded):
+    inits = [_init("w", (5, 4)), _init("c", c_shape), _init("k", (4,), 0.5, 1.5)]
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["g"]), helper.make_node("Mul", ["g", "k"], ["y"])]
+    m = _model(nodes, inits, inputs=[helper.make_tensor_value_info("x", F, [3, 5])])
+    on, off = _sessions(m)
+    x = RNG.standard_normal((3, 5)).astype(np.float32)
+    np.testing.assert_allclose(on.run(None, {"x": x})[0], off.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert _steps(on) == (["Gemm"] if folded else ["Gemm", "Mul"])
 
 
 def test_rewrites_run_in_declared_order():
