@@ -21,6 +21,7 @@ import onnx
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import check_dtype, normalize_axis, require_input
+from onnumba.ops.kernels.quantize import dequantize, quantize
 from onnumba.registry import Op, TensorInfo, register
 
 #: saturation ranges of the supported quantized integer types (the spec's table)
@@ -74,7 +75,8 @@ class QuantAttrs:
     # bound
     mode: str = ""  # "tensor", "axis" or "block"
     scale_shape: tuple | None = None  # the scale reshaped to broadcast against x ("tensor", "axis")
-    block_axis: int = 0
+    block_axis: int = 0  # the resolved axis ("axis", "block")
+    layout: tuple = ()  # (O, D, I, block, scale 3-d shape) for the kernels (ops/kernels/quantize.py)
 
 
 def _parse_common(node) -> QuantAttrs:
@@ -95,7 +97,20 @@ def _parse_common(node) -> QuantAttrs:
 
 def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: TensorInfo | None,
                *, scale_input: int = 1) -> QuantAttrs:
-    """Decide the granularity from the scale's shape and validate the zero point against it."""
+    """Decide the granularity from the scale's shape, validate the zero point against it and lay the input out
+    as (O, D, I) around the quantization axis for the kernels."""
+    a = _granularity(node, attrs, x, scale, zp, scale_input)
+    if a.mode == "tensor":
+        return replace(a, layout=(1, 1, x.size, 1, (1, 1, 1)))
+    ax = a.block_axis
+    o, d, i = int(np.prod(x.shape[:ax], dtype=np.int64)), x.shape[ax], int(np.prod(x.shape[ax + 1:], dtype=np.int64))
+    if a.mode == "axis":
+        return replace(a, layout=(o, d, i, 1, (1, d, 1)))
+    return replace(a, layout=(o, d, i, a.block_size, (o, -(-d // a.block_size), i)))
+
+
+def _granularity(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: TensorInfo | None,
+                 scale_input: int) -> QuantAttrs:
     s_shape = scale.shape
     if zp is not None and zp.shape != s_shape:
         raise node.error(f"shape {shape_str(zp.shape)} differs from the scale's {shape_str(s_shape)}; the zero "
@@ -119,7 +134,8 @@ def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: Te
         if s_shape[0] != x.shape[ax]:
             raise node.error(f"per-axis scale of length {s_shape[0]} does not match input shape "
                              f"{shape_str(x.shape)} along axis {ax} ({x.shape[ax]})", input=scale_input)
-        return replace(attrs, mode="axis", scale_shape=tuple(d if k == ax else 1 for k, d in enumerate(x.shape)))
+        return replace(attrs, mode="axis", scale_shape=tuple(d if k == ax else 1 for k, d in enumerate(x.shape)),
+                       block_axis=ax)
     want = "a scalar" if node.version < 13 else "a scalar or a 1-d tensor (per axis)"
     if node.version >= 21:
         want += ", or the input's rank with block_size set (blocked)"
@@ -147,6 +163,20 @@ def saturate_round(q: np.ndarray, zp, out_dtype: np.dtype) -> np.ndarray:
         r = r + zp
     r = np.fmin(np.fmax(r, lo), hi)
     return r.astype(out_dtype)
+
+
+def _zp3(zp: np.ndarray | None, s3: tuple) -> np.ndarray:
+    return np.zeros((1, 1, 1), np.int64) if zp is None else zp.astype(np.int64).reshape(s3)
+
+
+def _quantize_layout(attrs: QuantAttrs, x: np.ndarray, s: np.ndarray, zp: np.ndarray | None, out_dtype) -> np.ndarray:
+    """QuantizeLinear with float32 division through the one-pass kernel."""
+    o, d, i, block, s3 = attrs.layout
+    lo, hi = QUANT_RANGES[np.dtype(out_dtype)]
+    y = np.empty(x.shape, out_dtype)
+    quantize(np.ascontiguousarray(x, dtype=np.float32).reshape(-1), s.astype(np.float32).reshape(s3), _zp3(zp, s3),
+             y.reshape(-1), d, i, block, lo, hi)
+    return y
 
 
 def _optional(inputs, i):
@@ -192,6 +222,9 @@ class QuantizeLinear(Op):
         x, s = arrays[0], arrays[1]
         zp = arrays[2] if len(arrays) > 2 else None
         work = attrs.precision or s.dtype
+        if work == np.float32:
+            return [_quantize_layout(attrs, x, s, zp, attrs.out_dtype)]
+        # float16 division: numpy's float16 ufuncs round every quotient to float16 as the spec's precision asks
         sc = expand_scale(attrs, s, x.shape).astype(work, copy=False)
         with np.errstate(all="ignore"):
             q = x.astype(work, copy=False) / sc
@@ -232,11 +265,11 @@ class DequantizeLinear(Op):
     def run(cls, node, attrs, arrays):
         x, s = arrays[0], arrays[1]
         zp = arrays[2] if len(arrays) > 2 else None
+        o, d, i, block, s3 = attrs.layout
+        y = np.empty(x.shape, np.float32)
         # x - zp is exact in int64; its float32 image is exact for every 16-bit quantized type
-        d = x.astype(np.int64)
-        if zp is not None:
-            d = d - expand_scale(attrs, zp, x.shape)
-        y = d.astype(np.float32) * expand_scale(attrs, s, x.shape).astype(np.float32)
+        dequantize(np.ascontiguousarray(x).reshape(-1), s.astype(np.float32).reshape(s3), _zp3(zp, s3),
+                   y.reshape(-1), d, i, block)
         return [y.astype(attrs.out_dtype, copy=False)]
 
 
@@ -275,6 +308,8 @@ class DynamicQuantizeLinear(Op):
         with np.errstate(all="ignore"):
             scale = f(1.0) if hi == lo else f(hi - lo) / f(255)
             zp = np.rint(np.clip(f(0) - lo / scale, 0, 255))
-            y = saturate_round(x / scale, zp, np.dtype(np.uint8))
+        y = np.empty(x.shape, np.uint8)
+        quantize(np.ascontiguousarray(x).reshape(-1), np.full((1, 1, 1), scale, np.float32),
+                 np.full((1, 1, 1), int(zp), np.int64), y.reshape(-1), 1, max(x.size, 1), 1, 0, 255)
         outs = [y, np.array(scale, np.float32), np.array(zp, np.uint8)]
         return outs[:max(1, len(node.outputs))]

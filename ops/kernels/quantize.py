@@ -1,0 +1,136 @@
+"""Linear quantize / dequantize loops for ``ops/quantization.py``: one pass, scales looked up per element.
+
+The input is viewed as ``(O, D, I)`` with ``D`` the quantization axis; the scale and zero point as
+``(So, Sd, Si)`` with ``So`` 1 or ``O`` and ``Si`` 1 or ``I``, read at ``[o, d // block, i]``: per tensor is
+``(1, 1, 1)`` with ``D = 1``, per axis ``(1, D, 1)`` with ``block = 1``, blocked ``(O, ceil(D / block), I)``.
+Work is split into equal runs of the flattened input, so a per-tensor quantization parallelises too.
+Numerics only: callers validate the shapes and allocate ``out``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+
+#: below this many elements one thread does the whole pass (waking a worker costs more than it saves)
+PAR_MIN = 1 << 16
+
+
+#: adding and subtracting 1.5 * 2**23 rounds a float32 of magnitude <= 2**22 to an integer, halves to even
+_MAGIC = np.float32(12582912.0)
+#: quotients are clamped to +-2**22 first: far outside every quantized range, and inside the trick's
+_QCLAMP = np.float32(4194304.0)
+
+
+@njit(**SERIAL)
+def _quantize_run(x, out, s, z, lo, hi, i0, i1):
+    """out[i] = clamp(round_half_even(x[i] / s) + z, lo, hi) for i in i0..i1, in float32 (exact: every value
+    stays below 2**23). A NaN quotient fails both clamp comparisons and lands on lo."""
+    for i in range(i0, i1):
+        q = x[i] / s
+        c = q if q > -_QCLAMP else -_QCLAMP
+        c = c if c < _QCLAMP else _QCLAMP
+        v = ((c + _MAGIC) - _MAGIC) + z
+        v = v if v > lo else lo
+        out[i] = v if v < hi else hi
+
+
+@njit(**SERIAL)
+def _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, e0, e1):
+    """Quantize flat elements e0..e1 (``s3`` float32, ``z3`` float32 holding integers, ``lo``/``hi`` float32)."""
+    per_o = s3.shape[0] > 1
+    per_i = s3.shape[2] > 1
+    e = e0
+    while e < e1:
+        row = e // i_len
+        i0 = e - row * i_len
+        i1 = min(i_len, i0 + e1 - e)
+        o = row // d_len
+        d = row - o * d_len
+        so = o if per_o else 0
+        sd = d // block
+        base = row * i_len
+        if per_i:
+            for i in range(i0, i1):
+                _quantize_run(x, out, s3[so, sd, i], z3[so, sd, i], lo, hi, base + i, base + i + 1)
+        else:
+            _quantize_run(x, out, s3[so, sd, 0], z3[so, sd, 0], lo, hi, base + i0, base + i1)
+        e += i1 - i0
+
+
+@njit(**KERNEL)
+def _quantize_kernel(x, s3, z3, out, d_len, i_len, block, lo, hi, ntasks):
+    n = x.shape[0]
+    for t in prange(ntasks):
+        _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, t * n // ntasks, (t + 1) * n // ntasks)
+
+
+@njit(**SERIAL)
+def _dequantize_run(x, out, s, z, i0, i1):
+    for i in range(i0, i1):
+        # z is float32 for 8- and 16-bit x (the difference is exact and vectorises), int64 for int32 x
+        out[i] = np.float32(x[i] - z) * s
+
+
+@njit(**SERIAL)
+def _dequantize_units(x, s3, z3, out, d_len, i_len, block, e0, e1):
+    """out[e] = float32(x[e] - z) * s for flat elements e0..e1."""
+    per_o = s3.shape[0] > 1
+    per_i = s3.shape[2] > 1
+    e = e0
+    while e < e1:
+        row = e // i_len
+        i0 = e - row * i_len
+        i1 = min(i_len, i0 + e1 - e)
+        o = row // d_len
+        d = row - o * d_len
+        so = o if per_o else 0
+        sd = d // block
+        base = row * i_len
+        if per_i:
+            for i in range(i0, i1):
+                _dequantize_run(x, out, s3[so, sd, i], z3[so, sd, i], base + i, base + i + 1)
+        else:
+            _dequantize_run(x, out, s3[so, sd, 0], z3[so, sd, 0], base + i0, base + i1)
+        e += i1 - i0
+
+
+@njit(**KERNEL)
+def _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, ntasks):
+    n = x.shape[0]
+    for t in prange(ntasks):
+        _dequantize_units(x, s3, z3, out, d_len, i_len, block, t * n // ntasks, (t + 1) * n // ntasks)
+
+
+def _tasks(n: int) -> int:
+    return 1 if n < PAR_MIN or num_threads() == 1 else 4 * num_threads()
+
+
+def quantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int, block: int,
+             lo: int, hi: int) -> None:
+    """Flat float32 ``x`` -> flat ``out`` (an integer type); ``s3`` float32 and ``z3`` integer, both 3-d."""
+    n = x.shape[0]
+    if n == 0:
+        return
+    z3 = z3.astype(np.float32)  # exact: zero points are 16-bit
+    lo, hi = np.float32(lo), np.float32(hi)
+    t = _tasks(n)
+    if t == 1:
+        _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, 0, n)
+    else:
+        _quantize_kernel(x, s3, z3, out, d_len, i_len, block, lo, hi, t)
+
+
+def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int,
+               block: int) -> None:
+    """Flat integer ``x`` -> flat float32 ``out``; ``s3`` float32 and ``z3`` integer, both 3-d."""
+    n = x.shape[0]
+    if n == 0:
+        return
+    z3 = z3.astype(np.int64 if x.dtype == np.int32 else np.float32)
+    t = _tasks(n)
+    if t == 1:
+        _dequantize_units(x, s3, z3, out, d_len, i_len, block, 0, n)
+    else:
+        _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, t)
