@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onnumba.errors import ModelError
+from onnumba.errors import InputError, ModelError
 from tests.helpers import assert_matches_ort, make_node_model, run_onnumba, session
 from tests.ops.test_slice import node_case_with_const_inputs
 from tests.reference.indexing import (
@@ -239,6 +239,13 @@ def test_nonzero_fed_input_sizes_follow_the_data():
         (y,) = s.run(None, {"x": v})
         np.testing.assert_array_equal(y, nonzero_ref(v))
     assert_matches_ort(make_node_model("NonZero", {"x": x}, ["y"], opset=13), {"x": x})
+
+
+def test_nonzero_fed_input_over_the_value_limit_is_refused_clearly():
+    # a data-dependent size is planned per fed value, which the session caps (4096 elements)
+    x = np.ones((80, 80), F32)
+    with pytest.raises(InputError, match=r"input 'x' sets shapes or indices when the plan is made.*6400 elements"):
+        run_onnumba(make_node_model("NonZero", {"x": x}, ["y"], opset=13), {"x": x})
 
 
 def test_nonzero_scalar_like_onnxruntime():
