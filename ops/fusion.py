@@ -4,7 +4,7 @@ They run per plan (constants and the training flag known) when graph_optimizatio
 
 1. an inference-mode Dropout whose mask nobody reads is removed (its readers read its input);
 2. an inference BatchNormalization with constant parameters right after a producer that can fold an affine map
-   into its weights (Conv: ``fold_affine``, see ops/_fusable.py) is folded into its W and B;
+   into its weights (``fold_affine``, see ops/_fusable.py: Conv, Gemm) is folded into its W and B;
 3. any other inference BatchNormalization with constant parameters becomes a ``ChannelAffine`` step, the same
    kernel (``kernels/affine.py``) with the same constants, so the result is bitwise the same;
 4. a Mul / Add / Sub by a constant per-channel (or scalar) operand right after such a producer or a
