@@ -149,6 +149,15 @@ def test_mod_integers_vs_onnxruntime(dtype, fmod):
     assert_matches_ort(mod_model(a, b, fmod), {"a": a, "b": b}, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+def test_mod_min_by_minus_one_is_zero(dtype):
+    # the quotient overflows (C traps on INT_MIN % -1); the remainder is 0 either way
+    a, b = np.array([np.iinfo(dtype).min], dtype), np.array([-1], dtype)
+    for fmod in (0, 1):
+        (y,) = run_onnumba(mod_model(a, b, fmod), {"a": a, "b": b})
+        np.testing.assert_array_equal(y, [0])
+
+
 def test_mod_integer_by_zero_raises():
     a, b = np.array([5, 6], np.int32), np.array([2, 0], np.int32)
     for fmod in (0, 1):
