@@ -83,6 +83,9 @@ KERNEL = dict(parallel=True, cache=True, fastmath=_FASTMATH, nogil=True, boundsc
 SERIAL = dict(parallel=False, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 #: small helpers called inside kernel loops: LLVM must inline them, or the calling loop stays scalar
 INLINE = dict(SERIAL, forceinline=True)
+#: serial helpers whose float sums may be reassociated into SIMD lanes (as onnxruntime's reductions sum): only a
+#: sum's rounding changes; NaN and Inf propagate as without the flag
+REASSOC = dict(SERIAL, fastmath=True if _FASTMATH else {"reassoc"})
 
 
 def num_threads() -> int:
