@@ -60,9 +60,7 @@ _LEGACY_NAMES = {NONE: "none", RELU: "relu", LEAKY_RELU: "leakyrelu", CLIP: "cli
 
 
 class _LegacyConv:
-    @staticmethod
-    def applies(st) -> bool:
-        return _is(st, "Conv") and not is_fusable(st.node.impl, st.attrs) and hasattr(st.attrs, "activation")
+    """ConvAttrs with the string fields and no ``epilogue``."""
 
     @staticmethod
     def epilogue(attrs) -> Epilogue | None:
@@ -86,7 +84,6 @@ class _LegacyConv:
         return fold_into_weights(w, b, sub, mul, add, axis=0)
 
 
-
 class _ConvFold:
     """A Conv with ``epilogue`` / ``with_epilogue`` but no ``fold_affine`` yet: W's output channels are axis 0."""
 
@@ -97,6 +94,17 @@ class _ConvFold:
     def fold_affine(node, attrs, w, b, sub, mul, add):
         return fold_into_weights(w, b, sub, mul, add, axis=0)
 
+
+def _legacy_protocol(st):
+    """(adapter, epilogue) for a Conv that does not yet follow ops/_fusable.py fully, else None."""
+    if not _is(st, "Conv"):
+        return None
+    if is_fusable(st.node.impl, st.attrs):
+        return None if can_fold_affine(st.node.impl) else (_ConvFold(st.node.impl), st.attrs.epilogue)
+    if hasattr(st.attrs, "activation"):
+        return _LegacyConv, _LegacyConv.epilogue(st.attrs)
+    return None
+
 # ----------------------------------------------------------------------------------------------- end legacy
 
 
@@ -104,12 +112,11 @@ def _protocol(st):
     """The object answering ``with_epilogue`` / ``fold_affine`` for ``st``'s op, or None; and its epilogue."""
     if st.attrs is None:
         return None, None
+    legacy = _legacy_protocol(st)
+    if legacy is not None:
+        return legacy
     if is_fusable(st.node.impl, st.attrs):
-        if _is(st, "Conv") and not can_fold_affine(st.node.impl):
-            return _ConvFold(st.node.impl), st.attrs.epilogue
         return st.node.impl, st.attrs.epilogue
-    if _LegacyConv.applies(st):
-        return _LegacyConv, _LegacyConv.epilogue(st.attrs)
     return None, None
 
 
