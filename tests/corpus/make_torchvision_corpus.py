@@ -117,6 +117,9 @@ def export_one(family: str, opset: int, out_dir: str) -> dict:
     t0 = time.perf_counter()
     try:
         model, x = build(family)
+        # eval-mode attention under no_grad takes torch's fused fast path (aten::_native_multi_head_attention),
+        # which no ONNX opset expresses; the exporter needs the composite ops, as users exporting ViT do
+        torch.backends.mha.set_fastpath_enabled(False)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tmp = path + ".part"
