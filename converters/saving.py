@@ -321,9 +321,10 @@ def _write_layer_weights(group, model):
             _write_layer_weights(layer_group.create_group("layers"), layer)
             layer_group.create_group("vars")
             continue
-        vars_group = layer_group.create_group("vars")
-        for i, value in enumerate(layer.get_weights()):
-            vars_group.create_dataset(str(i), data=value)
+        for sub, variables in layer.h5_var_groups():
+            vars_group = layer_group.require_group(sub)
+            for i, var in enumerate(variables):
+                vars_group.create_dataset(str(i), data=var.value)
 
 
 def write_weights_h5(f, model):
@@ -342,15 +343,18 @@ def _read_layer_weights(group, model, where, source):
                                   f"{where}/{name}/layers")
             _read_layer_weights(group[name]["layers"], layer, f"{where}/{name}/layers", source)
             continue
-        if name not in group or "vars" not in group[name]:
-            raise ConfigError(f"{source}: no weights for layer {layer.name!r} at "
-                              f"{where}/{name}/vars")
-        stored = group[name]["vars"]
-        values = [stored[str(i)][()] for i in range(len(stored))]
+        values = []
+        for sub, _ in layer.h5_var_groups():
+            if name not in group or sub not in group[name]:
+                raise ConfigError(f"{source}: no weights for layer {layer.name!r} at "
+                                  f"{where}/{name}/{sub}")
+            stored = group[name][sub]
+            values.extend(stored[str(i)][()] for i in range(len(stored)))
         try:
             layer.set_weights(values)
         except ConverterError as exc:
-            raise ConfigError(f"{source}: {where}/{name}/vars: {exc}") from None
+            subs = ", ".join(f"{where}/{name}/{sub}" for sub, _ in layer.h5_var_groups())
+            raise ConfigError(f"{source}: {subs}: {exc}") from None
 
 
 def read_weights_h5(f, model, source):

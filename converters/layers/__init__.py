@@ -22,7 +22,8 @@ from onnumba.converters.layers.pooling import (AveragePooling1D, AveragePooling2
                                                GlobalAveragePooling3D, GlobalMaxPooling1D,
                                                GlobalMaxPooling2D, GlobalMaxPooling3D,
                                                MaxPooling1D, MaxPooling2D, MaxPooling3D)
-from onnumba.converters.layers.preprocessing import Rescaling
+from onnumba.converters.layers.preprocessing import CenterCrop, Normalization, Rescaling
+from onnumba.converters.layers.recurrent import GRU, LSTM, BaseRNN, SimpleRNN
 from onnumba.converters.layers.regularization import (BaseSpatialDropout, GaussianDropout,
                                                       GaussianNoise, SpatialDropout1D,
                                                       SpatialDropout2D, SpatialDropout3D)
@@ -30,6 +31,7 @@ from onnumba.converters.layers.reshaping import (BaseCropping, BaseZeroPadding, 
                                                  Cropping2D, Cropping3D, RepeatVector,
                                                  UpSampling1D, UpSampling2D, UpSampling3D,
                                                  ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
+from onnumba.converters.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
@@ -53,7 +55,8 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Identity, Embedding,
     LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
-    UpSampling3D)}
+    UpSampling3D, SimpleRNN, GRU, LSTM, Bidirectional, TimeDistributed, Normalization,
+    CenterCrop)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

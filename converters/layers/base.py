@@ -234,6 +234,10 @@ class Layer:
             var.value = np.asarray(value, dtype=np.float32).copy()
         _WEIGHTS_VERSION[0] += 1
 
+    def h5_var_groups(self):
+        """(path under the layer's h5 group, variables) pairs of Keras's weight file layout."""
+        return [("vars", self.weights)]
+
     def count_params(self):
         """Number of scalars in the weights (Keras's count_params)."""
         return int(sum(w.value.size for w in self._weights))

@@ -66,6 +66,12 @@ CASES = [
     (layers.RepeatVector, dict(n=3), (4,)),
     (layers.UpSampling3D, dict(size=(1, 2, 3)), (2, 2, 2, 1)),
     (layers.Identity, dict(), (4,)),
+    (layers.SimpleRNN, dict(units=3, return_sequences=True), (5, 2)),
+    (layers.GRU, dict(units=3, reset_after=False, go_backwards=True), (5, 2)),
+    (layers.LSTM, dict(units=2, unit_forget_bias=False, use_bias=False), (5, 2)),
+    (layers.Normalization, dict(axis=1, mean=[1.0, 2.0], variance=[1.0, 4.0]), (2, 3)),
+    (layers.Normalization, dict(axis=None), (2, 3)),
+    (layers.CenterCrop, dict(height=2, width=3), (4, 5, 1)),
 ]
 
 
@@ -125,3 +131,17 @@ def test_keras2_leaky_relu_alpha_and_input_layer_keys():
 def test_argument_validation_messages(cls, kw, match):
     with pytest.raises(ValueError, match=r"\(created at .*test_configs\.py:\d+\).*" + match):
         cls(**kw)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="ave"),
+     (5, 2)),
+    (lambda: layers.TimeDistributed(layers.Conv2D(2, 3)), (3, 5, 5, 1)),
+])
+def test_wrapper_config_round_trip(make, shape):
+    layer = make()
+    out = layer(Input(shape))
+    cfg = layer.get_config()
+    clone = type(layer).from_config(cfg)
+    assert clone(Input(shape)).shape == out.shape
+    assert [w.shape for w in clone.weights] == [w.shape for w in layer.weights]

@@ -19,6 +19,13 @@ from tests.converters._util import export, op_types, rand, run_model, run_ort, s
     (layers.Embedding(7, 3), (5,), [(7, 3)]),
     (layers.UnitNormalization(), (3,), []),
     (layers.SpatialDropout1D(0.5), (3, 2), []),
+    (layers.SimpleRNN(4), (5, 3), [(3, 4), (4, 4), (4,)]),
+    (layers.GRU(4), (5, 3), [(3, 12), (4, 12), (2, 12)]),
+    (layers.GRU(4, reset_after=False), (5, 3), [(3, 12), (4, 12), (12,)]),
+    (layers.LSTM(4), (5, 3), [(3, 16), (4, 16), (16,)]),
+    (layers.Bidirectional(layers.LSTM(2)), (5, 3), [(3, 8), (2, 8), (8,)] * 2),
+    (layers.TimeDistributed(layers.Dense(2)), (4, 3), [(3, 2), (2,)]),
+    (layers.Normalization(), (4, 3), [(3,), (3,), ()]),
 ])
 def test_weights_in_keras_order(layer, shape, weights):
     single_layer(layer, shape)
@@ -87,3 +94,27 @@ def test_noise_layers_in_training_mode():
     per_channel = spatial.reshape(2, 36, 4)
     assert np.all(per_channel == per_channel[:, :1, :])
     assert set(np.unique(per_channel)) <= {0.0, 2.0}
+
+
+def test_lstm_unit_forget_bias_and_state_outputs():
+    layer = layers.LSTM(2, return_state=True)
+    x = Input((4, 3))
+    out, h, c = layer(x)
+    np.testing.assert_array_equal(layer.get_weights()[2], [0, 0, 1, 1, 0, 0, 0, 0])
+    assert out.shape == h.shape == c.shape == (None, 2)
+    got = run_model(Model(x, [out, h, c]), rand(2, 4, 3))
+    np.testing.assert_array_equal(got[0], got[1])  # the last output is the hidden state
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(stateful=True), r"stateful=True is invalid; stateful RNNs are not exported"),
+    (dict(activation="gelu"), r"activation='gelu' is invalid; ONNX recurrent ops take"),
+])
+def test_recurrent_refusals(kw, match):
+    with pytest.raises(ValueError, match=match):
+        layers.GRU(2, **kw)
+
+
+def test_center_crop_refuses_a_small_input():
+    with pytest.raises(ValueError, match=r"axis 1 has size 2, smaller than the crop 3"):
+        single_layer(layers.CenterCrop(3, 3), (2, 4, 1))
