@@ -431,6 +431,8 @@ class Compress(Op):
             raise node.error(f"condition must be a 1-d tensor, got shape {shape_str(c.shape)}", input=1)
         axis = attrs.axis
         if axis is not None:
+            if x.rank < 1:
+                raise node.error("the input must have rank >= 1 when an axis is given, got a scalar", input=0)
             axis = normalize_axis(node, axis, x.rank, attribute="axis")
             dim = x.shape[axis]
         else:

@@ -145,6 +145,7 @@ def _check_elements(node, inputs, axis: int, scatter: bool) -> int:
             raise node.error(f"indices shape {shape_str(idx.shape)} exceeds data shape {shape_str(x.shape)} on "
                              f"axis {d} (only the axis {a} dimension may be larger)", input=1)
     if scatter:
+        refuse_empty_axis(node, x.shape, (a,), idx)
         u = require_input(node, inputs, 2, "updates")
         if u.shape != idx.shape:
             raise node.error(f"updates must have the shape of indices {shape_str(idx.shape)}, got "
@@ -312,6 +313,15 @@ def _nd_index_bounds(x_shape, first: int, k: int) -> np.ndarray:
     return np.array(x_shape[first:first + k], dtype=np.int64)
 
 
+def refuse_empty_axis(node, x_shape, axes, idx: TensorInfo) -> None:
+    """Indices that address an axis of size 0 cannot be valid; say so at plan time (an empty output is
+    folded without running the op, so a run-time check would never see them)."""
+    for a in axes:
+        if x_shape[a] == 0 and idx.size > 0:
+            raise node.error(f"indices {shape_str(idx.shape)} address data axis {a}, which has size 0 in "
+                             f"{shape_str(x_shape)}: every index would be out of range", input=1)
+
+
 @register("GatherND", versions=(11, 12, 13))
 class GatherND(Op):
     """Slices of ``data`` addressed by the last axis of ``indices`` (k coordinates into the axes after the
@@ -346,6 +356,8 @@ class GatherND(Op):
         if not 1 <= k <= x.rank - b:
             raise node.error(f"the last dim of indices {shape_str(idx.shape)} is {k}; it must be in [1, "
                              f"{x.rank - b}] (rank of data {shape_str(x.shape)} minus batch_dims {b})", input=1)
+        if math.prod(idx.shape[:-1]):
+            refuse_empty_axis(node, x.shape, range(b, b + k), idx)
         if consts[1] is not None:
             checked_indices(node, consts[1], _nd_index_bounds(x.shape, b, k), what="the data axis it indexes",
                             cls=ModelError)
@@ -392,6 +404,8 @@ class ScatterND(Op):
         if not 1 <= k <= x.rank:
             raise node.error(f"the last dim of indices {shape_str(idx.shape)} is {k}; it must be in [1, {x.rank}] "
                              f"(the rank of data {shape_str(x.shape)})", input=1)
+        if math.prod(idx.shape[:-1]):
+            refuse_empty_axis(node, x.shape, range(k), idx)
         want = idx.shape[:-1] + x.shape[k:]
         if u.shape != want:
             raise node.error(f"updates must have shape indices.shape[:-1] + data.shape[{k}:] = {shape_str(want)}, "

@@ -276,6 +276,14 @@ def test_compress_fed_condition_and_error():
         s.run(None, {"x": x, "c": np.array([0, 0, 1, 1], bool)})
 
 
+def test_compress_scalar_with_axis_is_refused():
+    x, c = np.array(1.0, F32), np.array([True])
+    m = make_node_model("Compress", {"x": x, "c": c}, ["y"], {"axis": 0}, opset=11, initializers={"c": c},
+                        output_types={"y": 1})
+    with pytest.raises(ModelError, match=r"input 0 'x': the input must have rank >= 1 when an axis is given"):
+        session(m)
+
+
 # ====================================================================== DepthToSpace, SpaceToDepth
 
 @pytest.mark.parametrize("shape,b,mode", [((1, 8, 2, 3), 2, "DCR"), ((2, 8, 2, 3), 2, "CRD"),

@@ -179,6 +179,19 @@ def test_scatter_nd_vs_reference(dshape, ishape, reduction):
         assert_matches_ort(m, {"x": x, "i": idx, "u": upd})
 
 
+@pytest.mark.parametrize("op,x,idx,upd", [
+    ("ScatterND", np.zeros((0, 3), F32), np.array([[0]], np.int64), np.zeros((1, 3), F32)),
+    ("ScatterElements", np.zeros((2, 0), F32), np.zeros((2, 1), np.int64), np.zeros((2, 1), F32)),
+])
+def test_indices_into_an_empty_axis_are_refused_at_load(op, x, idx, upd):
+    # the output is empty, so the plan folds it without running the op: the check must happen at plan time
+    attrs = {"axis": 1} if op == "ScatterElements" else {}
+    m = make_node_model(op, {"x": x, "i": idx, "u": upd}, ["y"], attrs, opset=18)
+    with pytest.raises(ModelError, match=r"address data axis \d, which has size 0 .* every index would be out of "
+                                         r"range"):
+        session(m)
+
+
 def test_nd_errors():
     x = _x((2, 3))
     idx = np.array([[1, 3]], np.int64)
