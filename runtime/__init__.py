@@ -12,6 +12,7 @@ the kernels) load on first use of a name that needs them (PEP 562 module ``__get
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from onnumba.errors import (InputError, InputTypeError, ModelError, ModelWarning, OnnumbaError,
                             UnsupportedOpError)
@@ -25,7 +26,8 @@ _LAZY = {
     "PlanStep": "session", "TRAINING_MODE_KEY": "session", "supported_ops": "registry",
 }
 
-#: submodules reachable as attributes (``onnumba.registry.TensorInfo``) without an explicit import
+#: submodules reachable as attributes (``onnumba.registry.TensorInfo``) without an explicit import (any other
+#: submodule is found too; these are the ones ``dir(onnumba)`` lists)
 _SUBMODULES = frozenset({
     "attributes", "backend", "cli", "conformance", "converters", "errors", "graph", "ops", "optimizer", "planner",
     "registry", "session",
@@ -44,7 +46,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"onnumba.{module}"), name)
         globals()[name] = value
         return value
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or (not name.startswith("_") and importlib.util.find_spec(f"onnumba.{name}")):
         return importlib.import_module(f"onnumba.{name}")
     raise AttributeError(f"module 'onnumba' has no attribute {name!r}")
 
