@@ -52,7 +52,7 @@ class PlanContext:
     """Per-plan facts an op may need in ``bind`` (e.g. training mode requested by a run option)."""
 
     training: bool = False
-    #: RunOptions(training_mode=False): every training-capable op runs as in inference, whatever the model says
+    #: RunOptions(training_mode=False): every Dropout runs as in inference, whatever the model says
     inference: bool = False
 
 
