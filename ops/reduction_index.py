@@ -1,8 +1,7 @@
 """Reductions along one axis that keep or return positions: ArgMax, ArgMin, CumSum and TopK.
 
 Each sees its input as an ``(outer, R, inner)`` view with the axis in the middle (a free reshape). ArgMax /
-ArgMin and CumSum run Numba kernels in parallel over ``outer``; TopK sorts with numpy's stable argsort (compiled
-C, and a stable sort is what gives the spec's tie order: the lower index first).
+ArgMin and CumSum run Numba kernels in parallel over ``outer``, TopK over its lanes.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import numpy as np
 
 from onnumba.errors import shape_str
 from onnumba.ops._common import INDEX, check_dtype, check_size, const_ints, normalize_axis, require_input
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._numba import INLINE, KERNEL, njit, prange
 from onnumba.ops.reduction import F16, F32, _check_flag
 from onnumba.registry import Op, TensorInfo, register
 
@@ -31,29 +30,41 @@ def axis_view(shape: tuple, axis: int) -> tuple:
 
 # ============================================================================================= ArgMax / ArgMin
 
+@njit(**INLINE)
+def _arg_takes(v, b, is_max, last):
+    """Whether ``v`` replaces the best-so-far ``b``: the first NaN wins, as numpy's argmax / argmin."""
+    if b != b:
+        return last and v != v
+    if v != v:
+        return True
+    if is_max:
+        return v > b or (last and v == b)
+    return v < b or (last and v == b)
+
+
 @njit(**KERNEL)
 def _arg_kernel(x, out, is_max, last):
-    """out[o, i] = position along r of the max (min) of x[o, r, i]; the first NaN wins, as numpy's argmax."""
+    """out[o, i] = position along r of the max (min) of x[o, r, i]."""
     outer, nr, inner = x.shape
     for o in prange(outer):
+        if inner == 1:
+            b = x[o, 0, 0]
+            k = 0
+            for r in range(1, nr):
+                v = x[o, r, 0]
+                if _arg_takes(v, b, is_max, last):
+                    b = v
+                    k = r
+            out[o, 0] = k
+            continue
         best = x[o, 0].copy()
         idx = out[o]
         idx[:] = 0
         for r in range(1, nr):
             row = x[o, r]
             for i in range(inner):
-                v = row[i]
-                b = best[i]
-                if b != b:
-                    take = last and v != v
-                elif v != v:
-                    take = True
-                elif is_max:
-                    take = v > b or (last and v == b)
-                else:
-                    take = v < b or (last and v == b)
-                if take:
-                    best[i] = v
+                if _arg_takes(row[i], best[i], is_max, last):
+                    best[i] = row[i]
                     idx[i] = r
 
 
@@ -188,6 +199,72 @@ class CumSum(Op):
 
 # ============================================================================================= TopK
 
+@njit(**INLINE)
+def _ahead(a, b, largest):
+    """True when value ``a`` ranks strictly before ``b`` (NaN counts as the largest value, as numpy sorts)."""
+    if largest:
+        return a > b or (a != a and b == b)
+    return a < b or (b != b and a == a)
+
+
+@njit(**KERNEL)
+def _topk_kernel(x, vals, idx, largest):
+    """vals / idx[o, :, i] = the k first of lane x[o, :, i] in rank order; equal values keep index order.
+
+    Each lane keeps a sorted run of its best k so far and inserts each element that beats the run's last (a
+    scan in index order, so an equal value lands after those already there): O(R) when k is small against R,
+    O(R k) at worst, hence small k only; ``_topk_sorted`` serves the rest.
+    """
+    outer, nr, inner = x.shape
+    k = vals.shape[1]
+    for u in prange(outer * inner):
+        o = u // inner
+        i = u - o * inner
+        bv = vals[o, :, i]
+        bi = idx[o, :, i]
+        n = 0
+        for r in range(nr):
+            v = x[o, r, i]
+            if n == k and not _ahead(v, bv[k - 1], largest):
+                continue
+            j = n if n < k else k - 1
+            while j > 0 and _ahead(v, bv[j - 1], largest):
+                bv[j] = bv[j - 1]
+                bi[j] = bi[j - 1]
+                j -= 1
+            bv[j] = v
+            bi[j] = r
+            if n < k:
+                n += 1
+
+
+@njit(**KERNEL)
+def _topk_sorted(x, vals, idx, largest):
+    """The same result through one stable merge sort per lane (large k)."""
+    outer, nr, inner = x.shape
+    k = vals.shape[1]
+    for u in prange(outer * inner):
+        o = u // inner
+        i = u - o * inner
+        lane = x[o, :, i].copy()
+        if largest:
+            # a stable ascending sort of the reversed lane, read backwards: descending, equal values by index
+            order = np.argsort(lane[::-1].copy(), kind="mergesort")
+            for j in range(k):
+                r = nr - 1 - order[nr - 1 - j]
+                vals[o, j, i] = lane[r]
+                idx[o, j, i] = r
+        else:
+            order = np.argsort(lane, kind="mergesort")
+            for j in range(k):
+                vals[o, j, i] = lane[order[j]]
+                idx[o, j, i] = order[j]
+
+
+#: largest k served by insertion into a sorted run (beyond it a full sort per lane is cheaper)
+_TOPK_INSERT_MAX = 32
+
+
 @dataclass(frozen=True)
 class TopKAttrs:
     axis: int
@@ -242,14 +319,16 @@ class TopK(Op):
 
     @classmethod
     def run(cls, node, attrs, arrays):
-        x = np.moveaxis(np.asarray(arrays[0]), attrs.axis, -1)
-        n, k = x.shape[-1], attrs.k
-        if attrs.largest:
-            # a stable ascending sort of the reversed lane, read backwards: descending, ties by lower index
-            order = np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1][..., :k]
-            idx = (n - 1) - order
-        else:
-            idx = np.argsort(x, axis=-1, kind="stable")[..., :k]
-        vals = np.take_along_axis(x, idx, axis=-1)
-        return [np.ascontiguousarray(np.moveaxis(vals, -1, attrs.axis)),
-                np.ascontiguousarray(np.moveaxis(idx.astype(I64, copy=False), -1, attrs.axis))]
+        x = np.asarray(arrays[0])
+        dt = x.dtype
+        if dt == F16:
+            x = x.astype(F32)  # exact, and one specialisation fewer
+        outer, nr, inner = axis_view(x.shape, attrs.axis)
+        vals = np.empty((outer, attrs.k, inner), x.dtype)
+        idx = np.empty((outer, attrs.k, inner), I64)
+        if vals.size:
+            x3 = np.ascontiguousarray(x).reshape(outer, nr, inner)
+            kernel = _topk_kernel if attrs.k <= _TOPK_INSERT_MAX else _topk_sorted
+            kernel(x3, vals, idx, attrs.largest)
+        shape = x.shape[:attrs.axis] + (attrs.k,) + x.shape[attrs.axis + 1:]
+        return [vals.reshape(shape).astype(dt, copy=False), idx.reshape(shape)]

@@ -363,6 +363,16 @@ def test_topk_ties_vs_reference_and_ort(shape, k, axis, largest):
     np.testing.assert_array_equal(i, ri)
 
 
+@pytest.mark.parametrize("shape,k,axis", [((3, 50), 40, 1), ((40, 2), 33, 0)])
+@pytest.mark.parametrize("largest", [0, 1])
+def test_topk_large_k_takes_the_sorting_path(shape, k, axis, largest):
+    x = np.random.default_rng(6).integers(0, 5, shape).astype(np.float32)
+    v, i = assert_matches_ort(topk_model(x, k, axis, largest), {"x": x})
+    rv, ri = topk_ref(x, k, axis, bool(largest))
+    np.testing.assert_array_equal(v, rv)
+    np.testing.assert_array_equal(i, ri)
+
+
 @pytest.mark.parametrize("opset", [1, 10, 11, 24])
 def test_topk_versions(opset):
     x = np.random.default_rng(5).standard_normal((3, 7)).astype(np.float32)
