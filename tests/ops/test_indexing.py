@@ -408,3 +408,100 @@ def test_hypothesis_split_slow(case):
 @given(block_cases())
 def test_hypothesis_depth_space_round_trip_slow(case):
     _check_blocks(case)
+
+
+# =========================================================== hostile inputs across the whole family
+
+def _hostile_case(rng):
+    """A random one-node model of the family, often invalid (bad axes, indices, sizes, empty dims)."""
+    def shape(rank):
+        return tuple(int(rng.choice([0, 1, 2, 3])) for _ in range(rank))
+
+    op = str(rng.choice(["GatherElements", "ScatterElements", "GatherND", "ScatterND", "Split", "Tile", "Trilu",
+                         "OneHot", "Compress", "NonZero", "Range", "Einsum", "DepthToSpace", "SpaceToDepth"]))
+    r = int(rng.integers(1, 4))
+    x = rng.standard_normal(shape(r)).astype(F32)
+    ins, inits, attrs, outs, opset = {"x": x}, {}, {}, ["y"], 18
+    if op in ("GatherElements", "ScatterElements"):
+        ins["i"] = rng.integers(-4, 4, size=shape(r)).astype(np.int64)
+        attrs["axis"] = int(rng.integers(-r - 1, r + 1))
+        if op == "ScatterElements":
+            ins["u"] = rng.standard_normal(ins["i"].shape).astype(F32)
+            attrs["reduction"] = str(rng.choice(["none", "add", "max"]))
+    elif op in ("GatherND", "ScatterND"):
+        ins["i"] = rng.integers(-3, 3, size=shape(int(rng.integers(0, 3))) + (int(rng.integers(0, r + 2)),))
+        k = ins["i"].shape[-1]
+        if op == "GatherND":
+            attrs["batch_dims"] = int(rng.integers(0, 3))
+        else:
+            ushape = ins["i"].shape[:-1] + x.shape[k:] if rng.random() < 0.8 else shape(2)
+            ins["u"] = rng.standard_normal(ushape).astype(F32)
+            attrs["reduction"] = str(rng.choice(["none", "mul", "min"]))
+    elif op == "Split":
+        n = int(rng.integers(1, 4))
+        outs, attrs["axis"] = [f"y{k}" for k in range(n)], int(rng.integers(-r - 1, r + 1))
+        if rng.random() < 0.5:
+            attrs["num_outputs"] = n
+        else:
+            ins["s"] = inits["s"] = rng.integers(-1, 4, size=n).astype(np.int64)
+    elif op == "Tile":
+        ins["s"] = inits["s"] = rng.integers(-1, 3, size=r + int(rng.random() < 0.1)).astype(np.int64)
+    elif op == "Trilu":
+        ins["k"], attrs["upper"] = np.array(int(rng.integers(-6, 6))), int(rng.integers(0, 2))
+    elif op == "OneHot":
+        ins = {"i": rng.integers(-5, 5, size=shape(r)), "d": np.array(int(rng.integers(-1, 5))),
+               "v": np.array([0, 1], F32)}
+        inits["d"], attrs["axis"] = ins["d"], int(rng.integers(-r - 2, r + 2))
+    elif op == "Compress":
+        ins["c"] = rng.random(int(rng.integers(0, 6))) < 0.5
+        if rng.random() < 0.7:
+            attrs["axis"] = int(rng.integers(-r - 1, r + 1))
+    elif op == "NonZero":
+        ins["x"] = (x > 0).astype(F32)
+    elif op == "Range":
+        ins = {n: np.array(int(rng.integers(-5, 5))) for n in "sld"}
+    elif op == "Einsum":
+        attrs["equation"] = str(rng.choice(["ij,jk->ik", "ii->i", "i->", "...i->i", "ij->ji", "bij,bjk->bik"]))
+        n = attrs["equation"].split("->")[0].count(",") + 1
+        ins = {f"x{k}": rng.standard_normal(shape(int(rng.integers(0, 4)))).astype(F32) for k in range(n)}
+    else:
+        ins["x"] = rng.standard_normal((1, int(rng.choice([1, 2, 4, 8])), int(rng.integers(1, 5)),
+                                        int(rng.integers(1, 5)))).astype(F32)
+        attrs["blocksize"], opset = int(rng.integers(0, 3)), 13
+    model = make_node_model(op, ins, outs, attrs, opset=opset, initializers=inits or None)
+    return model, {k: np.asarray(v) for k, v in ins.items() if k not in inits}
+
+
+def _check_hostile(seed):
+    """onnumba refuses with its own error, or agrees with onnxruntime wherever onnxruntime runs it."""
+    import warnings  # noqa: PLC0415
+
+    from onnumba.errors import OnnumbaError  # noqa: PLC0415
+    from tests.helpers import run_ort  # noqa: PLC0415
+
+    model, feeds = _hostile_case(np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ours = run_onnumba(model, feeds)
+        except OnnumbaError:
+            return
+    try:
+        theirs = run_ort(model, feeds)
+    except Exception:  # noqa: BLE001  (onnxruntime refuses some models onnumba accepts, e.g. scalar OneHot)
+        return
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@given(st.integers(0, 2 ** 32 - 1))
+def test_hypothesis_hostile_models_refused_or_match_ort(seed):
+    _check_hostile(seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=500)
+@given(st.integers(0, 2 ** 32 - 1))
+def test_hypothesis_hostile_models_refused_or_match_ort_slow(seed):
+    _check_hostile(seed)
