@@ -20,7 +20,8 @@ from onnumba.ops._common import check_size, memo_by_array, require_input
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, check_pads, check_window, resolve_padding, \
     window_output_sizes
 from onnumba.ops.kernels.int_gemm import int_gemm_kernel, int_im2col_kernel
-from onnumba.ops.quantization import SCALE_TYPES, check_quant_dtype, saturate_round
+from onnumba.ops.kernels.quantize import requantize
+from onnumba.ops.quantization import QUANT_RANGES, SCALE_TYPES, check_quant_dtype, saturate_round
 from onnumba.registry import Op, TensorInfo, register
 
 INT8S = (np.dtype(np.int8), np.dtype(np.uint8))
@@ -85,10 +86,28 @@ def _opt(inputs, i):
     return inputs[i] if i < len(inputs) else None
 
 
-def _requantize(acc: np.ndarray, mult: np.ndarray, y_zp: np.ndarray | None, out_dtype) -> np.ndarray:
+def _requantize(acc: np.ndarray, mult: np.ndarray, y_zp: np.ndarray, out_dtype, d_axis: int) -> np.ndarray:
+    """saturate(round_half_even(acc * mult) + y_zp) in float64, mult and y_zp broadcasting against acc.
+
+    One kernel pass when mult and y_zp vary at most along ``d_axis`` (conv channels, matmul rows) and/or along all
+    the axes after it together (matmul columns); numpy otherwise.
+    """
+    r = acc.ndim
+    common = np.broadcast_shapes(mult.shape, y_zp.shape)
+    pad = (1,) * (r - len(common)) + tuple(common)
+    lead, dd, tail = pad[:d_axis], pad[d_axis], pad[d_axis + 1:]
+    i_full = tuple(acc.shape[d_axis + 1:])
+    if all(v == 1 for v in lead) and (all(v == 1 for v in tail) or tail == i_full):
+        m3_shape = (1, dd, int(np.prod(tail, dtype=np.int64)))
+        m3 = np.ascontiguousarray(np.broadcast_to(mult.astype(np.float64), pad)).reshape(m3_shape)
+        z3 = np.ascontiguousarray(np.broadcast_to(y_zp.astype(np.float64), pad)).reshape(m3_shape)
+        lo, hi = QUANT_RANGES[np.dtype(out_dtype)]
+        out = np.empty(acc.shape, out_dtype)
+        requantize(np.ascontiguousarray(acc).reshape(-1), m3, z3, out.reshape(-1), acc.shape[d_axis],
+                   int(np.prod(i_full, dtype=np.int64)), lo, hi)
+        return out
     with np.errstate(all="ignore"):
-        z = None if y_zp is None else y_zp.astype(np.float64)
-        return saturate_round(acc * mult.astype(np.float64), z, np.dtype(out_dtype))
+        return saturate_round(acc * mult.astype(np.float64), y_zp.astype(np.float64), np.dtype(out_dtype))
 
 
 # ============================================================================================== MatMul
@@ -231,7 +250,7 @@ class QLinearMatMul(Op):
         ssa, ssb, ssy, szy = attrs.scale_shapes
         # acc is (batch..., M, N): per-row scales broadcast along its rows, per-column ones along its columns
         mult = a_s.reshape(ssa) * b_s.reshape(ssb) / y_s.reshape(ssy)
-        y = _requantize(acc, mult, y_zp.reshape(szy), y_zp.dtype)
+        y = _requantize(acc, mult, y_zp.reshape(szy), y_zp.dtype, acc.ndim - 2)
         return [y.reshape(attrs.out_shape)]
 
 
@@ -424,7 +443,7 @@ class QLinearConv(Op):
         if bias is not None:
             acc += bias.reshape(chan)
         mult = (x_s.reshape(()) * w_s.reshape(chan if w_s.size > 1 else ()) / y_s.reshape(())).astype(np.float32)
-        return [_requantize(acc, mult, y_zp.reshape(()), y_zp.dtype)]
+        return [_requantize(acc, mult, y_zp.reshape(()), y_zp.dtype, 1)]
 
 
 __all__ = ["MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv"]

@@ -1,4 +1,4 @@
-"""Linear quantize / dequantize loops for ``ops/quantization.py``: one pass, scales looked up per element.
+"""Linear quantize / dequantize / requantize loops for the quantization ops: one pass, scales looked up per element.
 
 The input is viewed as ``(O, D, I)`` with ``D`` the quantization axis; the scale and zero point as
 ``(So, Sd, Si)`` with ``So`` 1 or ``O`` and ``Si`` 1 or ``I``, read at ``[o, d // block, i]``: per tensor is
@@ -134,3 +134,63 @@ def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d
         _dequantize_units(x, s3, z3, out, d_len, i_len, block, 0, n)
     else:
         _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, t)
+
+
+#: 1.5 * 2**52: adding and subtracting it rounds a float64 of magnitude <= 2**51 to an integer, halves to even
+_MAGIC64 = 6755399441055744.0
+#: requantized values are clamped to +-2**40 first: far outside every quantized range, inside the trick's
+_CLAMP64 = 1099511627776.0
+
+
+@njit(**SERIAL)
+def _requantize_run(acc, out, m, z, lo, hi, i0, i1):
+    """out[i] = clamp(round_half_even(float64(acc[i]) * m) + z, lo, hi); a NaN product lands on lo."""
+    for i in range(i0, i1):
+        v = np.float64(acc[i]) * m
+        c = v if v > -_CLAMP64 else -_CLAMP64
+        c = c if c < _CLAMP64 else _CLAMP64
+        r = ((c + _MAGIC64) - _MAGIC64) + z
+        r = r if r > lo else lo
+        out[i] = r if r < hi else hi
+
+
+@njit(**SERIAL)
+def _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, e0, e1):
+    """Requantize flat elements e0..e1 of an int32 (O, D, I) accumulator; ``m3`` / ``z3`` float64 (1, 1|D, 1|I)."""
+    per_d = m3.shape[1] > 1
+    per_i = m3.shape[2] > 1
+    e = e0
+    while e < e1:
+        row = e // i_len
+        i0 = e - row * i_len
+        i1 = min(i_len, i0 + e1 - e)
+        d = row % d_len
+        sd = d if per_d else 0
+        base = row * i_len
+        if per_i:
+            for i in range(i0, i1):
+                _requantize_run(acc, out, m3[0, sd, i], z3[0, sd, i], lo, hi, base + i, base + i + 1)
+        else:
+            _requantize_run(acc, out, m3[0, sd, 0], z3[0, sd, 0], lo, hi, base + i0, base + i1)
+        e += i1 - i0
+
+
+@njit(**KERNEL)
+def _requantize_kernel(acc, m3, z3, out, d_len, i_len, lo, hi, ntasks):
+    n = acc.shape[0]
+    for t in prange(ntasks):
+        _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, t * n // ntasks, (t + 1) * n // ntasks)
+
+
+def requantize(acc: np.ndarray, m3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int, lo: int,
+               hi: int) -> None:
+    """Flat int32 ``acc`` laid out (O, D, I) -> flat ``out``; multiplier ``m3`` and zero point ``z3`` of shape
+    (1, 1 or D, 1 or I), both float64."""
+    n = acc.shape[0]
+    if n == 0:
+        return
+    t = _tasks(n)
+    if t == 1:
+        _requantize_units(acc, m3, z3, out, d_len, i_len, float(lo), float(hi), 0, n)
+    else:
+        _requantize_kernel(acc, m3, z3, out, d_len, i_len, float(lo), float(hi), t)

@@ -135,6 +135,19 @@ def test_qlinear_matmul_vs_reference_and_ort(sa, sb, da, db, dy, per_rc, sdt):
         assert np.abs(ours - theirs).max() <= 1 and (ours == theirs).mean() > 0.95
 
 
+def test_qlinear_matmul_batched_per_row_scales():
+    # scales of shape [D, M, 1] vary along a batch axis too: the requantization takes numpy's path
+    a, b = rand_int((2, 3, 4), np.uint8), rand_int((4, 5), np.uint8)
+    a_s = RNG.uniform(0.01, 0.05, (2, 3, 1)).astype(np.float32)
+    a_zp = rand_int((2, 3, 1), np.uint8) // 2
+    b_s, b_zp, y_s, y_zp = np.array(0.03, np.float32), np.array(7, np.uint8), np.array(0.2, np.float32), \
+        np.array(100, np.uint8)
+    model, f = qlmm_model(a, a_s, a_zp, b, b_s, b_zp, y_s, y_zp)
+    (y,) = run_onnumba(model, f)
+    acc = matmul_integer_ref(a, b, a_zp, b_zp)
+    np.testing.assert_array_equal(y, requantize_ref(acc, a_s * b_s / y_s, y_zp, np.uint8))
+
+
 def test_qlinear_matmul_errors():
     a, b = rand_int((3, 4), np.uint8), rand_int((4, 5), np.uint8)
     s = np.array(0.1, np.float32)
