@@ -8,8 +8,9 @@ in ``y_scale``'s type (or the ``precision`` attribute's, opset 23+). ``Dequantiz
 
 Quantized types: int8, uint8, int16, uint16 (and int32 for DequantizeLinear's input). The float8, float4, float6,
 int4 and int2 types are refused with an error naming the type: numpy has no native arithmetic for them.
-These ops are memory bound: numpy ufuncs writing whole arrays serve them; the integer GEMM kernels live in
-``quantized_linear.py``.
+These ops are memory bound: one vectorised Numba pass (``ops/kernels/quantize.py``) reads each scale where it
+applies, without materialising broadcast or repeated scales; a float16-precision division goes through numpy's
+float16 ufuncs. The integer matmul / conv ops live in ``quantized_linear.py``.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ def _parse_common(node) -> QuantAttrs:
     v = node.version
     axis = node.attr("axis", 1, "int") if v >= 13 else 1
     block_size = 0
-    out_dtype = None
     if v >= 21:
         block_size = node.attr("block_size", 0, "int")
         if block_size < 0:
@@ -92,7 +92,7 @@ def _parse_common(node) -> QuantAttrs:
         sat = node.attr("saturate", 1, "int")
         if sat not in (0, 1):
             raise node.error(f"expected 0 or 1, got {sat}", attribute="saturate")
-    return QuantAttrs(axis, block_size, out_dtype)
+    return QuantAttrs(axis, block_size, None)
 
 
 def bind_scale(node, attrs: QuantAttrs, x: TensorInfo, scale: TensorInfo, zp: TensorInfo | None,
@@ -303,8 +303,9 @@ class DynamicQuantizeLinear(Op):
     def run(cls, node, attrs, arrays):
         x = arrays[0]
         f = np.float32
-        hi = f(max(0.0, float(np.nanmax(x)))) if x.size and not np.all(np.isnan(x)) else f(0)
-        lo = f(min(0.0, float(np.nanmin(x)))) if x.size and not np.all(np.isnan(x)) else f(0)
+        # fmax / fmin skip NaN; the initial 0 is the spec's min(0, .) / max(0, .) and covers an empty x
+        hi = f(np.fmax.reduce(x.reshape(-1), initial=0.0))
+        lo = f(np.fmin.reduce(x.reshape(-1), initial=0.0))
         with np.errstate(all="ignore"):
             scale = f(1.0) if hi == lo else f(hi - lo) / f(255)
             zp = np.rint(np.clip(f(0) - lo / scale, 0, 255))

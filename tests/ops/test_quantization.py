@@ -284,3 +284,14 @@ def test_hypothesis_quantize_dequantize_vs_reference(case):
 @given(quant_cases())
 def test_hypothesis_quantize_dequantize_vs_reference_slow(case):
     _check_quant_case(case)
+
+
+def test_empty_inputs():
+    x = np.zeros((0, 3), np.float32)
+    y, s, z = run_onnumba(dq_model(x), {"x": x})
+    assert y.shape == (0, 3) and s == 1 and z == 0
+    sc, zp = np.ones(3, np.float32), np.zeros(3, np.int8)
+    (q,) = run_onnumba(q_model("QuantizeLinear", x, sc, zp), feeds(x, sc, zp))
+    assert q.shape == (0, 3) and q.dtype == np.int8
+    (d,) = run_onnumba(q_model("DequantizeLinear", q, sc, zp), feeds(q, sc, zp))
+    assert d.shape == (0, 3) and d.dtype == np.float32
