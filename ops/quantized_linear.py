@@ -117,8 +117,8 @@ class MatMulIntAttrs:
     # inputs: (a, a_zp, b, b_zp); bound
     a3: tuple | None = None  # A as (batch, M, K)
     b3: tuple | None = None  # B as (batch, K, N)
-    a_idx: np.ndarray | None = None  # batch index into A / B of every output batch entry
-    b_idx: np.ndarray | None = None
+    a_idx: np.ndarray | None = field(default=None, compare=False)  # batch index into A / B of each output entry
+    b_idx: np.ndarray | None = field(default=None, compare=False)
     out_shape: tuple | None = None
     full_shape: tuple | None = None  # out_shape with the M and N a 1-d A or B drops (batch..., M, N)
     zp_shapes: tuple = ()  # broadcast shapes of a_zp, b_zp (None: absent)
