@@ -91,20 +91,11 @@ def table_preamble(title: str, script: str) -> list:
 
 
 def isa() -> str:
-    """The vector ISA onnumba's kernels are compiled for here: the Numba target (``NUMBA_CPU_NAME`` or the
-    host CPU) and whether it has AVX-512 or only AVX2 + FMA, e.g. ``AVX2 (numba target znver3)``."""
-    import llvmlite.binding as llvm
-    from numba.core import config
+    """The vector ISA onnumba's kernels are compiled for here (the Numba target), e.g. ``AVX2+FMA (numba target
+    znver3)``; ``NUMBA_CPU_NAME=haswell`` gives the AVX2 build on an AVX-512 machine."""
+    from onnumba.ops.kernels.isa import describe
 
-    name = config.CPU_NAME or llvm.get_host_cpu_name()
-    feats = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
-    if config.CPU_NAME and not config.CPU_FEATURES:  # an explicit target without explicit features
-        avx512 = any(k in name for k in ("avx512", "znver4", "znver5", "sapphire", "icelake", "cascade"))
-        avx2 = avx512 or any(k in name for k in ("haswell", "broadwell", "skylake", "znver"))
-    else:
-        avx512, avx2 = "+avx512f" in feats, "+avx2" in feats
-    kind = "AVX-512" if avx512 else ("AVX2+FMA" if avx2 else "no AVX2")
-    return f"{kind} (numba target {name})"
+    return describe()
 
 
 def machine_line() -> str:

@@ -50,10 +50,73 @@ def cache_dir() -> str:
     return os.path.join(base, f"kernels-{__version__}", _cpu_target())
 
 
+_PKG_ROOT = os.path.dirname(os.path.abspath(__file__))  # ops/ (or site-packages/onnumba/ops)
+_IMPORT_RE = None
+_STAMPS: dict = {}
+
+
+def _ops_imports(path: str) -> set:
+    """Files of the ``onnumba.ops`` modules that ``path`` imports (from its source text, no import)."""
+    global _IMPORT_RE
+    import re  # noqa: PLC0415
+
+    if _IMPORT_RE is None:
+        _IMPORT_RE = re.compile(r"^\s*from\s+onnumba\.ops((?:\.\w+)*)\s+import\s+\(?([^)\n]*(?:\n[^)\n]*)*?)\)?\s*$"
+                                r"|^\s*import\s+onnumba\.ops((?:\.\w+)+)", re.M)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return set()
+    found = set()
+
+    def add(dotted: str) -> None:
+        base = os.path.join(_PKG_ROOT, *[p for p in dotted.split(".") if p])
+        for cand in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(cand):
+                found.add(cand)
+                return
+
+    for m in _IMPORT_RE.finditer(text):
+        mod = m.group(1) if m.group(1) is not None else m.group(3)
+        add(mod)
+        for name in (m.group(2) or "").replace("\n", " ").split(","):  # submodules imported by name
+            name = name.split("#")[0].split(" as ")[0].strip()
+            if name:
+                add(f"{mod}.{name}")
+    return found
+
+
+def _source_stamp(path: str) -> str:
+    """Hash of ``path`` and every onnumba.ops module it imports, transitively: Numba inlines the kernels a
+    kernel calls, so its cached code is stale when any of them changes (Numba itself only looks at the
+    kernel's own file)."""
+    import hashlib  # noqa: PLC0415
+
+    path = os.path.abspath(path)
+    if path in _STAMPS:
+        return _STAMPS[path]
+    seen, todo = set(), [path]
+    while todo:
+        f = todo.pop()
+        if f not in seen:
+            seen.add(f)
+            todo += _ops_imports(f)
+    h = hashlib.sha1()
+    for f in sorted(seen):
+        try:
+            with open(f, "rb") as fh:
+                h.update(f.encode() + b"\0" + fh.read())
+        except OSError:
+            pass
+    _STAMPS[path] = stamp = h.hexdigest()
+    return stamp
+
+
 def _install_cache_locator() -> None:
     from numba.core import caching  # noqa: PLC0415
 
-    pkg_root = os.path.dirname(os.path.abspath(__file__))  # ops/ (or site-packages/onnumba/ops)
+    pkg_root = _PKG_ROOT
 
     class _OnnumbaCacheLocator(caching.UserProvidedCacheLocator):
         """Numba's user-provided-folder locator, pointed at :func:`cache_dir`, for onnumba's own kernels."""
@@ -62,6 +125,9 @@ def _install_cache_locator() -> None:
             super().__init__(py_func, py_file)
             rel = os.path.relpath(os.path.abspath(py_file), pkg_root)  # e.g. conv/im2col.py
             self._cache_path = os.path.join(cache_dir(), os.path.splitext(rel)[0])
+
+        def get_source_stamp(self):
+            return _source_stamp(self._py_file)
 
         @classmethod
         def from_function(cls, py_func, py_file):

@@ -14,12 +14,12 @@ one fused multiply-add per k, in order, whatever the tile (K blocks continue the
 exact float32 round trip). Edge tiles run the same full-width code on zero-padded packed panels and store
 with masked stores. So rows of A that are equal give bitwise-equal rows of C.
 
-Layout (MR = 8 rows, NR = 32 columns = two 16-lane vectors, a register tile of 16 accumulators):
+Layout (a register tile of MR rows x NR columns, chosen per ISA below):
 
 * packed A: K blocks of KC (the last may be shorter, ``kc``), each holding every row panel ``p`` of MR rows
   contiguously: ``ap[p0 * Mp + p * kc * MR + k * MR + r] = A[p * MR + r, p0 + k]`` with ``Mp`` = M rounded up
   to MR (rows past M zero), so the A block of one K block is one sequential stream.
-* B is copied per (NC columns x KC rows) block into 32-column strips ``bp[(s * kc + k) * NR + j]``
+* B is copied per (NC columns x KC rows) block into NR-column strips ``bp[(s * kc + k) * NR + j]``
   (columns past N zero), which stay in L2 while each A micro-panel (MR x KC) sits in L1.
 
 Calling convention (flat arrays plus offsets, so kernels pass any block of a larger C-contiguous array):
@@ -35,14 +35,16 @@ from __future__ import annotations
 import numpy as np
 
 from onnumba.ops._numba import SERIAL, njit
+from onnumba.ops.kernels import isa
 from onnumba.ops.kernels.epilogue import epilogue_vec
 from onnumba.ops.kernels.simd import sload, vadd, vfma, vload, vload_lanes, vmul, vsel_ge, vsel_gt, vsel_lt, vsplat, vstore, \
     vstore_lanes, vzero
 
-#: rows of the register tile (output channels)
-MR = 8
-#: columns of the register tile (output pixels): two 16-lane vectors
-NR = 32
+#: the register tile, rows (output channels) x columns (output pixels), per ISA (ops/kernels/isa.py): AVX-512,
+#: 8 x 32 = two 16-lane vectors a row, 16 zmm accumulators of 32; AVX2, 6 x 16 = one 16-lane vector (two ymm) a
+#: row, 12 ymm accumulators of 16 plus the B vector and the broadcast (8 x 32 would need 32 ymm and spill)
+AVX512 = isa.has_avx512()
+MR, NR = (8, 32) if AVX512 else (6, 16)
 #: K block: an A micro-panel of MR x KC floats (8 KiB) stays in L1
 KC = 256
 #: N block: a packed B block of KC x NC floats (384 KiB) stays in L2
@@ -105,7 +107,56 @@ def _row_in(c, off, mv, r, nv, accumulate):
 
 
 @njit(**SERIAL)
-def _micro(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias, bo, has_bias, act, a0, a1):
+def _row_out1(c, off, x, nv, last, bv, has_bias, act, a0, a1):
+    if last:
+        x = epilogue_vec(x, bv, has_bias, act, a0, a1)
+    _st(c, off, x, nv)
+
+
+@njit(**SERIAL)
+def _row_in1(c, off, mv, r, nv, accumulate):
+    if accumulate and r < mv:
+        return _ld(c, off, nv)
+    return vzero()
+
+
+@njit(**SERIAL)
+def _micro_6x16(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias, bo, has_bias, act, a0, a1):
+    """The AVX2 tile: 6 x 16, the same contract and summation order as :func:`_micro_8x32`."""
+    x0 = _row_in1(c, coff, mv, 0, nv, accumulate)
+    x1 = _row_in1(c, coff + ldc, mv, 1, nv, accumulate)
+    x2 = _row_in1(c, coff + 2 * ldc, mv, 2, nv, accumulate)
+    x3 = _row_in1(c, coff + 3 * ldc, mv, 3, nv, accumulate)
+    x4 = _row_in1(c, coff + 4 * ldc, mv, 4, nv, accumulate)
+    x5 = _row_in1(c, coff + 5 * ldc, mv, 5, nv, accumulate)
+    a = aoff
+    b = boff
+    for _ in range(kc):
+        u = vload(bp, b)
+        x0 = vfma(x0, u, sload(ap, a))
+        x1 = vfma(x1, u, sload(ap, a + 1))
+        x2 = vfma(x2, u, sload(ap, a + 2))
+        x3 = vfma(x3, u, sload(ap, a + 3))
+        x4 = vfma(x4, u, sload(ap, a + 4))
+        x5 = vfma(x5, u, sload(ap, a + 5))
+        a += 6
+        b += 16
+    z = np.float32(0.0)
+    _row_out1(c, coff, x0, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 1:
+        _row_out1(c, coff + ldc, x1, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 2:
+        _row_out1(c, coff + 2 * ldc, x2, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 3:
+        _row_out1(c, coff + 3 * ldc, x3, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 4:
+        _row_out1(c, coff + 4 * ldc, x4, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 5:
+        _row_out1(c, coff + 5 * ldc, x5, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
+
+
+@njit(**SERIAL)
+def _micro_8x32(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias, bo, has_bias, act, a0, a1):
     """One MR x NR tile: rows < mv and columns < nv of C at c[coff + r*ldc + j]; continues from C's contents
     when ``accumulate``; applies the epilogue when ``last``."""
     x00, x01 = _row_in(c, coff, mv, 0, nv, accumulate)
@@ -129,8 +180,8 @@ def _micro(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias,
         s = sload(ap, a + 5); x50 = vfma(x50, u, s); x51 = vfma(x51, v, s)  # noqa: E702
         s = sload(ap, a + 6); x60 = vfma(x60, u, s); x61 = vfma(x61, v, s)  # noqa: E702
         s = sload(ap, a + 7); x70 = vfma(x70, u, s); x71 = vfma(x71, v, s)  # noqa: E702
-        a += MR
-        b += NR
+        a += 8
+        b += 32
     z = np.float32(0.0)
     _row_out(c, coff, x00, x01, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
     if mv > 1:
@@ -149,6 +200,10 @@ def _micro(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, bias,
         _row_out(c, coff + 7 * ldc, x70, x71, nv, last, bias[bo + 7] if has_bias else z, has_bias, act, a0, a1)
 
 
+#: the micro-kernel of this ISA's tile
+_micro = _micro_8x32 if AVX512 else _micro_6x16
+
+
 @njit(**SERIAL)
 def _pack_b(b, boff, ldb, kc, nc, bp, bpoff=0):
     """bp[bpoff + (s * kc + k) * NR + j] = B[k, s * NR + j] for the kc x nc block at b[boff + k*ldb + j]; zeros
@@ -160,11 +215,11 @@ def _pack_b(b, boff, ldb, kc, nc, bp, bpoff=0):
             d = bpoff + (s * kc + k) * NR
             n = nc - s * NR
             if n >= NR:
-                vstore(bp, d, vload(b, src))
-                vstore(bp, d + 16, vload(b, src + 16))
+                for h in range(0, NR, 16):
+                    vstore(bp, d + h, vload(b, src + h))
             else:
-                vstore(bp, d, vload_lanes(b, src, n))
-                vstore(bp, d + 16, vload_lanes(b, src + 16, n - 16))
+                for h in range(0, NR, 16):
+                    vstore(bp, d + h, vload_lanes(b, src + h, n - h))
             src += NR
 
 
