@@ -64,14 +64,19 @@ def functional_config(model):
         nodes = _model_nodes(model, layer)
         if not isinstance(layer, InputLayer):
             shapes = [list(t.shape) for t in nodes[0].inputs]
-            entry["build_config"] = {"input_shape": shapes if nodes[0].input_is_list
-                                     else shapes[0]}
+            if getattr(layer, "call_positional", False):  # Keras: build(query_shape, ...)
+                names = ("query_shape", "value_shape", "key_shape")
+                entry["build_config"] = {"shapes_dict": dict(zip(names, shapes))}
+            else:
+                entry["build_config"] = {"input_shape": shapes if nodes[0].input_is_list
+                                         else shapes[0]}
         inbound = []
         for node in nodes:
             if isinstance(layer, InputLayer):
                 continue
             refs = [_tensor_ref(model, t) for t in node.inputs]
-            inbound.append({"args": [refs] if node.input_is_list else refs, "kwargs": {}})
+            as_list = node.input_is_list and not getattr(layer, "call_positional", False)
+            inbound.append({"args": [refs] if as_list else refs, "kwargs": {}})
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
 
@@ -151,13 +156,25 @@ def _layer_from_config(entry):
 def _refs_of(args):
     """Flatten an inbound node into (history list, is_list)."""
     if isinstance(args, dict) and "args" in args:  # Keras 3
-        first = args["args"][0] if args["args"] else []
+        positional = args["args"] or [[]]
+        if len(positional) > 1:  # layer(query, value[, key]): MultiHeadAttention
+            return [_history_of(t) for t in positional], True
+        first = positional[0]
         if isinstance(first, dict):
             return [_history_of(first)], False
         return [_history_of(t) for t in first], True
     # Keras 2: [[name, node, tensor, kwargs], ...]
     refs = [list(t[:3]) for t in args]
     return refs, len(refs) > 1
+
+
+def _check_call_kwargs(name, node):
+    """Call arguments that change the computation (masks, use_causal_mask...) are not read."""
+    kwargs = node.get("kwargs") if isinstance(node, dict) else None
+    for key, value in (kwargs or {}).items():
+        if value is not None and value is not False and key != "training":
+            raise ConfigError(f"layer {name!r}: call argument {key}={value!r} is not supported "
+                              f"(only the default, None / False)")
 
 
 def _history_of(ref):
@@ -187,6 +204,7 @@ def _functional_from_config(config):
     while pending:
         progress, rest = False, []
         for name, index, node in pending:
+            _check_call_kwargs(name, node)
             refs, is_list = _refs_of(node)
             if all((r[0], r[1]) in outputs for r in refs):
                 tensors = [outputs[(r[0], r[1])][r[2]] for r in refs]

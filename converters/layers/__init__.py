@@ -1,6 +1,7 @@
 """Keras-style layers (``from onnumba.converters import layers``)."""
 
 from onnumba.converters.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from onnumba.converters.layers.attention import Attention, MultiHeadAttention
 from onnumba.converters.layers.base import Input, InputLayer, KerasTensor, Layer
 from onnumba.converters.layers.base_conv import BaseConv, Conv1D, Conv2D, Conv3D
 from onnumba.converters.layers.conv_transpose import (BaseConvTranspose, Conv1DTranspose,
@@ -56,7 +57,7 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
     UpSampling3D, SimpleRNN, GRU, LSTM, Bidirectional, TimeDistributed, Normalization,
-    CenterCrop)}
+    CenterCrop, MultiHeadAttention, Attention)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

@@ -58,8 +58,10 @@ class BaseSpatialDropout(_Noise):
         return [t.like(b.node("Mul", [t.name, mask], name=self.name))]
 
     def get_config(self):
-        # Keras 3's SpatialDropout config has no 'trainable'
+        # Keras 3's SpatialDropout takes no 'trainable' (and writes a plain dtype)
         cfg = super().get_config()
+        del cfg["trainable"]
+        cfg["dtype"] = "float32"
         cfg.update(rate=self.rate, seed=self.seed, data_format=self.data_format)
         return cfg
 

@@ -118,3 +118,58 @@ def test_recurrent_refusals(kw, match):
 def test_center_crop_refuses_a_small_input():
     with pytest.raises(ValueError, match=r"axis 1 has size 2, smaller than the crop 3"):
         single_layer(layers.CenterCrop(3, 3), (2, 4, 1))
+
+
+def _attention_model():
+    q, v, k = Input((4, 6)), Input((5, 6)), Input((5, 2))
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, output_shape=5)
+    return Model([q, v, k], [mha(q, v, k), layers.Attention(use_scale=True)([q, v])]), mha
+
+
+def test_multi_head_attention_weights_and_numpy_reference():
+    model, mha = _attention_model()
+    assert [w.shape for w in mha.weights] == [(6, 2, 3), (2, 3), (2, 2, 3), (2, 3), (6, 2, 4),
+                                              (2, 4), (2, 4, 5), (5,)]
+    assert mha.count_params() == 36 + 6 + 12 + 6 + 48 + 8 + 40 + 5
+    mha.set_weights([rand(*w.shape, seed=i) for i, w in enumerate(mha.weights)])
+    xq, xv, xk = rand(2, 4, 6, seed=7), rand(2, 5, 6, seed=8), rand(2, 5, 2, seed=9)
+    wq, bq, wk, bk, wv, bv, wo, bo = mha.get_weights()
+    q = np.einsum("btd,dhk->bhtk", xq, wq) + bq[None, :, None]
+    k = np.einsum("bsd,dhk->bhsk", xk, wk) + bk[None, :, None]
+    v = np.einsum("bsd,dhk->bhsk", xv, wv) + bv[None, :, None]
+    s = np.einsum("bhtk,bhsk->bhts", q / np.sqrt(3.0), k)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    expected = np.einsum("bhts,bhsk,hko->bto", p, v, wo) + bo
+    np.testing.assert_allclose(run_model(model, xq, xv, xk)[0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_attention_layers_round_trip_through_json():
+    from onnumba.converters import model_from_json
+    model, _ = _attention_model()
+    clone = model_from_json(model.to_json())
+    clone.set_weights(model.get_weights())
+    xs = [rand(2, 4, 6, seed=1), rand(2, 5, 6, seed=2), rand(2, 5, 2, seed=3)]
+    for a, b in zip(run_model(model, *xs), run_model(clone, *xs)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(use_gate=True), r"use_gate=True is invalid; gated attention is not exported"),
+    (dict(attention_axes=(1, 2)), r"attention_axes=\(1, 2\) is invalid"),
+    (dict(sliding_window=4), r"sliding_window=4 is invalid"),
+])
+def test_multi_head_attention_refusals(kw, match):
+    with pytest.raises(ValueError, match=match):
+        layers.MultiHeadAttention(num_heads=2, key_dim=2, **kw)
+
+
+def test_config_call_arguments_that_change_the_computation_are_refused():
+    from onnumba.converters import ConfigError, model_from_config
+    model, _ = _attention_model()
+    config = model.get_config()
+    entry = next(e for e in config["layers"] if e["class_name"] == "MultiHeadAttention")
+    entry["inbound_nodes"][0]["kwargs"] = {"use_causal_mask": True, "attention_mask": None}
+    with pytest.raises(ConfigError, match=r"layer 'multi_head_attention.*': call argument "
+                                          r"use_causal_mask=True is not supported"):
+        model_from_config(config)

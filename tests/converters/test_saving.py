@@ -111,10 +111,10 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_config_errors(tmp_path):
-    with pytest.raises(ValueError, match="class 'MultiHeadAttention' is not supported"):
+    with pytest.raises(ValueError, match="class 'ConvLSTM2D' is not supported"):
         model_from_config({"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "InputLayer", "config": {"batch_shape": [None, 3, 2]}},
-            {"class_name": "MultiHeadAttention", "config": {"name": "mha"}}]}})
+            {"class_name": "ConvLSTM2D", "config": {"name": "conv_lstm"}}]}})
     with pytest.raises(ValueError, match=r"layer 'd' \(Dense\).*units=-1 is invalid"):
         model_from_config({"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "InputLayer", "config": {"batch_shape": [None, 3]}},
