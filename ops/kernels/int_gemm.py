@@ -5,7 +5,7 @@ Numerics only: callers validate every shape and index and allocate the outputs.
 
 from __future__ import annotations
 
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._numba import INLINE, KERNEL, njit, prange
 
 #: the GEMM's cache tiles: a task owns _ROWS output rows; columns go in tiles of _NT (four int32 rows of it stay in
 #: L1) and the inner dimension in chunks of _KC (a _KC x _NT block of B stays in L2 while the task's rows pass)
@@ -16,8 +16,10 @@ _ROWS, _NT, _KC = 16, 256, 128
 def int_gemm_kernel(a, b, a_idx, b_idx, out):
     """out[t] = a[a_idx[t]] @ b[b_idx[t]] for int32 (Ba, M, K) and (Bb, K, N) into int32 (Bo, M, N).
 
-    One prange task per _ROWS output rows of one batch entry; four rows at a time share each load of B. Sums
-    wrap in int32 (the products of zero-point-centered 8-bit values fit; only the sum may overflow).
+    One prange task per _ROWS output rows of one batch entry. The micro-kernel updates four output rows from
+    four rows of B at once (16 products per loaded B vector and per stored output vector); leftover rows and
+    depths go one at a time. Sums wrap in int32: the products of zero-point-centered 8-bit values fit, only the
+    sum may overflow, and wrapping at the store gives the same result as wrapping at every addition.
     """
     nb, m, n = out.shape
     k = a.shape[2]
@@ -37,32 +39,49 @@ def int_gemm_kernel(a, b, a_idx, b_idx, out):
             for k0 in range(0, k, _KC):
                 k1 = min(k0 + _KC, k)
                 i = r0
-                while i + 4 <= r1:
-                    o0 = om[i, j0:j1]
-                    o1 = om[i + 1, j0:j1]
-                    o2 = om[i + 2, j0:j1]
-                    o3 = om[i + 3, j0:j1]
-                    for kk in range(k0, k1):
-                        a0 = am[i, kk]
-                        a1 = am[i + 1, kk]
-                        a2 = am[i + 2, kk]
-                        a3 = am[i + 3, kk]
-                        br = bm[kk, j0:j1]
-                        for j in range(j1 - j0):
-                            bv = br[j]
-                            o0[j] += a0 * bv
-                            o1[j] += a1 * bv
-                            o2[j] += a2 * bv
-                            o3[j] += a3 * bv
-                    i += 4
                 while i < r1:
-                    o0 = om[i, j0:j1]
-                    for kk in range(k0, k1):
-                        a0 = am[i, kk]
-                        br = bm[kk, j0:j1]
-                        for j in range(j1 - j0):
-                            o0[j] += a0 * br[j]
-                    i += 1
+                    nr = min(4, r1 - i)
+                    kk = k0
+                    if nr == 4:
+                        _micro_4x4(am, bm, om, i, j0, j1, kk, k1)
+                        kk += (k1 - k0) // 4 * 4
+                    for r in range(i, i + nr):
+                        o = om[r, j0:j1]
+                        for k2 in range(kk, k1):
+                            av = am[r, k2]
+                            br = bm[k2, j0:j1]
+                            for j in range(j1 - j0):
+                                o[j] += av * br[j]
+                    i += nr
+
+
+@njit(**INLINE)
+def _micro_4x4(am, bm, om, i, j0, j1, k0, k1):
+    """Rows i..i+3 of om[:, j0:j1] += am[i:i+4, kk:kk+4] @ bm[kk:kk+4, j0:j1] for kk = k0, k0 + 4, ... < k1 - 3."""
+    o0 = om[i, j0:j1]
+    o1 = om[i + 1, j0:j1]
+    o2 = om[i + 2, j0:j1]
+    o3 = om[i + 3, j0:j1]
+    kk = k0
+    while kk + 4 <= k1:
+        b0 = bm[kk, j0:j1]
+        b1 = bm[kk + 1, j0:j1]
+        b2 = bm[kk + 2, j0:j1]
+        b3 = bm[kk + 3, j0:j1]
+        a00, a01, a02, a03 = am[i, kk], am[i, kk + 1], am[i, kk + 2], am[i, kk + 3]
+        a10, a11, a12, a13 = am[i + 1, kk], am[i + 1, kk + 1], am[i + 1, kk + 2], am[i + 1, kk + 3]
+        a20, a21, a22, a23 = am[i + 2, kk], am[i + 2, kk + 1], am[i + 2, kk + 2], am[i + 2, kk + 3]
+        a30, a31, a32, a33 = am[i + 3, kk], am[i + 3, kk + 1], am[i + 3, kk + 2], am[i + 3, kk + 3]
+        for j in range(j1 - j0):
+            v0 = b0[j]
+            v1 = b1[j]
+            v2 = b2[j]
+            v3 = b3[j]
+            o0[j] += a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3
+            o1[j] += a10 * v0 + a11 * v1 + a12 * v2 + a13 * v3
+            o2[j] += a20 * v0 + a21 * v1 + a22 * v2 + a23 * v3
+            o3[j] += a30 * v0 + a31 * v1 + a32 * v2 + a33 * v3
+        kk += 4
 
 
 @njit(**KERNEL)
