@@ -61,6 +61,11 @@ class ConvTransposeAttrs:
     #: (W it was packed from, packed W) when W is a plan-time constant, so ``run`` does not repack it
     packed: tuple | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def algorithm(self) -> str:
+        """The bound kernel, for plan views: "k2s2", "k3s2" or "generic"."""
+        return self.path
+
 
 # ----------------------------------------------------------------------------------------------- op
 

@@ -296,3 +296,16 @@ def test_hypothesis_fast_paths(N, C, M, H, W, kind, bias):
     elif kind == "k3same":
         attrs.update(auto_pad="SAME_LOWER")
     check(rand((N, C, H, W)), rand((C, M, ks, ks), seed=1), rand(M, seed=2) if bias else None, **attrs)
+
+
+@pytest.mark.parametrize("wshape,attrs,want", [
+    ((4, 3, 2, 2), {"strides": [2, 2]}, "k2s2"),
+    ((4, 3, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]}, "k3s2"),
+    ((4, 3, 3, 3), {"pads": [1, 1, 1, 1]}, "generic"),
+])
+def test_bound_algorithm(wshape, attrs, want):
+    x, w = rand((1, 4, 5, 6)), rand(wshape, seed=1)
+    sess = onnumba.InferenceSession(ct_model(x, w, **attrs).SerializeToString())
+    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
+    (step,) = plan.steps
+    assert step.attrs.algorithm == want
