@@ -88,7 +88,8 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
     from benchmarks._timing import geomean
 
     lines = table_preamble("torchvision corpus sweep", "bench_corpus.py")
-    lines += [machine_line(), "",
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines += [machine_line() + f" Load average when written: {load:.1f}.", "",
               "Models: torchvision 0.28 with random weights (`weights=None`), batch 1, the smallest input each "
               "family accepts, exported by torch.onnx's TorchScript exporter (`tests/corpus/"
               "make_torchvision_corpus.py`). Feeds: seeded standard normal. *max rel diff*: max |onnumba - "
@@ -134,6 +135,8 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per model (child process)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the raw rows here")
+    p.add_argument("--merge", action="store_true",
+                   help="start from the rows already in --json and re-run only --models (or the failures)")
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(measure(args.child, args.repeats)))
@@ -145,6 +148,12 @@ def main(argv=None):
         files = [f for f in files if os.path.basename(f)[:-5] in set(args.models)]
     if not files:
         sys.exit("no corpus models: run python tests/corpus/make_torchvision_corpus.py first")
+    previous = {}
+    if args.merge and args.json and os.path.exists(args.json):
+        with open(args.json) as fh:
+            previous = {r["model"]: r for r in json.load(fh)}
+        if not args.models:  # re-run what did not load or match
+            files = [f for f in files if not previous.get(os.path.basename(f)[:-5], {}).get("matches")]
     rows = []
     for f in files:
         r = run_child(f, args.repeats, args.timeout)
@@ -154,6 +163,9 @@ def main(argv=None):
               f"ours {_fmt(r.get('ours_ms'), '.1f'):>8s} ms  ort {_fmt(r.get('ort_ms'), '.1f'):>8s} ms  "
               f"ratio {_fmt(r.get('ratio'), '.2f')}  {r.get('missing') or r.get('error') or r.get('divergence') or ''}",
               flush=True)
+    if previous:
+        fresh = {r["model"] for r in rows}
+        rows = sorted(rows + [r for k, r in previous.items() if k not in fresh], key=lambda r: r["model"])
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

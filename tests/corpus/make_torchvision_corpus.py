@@ -7,11 +7,11 @@ Writes ``<family>_op<opset>.onnx`` and ``manifest.json`` into ``$ONNUMBA_CORPUS_
 (``pip install torch==2.13.0`` then ``pip install --no-deps torchvision==0.28.0`` here), never a runtime
 dependency of onnumba.
 
-Every model is built with ``weights=None`` (nothing is downloaded; segmentation backbones too), seeded, in
-eval mode, batch 1, at the smallest input its family accepts (each size is in :data:`FAMILIES` with its
-reason), and exported with the TorchScript exporter (``dynamo=False``), the one most published ONNX files
-come from. A family that torch.onnx cannot export at an opset is written to the manifest with its error,
-not silently dropped.
+Every model is built with ``weights=None`` (nothing is downloaded; segmentation backbones too), seeded, its
+constant-valued parameters randomized (:func:`randomize_constants`), in eval mode, batch 1, at the smallest
+input its family accepts (each size is in :data:`FAMILIES` with its reason), and exported with the TorchScript
+exporter (``dynamo=False``), the one most published ONNX files come from. A family that torch.onnx cannot
+export at an opset is written to the manifest with its error, not silently dropped.
 """
 
 from __future__ import annotations
@@ -102,8 +102,29 @@ def build(family: str):
                 return self.inner(x)["out"]
 
         model = Out().eval()
+    randomize_constants(model, torch)
     torch.manual_seed(1)
     return model, torch.randn(1, 3, size, size)
+
+
+def randomize_constants(model, torch) -> None:
+    """Give every constant-valued float parameter or buffer random values, so no part of the graph is trivial.
+
+    torchvision's fresh models zero ViT's head (its logits would all be 0, a vacuous comparison), scale
+    ConvNeXt's residual branches by 1e-6 and leave every BatchNorm an identity (weight 1, bias 0, mean 0,
+    var 1). Zero-ish tensors become N(0, 0.1); the others (BN weights and variances) are scaled by U(0.5, 1.5),
+    which keeps variances positive.
+    """
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            if not t.is_floating_point() or t.numel() < 2 or bool((t != t.flatten()[0]).any()):
+                continue
+            v = float(t.flatten()[0])
+            if abs(v) < 1e-3:
+                t.copy_(0.1 * torch.randn(t.shape, generator=g))
+            else:
+                t.mul_(0.5 + torch.rand(t.shape, generator=g))
 
 
 def export_one(family: str, opset: int, out_dir: str) -> dict:
@@ -113,7 +134,8 @@ def export_one(family: str, opset: int, out_dir: str) -> dict:
     path = os.path.join(out_dir, fname)
     entry = {"family": family, "opset": opset, "file": fname, "builder": FAMILIES[family][0],
              "input_shape": [1, 3, FAMILIES[family][2], FAMILIES[family][2]], "size_reason": FAMILIES[family][3],
-             "torch": torch.__version__, "torchvision": torchvision.__version__, "exporter": "torchscript"}
+             "constants_randomized": True, "torch": torch.__version__, "torchvision": torchvision.__version__,
+             "exporter": "torchscript"}
     t0 = time.perf_counter()
     try:
         model, x = build(family)
