@@ -23,7 +23,8 @@ from onnumba.converters.layers.pooling import (AveragePooling1D, AveragePooling2
                                                GlobalAveragePooling3D, GlobalMaxPooling1D,
                                                GlobalMaxPooling2D, GlobalMaxPooling3D,
                                                MaxPooling1D, MaxPooling2D, MaxPooling3D)
-from onnumba.converters.layers.preprocessing import CenterCrop, Normalization, Rescaling
+from onnumba.converters.layers.preprocessing import (CenterCrop, Normalization, Rescaling,
+                                                     Resizing)
 from onnumba.converters.layers.recurrent import GRU, LSTM, BaseRNN, SimpleRNN
 from onnumba.converters.layers.regularization import (BaseSpatialDropout, GaussianDropout,
                                                       GaussianNoise, SpatialDropout1D,
@@ -57,7 +58,7 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
     UpSampling3D, SimpleRNN, GRU, LSTM, Bidirectional, TimeDistributed, Normalization,
-    CenterCrop, MultiHeadAttention, Attention)}
+    CenterCrop, MultiHeadAttention, Attention, Resizing)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

@@ -145,3 +145,76 @@ class CenterCrop(Layer):
         cfg = super().get_config()
         cfg.update(data_format=self.data_format, height=self.height, width=self.width)
         return cfg
+
+
+class Resizing(Layer):
+    """Keras Resizing(height, width, interpolation="bilinear", crop_to_aspect_ratio=False, ...):
+    images resized to height x width ('nearest', 'bilinear', 'bicubic'; no antialiasing, as
+    Keras's default). crop_to_aspect_ratio first takes the largest centred window of the target
+    aspect ratio, as Keras does. Keras's 'area' and 'lanczos' modes and pad_to_aspect_ratio have
+    no ONNX Resize equivalent and are refused. A bicubic downscale matches Keras's JAX backend;
+    TensorFlow's differs by ~1e-3, and onnxruntime (1.32) refuses it once its layout optimizer
+    has moved the NCHW transpose through the Resize."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                 antialias=False, data_format=None, **kwargs):
+        from onnumba.converters.layers.reshaping import RESIZE_ATTRS
+        super().__init__(**kwargs)
+        self.height = self._check_positive_int("height", height)
+        self.width = self._check_positive_int("width", width)
+        self.interpolation = self._check_choice("interpolation", interpolation,
+                                                tuple(RESIZE_ATTRS))
+        self._attrs = RESIZE_ATTRS[self.interpolation]
+        if pad_to_aspect_ratio:
+            raise self._arg_error("pad_to_aspect_ratio", pad_to_aspect_ratio, "not exported")
+        if antialias:
+            raise self._arg_error("antialias", antialias, "not exported")
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.fill_mode, self.fill_value = fill_mode, fill_value
+        self.data_format = self._check_choice("data_format", data_format or "channels_last",
+                                              ("channels_last", "channels_first"))
+
+    def _hw(self, shape):
+        if len(shape) != 4:
+            raise ShapeProblem(f"expected a rank-4 image batch, got rank {len(shape)}")
+        return (1, 2) if self.data_format == "channels_last" else (2, 3)
+
+    def _crop_box(self, h, w):
+        """(top, left, crop height, crop width) of Keras's crop_to_aspect_ratio."""
+        ch = max(min(h, int(float(w * self.height) / self.width)), 1)
+        cw = max(min(w, int(float(h * self.width) / self.height)), 1)
+        return int(float(h - ch) / 2), int(float(w - cw) / 2), ch, cw
+
+    def compute_output_shape(self, input_shape):
+        axes = self._hw(input_shape)
+        if self.crop_to_aspect_ratio and any(input_shape[a] is None for a in axes):
+            raise ShapeProblem("crop_to_aspect_ratio needs known image sizes")
+        out = list(input_shape)
+        out[axes[0]], out[axes[1]] = self.height, self.width
+        return tuple(out)
+
+    def export(self, ctx, node, inputs):
+        b = ctx.b
+        t = ctx.to_channels_first(inputs[0], self.data_format)
+        h, w = (t.shape[a] for a in self._hw(t.shape))
+        x = t.name
+        if self.crop_to_aspect_ratio:
+            top, left, ch, cw = self._crop_box(h, w)
+            x = b.node("Slice", [x, b.const([top, left]), b.const([top + ch, left + cw]),
+                                 b.const([2, 3])], name=self.name)
+        lead = b.node("Slice", [b.node("Shape", [x], name=self.name), b.const([0]),
+                                b.const([2])], name=self.name)
+        sizes = b.node("Concat", [lead, b.const([self.height, self.width],
+                                                name=f"{self.name}_size")],
+                       name=self.name, axis=0)
+        y = b.node("Resize", [x, "", "", sizes], name=self.name, **self._attrs)
+        return [t.like(y, node.outputs[0].shape)]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(height=self.height, width=self.width, interpolation=self.interpolation,
+                   crop_to_aspect_ratio=self.crop_to_aspect_ratio, pad_to_aspect_ratio=False,
+                   fill_mode=self.fill_mode, fill_value=self.fill_value, antialias=False,
+                   data_format=self.data_format)
+        return cfg

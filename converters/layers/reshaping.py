@@ -119,15 +119,28 @@ class BaseCropping(_SpatialAxesLayer):
         return cfg
 
 
+#: Keras image.resize interpolations (antialias=False) as ONNX Resize attributes; checked
+#: against Keras 3.15 on TensorFlow and JAX (bicubic: Keys a=-0.5, taps outside the image
+#: dropped and the weights renormalised, i.e. exclude_outside=1)
+RESIZE_ATTRS = {
+    "nearest": dict(mode="nearest", coordinate_transformation_mode="half_pixel",
+                    nearest_mode="round_prefer_floor"),
+    "bilinear": dict(mode="linear", coordinate_transformation_mode="half_pixel"),
+    "bicubic": dict(mode="cubic", coordinate_transformation_mode="half_pixel",
+                    cubic_coeff_a=-0.5, exclude_outside=1),
+}
+
+
 class _UpSampling(_SpatialAxesLayer):
-    """Nearest (repeat) or bilinear (half-pixel, like Keras's image.resize) upsampling."""
+    """Nearest (repeat), bilinear or bicubic (half-pixel, like Keras's image.resize)
+    upsampling."""
 
     def _init_upsampling(self, rank, size, data_format, interpolation):
         self.rank = rank
         self._init_data_format(data_format)
         self.size = self._tuple(size, rank, "size")
         self.interpolation = self._check_choice("interpolation", interpolation,
-                                                ("nearest", "bilinear"))
+                                                ("nearest", "bilinear", "bicubic"))
 
     def compute_output_shape(self, input_shape):
         batch, spatial, channels = self._check_input(input_shape)
@@ -144,7 +157,7 @@ class _UpSampling(_SpatialAxesLayer):
             attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
                          nearest_mode="floor")
         else:
-            attrs = dict(mode="linear", coordinate_transformation_mode="half_pixel")
+            attrs = RESIZE_ATTRS[self.interpolation]
         y = ctx.b.node("Resize", [t.name, "", scales], name=self.name, **attrs)
         return [t.like(y, node.outputs[0].shape)]
 
@@ -163,7 +176,8 @@ class UpSampling1D(_UpSampling):
 
 
 class UpSampling2D(_UpSampling):
-    """Keras UpSampling2D(size=(2, 2), data_format, interpolation='nearest' | 'bilinear')."""
+    """Keras UpSampling2D(size=(2, 2), data_format, interpolation='nearest' | 'bilinear' |
+    'bicubic'); Keras's 'lanczos3' / 'lanczos5' have no ONNX Resize mode."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)

@@ -72,6 +72,10 @@ CASES = [
     (layers.Normalization, dict(axis=1, mean=[1.0, 2.0], variance=[1.0, 4.0]), (2, 3)),
     (layers.Normalization, dict(axis=None), (2, 3)),
     (layers.CenterCrop, dict(height=2, width=3), (4, 5, 1)),
+    (layers.Resizing, dict(height=3, width=5, interpolation="nearest"), (4, 4, 2)),
+    (layers.Resizing, dict(height=4, width=4, crop_to_aspect_ratio=True,
+                           data_format="channels_first"), (1, 6, 9)),
+    (layers.UpSampling2D, dict(size=2, interpolation="bicubic"), (3, 3, 1)),
 ]
 
 
@@ -113,7 +117,6 @@ def test_keras2_leaky_relu_alpha_and_input_layer_keys():
     (layers.MaxPooling2D, dict(pool_size=(2, 2, 2)), r"pool_size=\(2, 2, 2\) must be an int"),
     (layers.ZeroPadding2D, dict(padding=((1, 2, 3), (1, 1))), r"padding=\(\(1, 2, 3\)"),
     (layers.Cropping2D, dict(cropping=-1), r"cropping=-1 is invalid"),
-    (layers.UpSampling2D, dict(interpolation="bicubic"), r"interpolation='bicubic'"),
     (layers.BatchNormalization, dict(epsilon=0), r"epsilon=0 is invalid"),
     (layers.ReLU, dict(max_value=-1), r"max_value=-1 is invalid"),
     (layers.Reshape, dict(target_shape=(-1, -1)), r"target_shape=\(-1, -1\) is invalid"),
@@ -127,6 +130,11 @@ def test_keras2_leaky_relu_alpha_and_input_layer_keys():
     (layers.SpatialDropout2D, dict(rate=1.0), r"rate=1.0 is invalid"),
     (layers.GaussianNoise, dict(stddev=-1), r"stddev=-1 is invalid"),
     (layers.RepeatVector, dict(n=0), r"n=0 is invalid"),
+    (layers.Resizing, dict(height=2, width=2, interpolation="area"),
+     r"interpolation='area' is invalid"),
+    (layers.Resizing, dict(height=2, width=2, pad_to_aspect_ratio=True),
+     r"pad_to_aspect_ratio=True is invalid"),
+    (layers.UpSampling2D, dict(interpolation="lanczos3"), r"interpolation='lanczos3'"),
 ])
 def test_argument_validation_messages(cls, kw, match):
     with pytest.raises(ValueError, match=r"\(created at .*test_configs\.py:\d+\).*" + match):

@@ -26,6 +26,17 @@ JSON_CASES = sorted(os.path.relpath(p, HERE)[:-len(".json")]
                     if not p.endswith("VERSIONS.json"))
 BN_CASES = [c for c in CASES if "t0" in np.load(os.path.join(HERE, c + ".npz")).files]
 ATOL = RTOL = 1e-4
+#: cases where what ONNX can express differs from the Keras backend's own kernel
+KNOWN_DIFFERENCES = {
+    "tensorflow/resizing_bicubic": "TensorFlow's bicubic resize at a non-integer scale differs "
+                                   "(~2e-3) from Keys a=-0.5 with renormalised edges, which is "
+                                   "JAX's and ONNX Resize's (exclude_outside=1)",
+}
+
+
+def _known_difference(case, request):
+    if case in KNOWN_DIFFERENCES:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_DIFFERENCES[case], strict=True))
 
 
 def _data(case):
@@ -61,7 +72,8 @@ def test_fixtures_cover_both_backends():
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_real_keras_file_on_onnxruntime(case):
+def test_real_keras_file_on_onnxruntime(case, request):
+    _known_difference(case, request)
     xs, ys, _ = _data(case)
     proto = _proto(case)
     _check(run_ort(proto, _feeds(proto, xs)), ys)
@@ -79,6 +91,7 @@ def _onnumba_session(proto, request):
 
 @pytest.mark.parametrize("case", CASES)
 def test_real_keras_file_on_onnumba(case, request):
+    _known_difference(case, request)
     xs, ys, _ = _data(case)
     proto = _proto(case)
     session = _onnumba_session(proto, request)
