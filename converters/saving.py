@@ -11,7 +11,9 @@ Formats (Keras 3 ``serialization_lib`` / ``saving_lib``, read from Keras's sourc
   too);
 * a ``.keras`` file is a zip with ``config.json``, ``metadata.json`` and ``model.weights.h5``,
   where the weights of a model's layers are ``layers/<snake_case(class)>[_<n>]/vars/<i>``,
-  numbered per class in ``model.layers`` order (Keras never uses the layer names there).
+  numbered per class in ``model.layers`` order (Keras never uses the layer names there); a
+  nested model's under ``layers/functional/layers/...``, an RNN's under ``<layer>/cell/vars``
+  (each layer says where through ``Layer.h5_var_groups``).
 
 h5py is imported lazily (optional extra ``onnumba[keras]``).
 """
