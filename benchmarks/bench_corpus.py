@@ -106,12 +106,15 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
             why = ("missing " + ", ".join(r["missing"])) if r.get("missing") else r.get("error", "")
         elif not r.get("matches"):
             why = "first divergent " + r.get("divergence", "")
-        lines.append(f"| {r['model'].rsplit('_op', 1)[0]} | {r.get('opset', r['model'].rsplit('_op', 1)[-1])} | "
+        family, _, tail = r["model"].rpartition("_op")
+        family += " (dynamic batch 2)" if tail.endswith("_dyn") else ""
+        lines.append(f"| {family} | {r.get('opset', tail.split('_')[0])} | "
                      f"{r.get('nodes', '-')} | {loads} | {matches} | {_fmt(r.get('max_rel_diff'), '.1e')} | "
                      f"{_fmt(r.get('ours_ms'), '.1f')} | {_fmt(r.get('ort_ms'), '.1f')} | "
                      f"{_fmt(r.get('ratio'), '.2f')} | {why.replace('|', '/')} |")
     for e in refused:
-        lines.append(f"| {e['family']} | {e['opset']} | - | export refused | - | - | - | - | - | "
+        dyn = " (dynamic batch 2)" if e.get("dynamic_batch") else ""
+        lines.append(f"| {e['family']}{dyn} | {e['opset']} | - | export refused | - | - | - | - | - | "
                      f"torch.onnx: {e['error'].replace('|', '/')} |")
     n = len(rows)
     ok = [r for r in rows if r.get("loads")]

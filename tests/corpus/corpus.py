@@ -41,7 +41,7 @@ _NP = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.DOUBLE: np.float64,
 
 
 def feeds(model: onnx.ModelProto, seed: int = 0) -> dict:
-    """Seeded standard-normal feeds for the graph inputs that are not initializers (static shapes)."""
+    """Seeded standard-normal feeds for the graph inputs that are not initializers; a dynamic axis gets 2."""
     rng = np.random.default_rng(seed)
     inits = {t.name for t in model.graph.initializer}
     out = {}
@@ -49,7 +49,7 @@ def feeds(model: onnx.ModelProto, seed: int = 0) -> dict:
         if vi.name in inits:
             continue
         tt = vi.type.tensor_type
-        shape = [d.dim_value if d.dim_value > 0 else 1 for d in tt.shape.dim]
+        shape = [d.dim_value if d.dim_value > 0 else 2 for d in tt.shape.dim]
         out[vi.name] = rng.standard_normal(shape).astype(_NP[tt.elem_type])
     return out
 

@@ -127,15 +127,23 @@ def randomize_constants(model, torch) -> None:
                 t.mul_(0.5 + torch.rand(t.shape, generator=g))
 
 
-def export_one(family: str, opset: int, out_dir: str) -> dict:
-    """Export one family at one opset; the manifest entry (``status`` "ok" or "export_failed" with the error)."""
+def file_name(family: str, opset: int, dynamic_batch: bool = False) -> str:
+    return f"{family}_op{opset}{'_dyn' if dynamic_batch else ''}.onnx"
+
+
+def export_one(family: str, opset: int, out_dir: str, dynamic_batch: bool = False) -> dict:
+    """Export one family at one opset; the manifest entry (``status`` "ok" or "export_failed" with the error).
+
+    ``dynamic_batch`` declares the batch axis dynamic (``dynamic_axes``), as most published exports do: the
+    graph then computes shapes at run time (Shape / Gather / Concat / Reshape chains) instead of constants.
+    """
     torch, torchvision = import_torchvision()
-    fname = f"{family}_op{opset}.onnx"
+    fname = file_name(family, opset, dynamic_batch)
     path = os.path.join(out_dir, fname)
     entry = {"family": family, "opset": opset, "file": fname, "builder": FAMILIES[family][0],
              "input_shape": [1, 3, FAMILIES[family][2], FAMILIES[family][2]], "size_reason": FAMILIES[family][3],
              "constants_randomized": True, "torch": torch.__version__, "torchvision": torchvision.__version__,
-             "exporter": "torchscript"}
+             "exporter": "torchscript", "dynamic_batch": dynamic_batch}
     t0 = time.perf_counter()
     try:
         model, x = build(family)
@@ -146,7 +154,8 @@ def export_one(family: str, opset: int, out_dir: str) -> dict:
             warnings.simplefilter("ignore")
             tmp = path + ".part"
             torch.onnx.export(model, (x,), tmp, opset_version=opset, dynamo=False, input_names=["input"],
-                              output_names=["output"], do_constant_folding=True)
+                              output_names=["output"], do_constant_folding=True,
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch else None)
         os.replace(tmp, path)
         entry.update(status="ok", bytes=os.path.getsize(path))
     except Exception as e:  # recorded, not dropped: the manifest says which family/opset torch.onnx refuses
@@ -168,7 +177,7 @@ def load_manifest(out_dir: str) -> dict:
 
 
 def save_manifest(out_dir: str, entries: dict) -> None:
-    rows = sorted(entries.values(), key=lambda e: (e["family"], e["opset"]))
+    rows = sorted(entries.values(), key=lambda e: e["file"])
     tmp = os.path.join(out_dir, MANIFEST + ".part")
     with open(tmp, "w") as f:
         json.dump({"generator": "tests/corpus/make_torchvision_corpus.py", "models": rows}, f, indent=1)
@@ -182,17 +191,19 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=corpus_dir(), help="cache folder (default: $ONNUMBA_CORPUS_DIR or "
                                                         "~/.cache/onnumba/corpus)")
     p.add_argument("--force", action="store_true", help="re-export models already present")
+    p.add_argument("--dynamic-batch", action="store_true",
+                   help="export with a dynamic batch axis instead (files <family>_op<opset>_dyn.onnx)")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     entries = load_manifest(args.out)
     for family in args.families:
         for opset in args.opsets:
-            fname = f"{family}_op{opset}.onnx"
+            fname = file_name(family, opset, args.dynamic_batch)
             if not args.force and fname in entries and (entries[fname]["status"] != "ok" or
                                                         os.path.exists(os.path.join(args.out, fname))):
                 print(f"{fname:45s} kept ({entries[fname]['status']})", flush=True)
                 continue
-            e = export_one(family, opset, args.out)
+            e = export_one(family, opset, args.out, args.dynamic_batch)
             entries[fname] = e
             save_manifest(args.out, entries)
             what = f"{e['bytes'] / 1e6:.1f} MB" if e["status"] == "ok" else e["error"]
