@@ -21,8 +21,8 @@ AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 
 #: index of each value in a :func:`window_array`: kernel, strides, dilations, begin pads, output and input sizes,
-#: each for the (depth, height, width) axes. Kernels compile these in as constants and Numba's cache only
-#: watches a kernel's own file: after changing the layout, clear the kernels' caches (``__pycache__/*.nbi``).
+#: each for the (depth, height, width) axes. Kernels compile these in as constants (their cache stamps,
+#: ops/_numba.py, include this module, so a layout change recompiles them).
 (G_KD, G_KH, G_KW, G_SD, G_SH, G_SW, G_DD, G_DH, G_DW, G_PD, G_PH, G_PW, G_OD, G_OH, G_OW, G_ID, G_IH,
  G_IW) = range(18)
 G_SIZE = 18
