@@ -346,3 +346,17 @@ def test_every_opset_on_a_model_using_most_ops(opset):
     ys = run_model(model, x, opset=opset)
     for y, e in zip(ys, ref.model_forward(model, x)):
         np.testing.assert_allclose(y, e, rtol=1e-4, atol=1e-5)
+
+
+def test_sequential_in_sequential_round_trips_through_keras_file(tmp_path):
+    inner = Sequential([Input((4,)), layers.Dense(3, activation="relu")], name="block")
+    outer = Sequential([inner, layers.Dense(2)], name="outer")
+    assert outer.layers[0] is inner and outer.count_params() == 23
+    x = rand(3, 4)
+    (expected,) = run_model(outer, x)
+    outer.save(tmp_path / "o.keras")
+    clone = load_keras(tmp_path / "o.keras")
+    np.testing.assert_array_equal(run_model(clone, x)[0], expected)
+    lines = []
+    clone.summary(print_fn=lines.append)
+    assert any(line.strip().startswith("block (Sequential)") for line in lines)
