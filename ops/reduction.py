@@ -326,7 +326,8 @@ class _Reduce(Op):
         y = cls.post(reduce_array(x, attrs.red, cls.op), n)
         if dt == BOOL:
             y = y.view(BOOL)
-        return [y.astype(dt, copy=False).reshape(attrs.out_shape)]
+        with np.errstate(invalid="ignore"):  # the log of a negative integer sum: NaN, undefined as an integer
+            return [y.astype(dt, copy=False).reshape(attrs.out_shape)]
 
     #: integer inputs computed in float64 (the log / root ops)
     float_compute: bool = False
