@@ -17,6 +17,18 @@ from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
 PAR_MIN = 1 << 16
 
 
+@njit(**SERIAL)
+def _span(e, e1, d_len, i_len, block, per_o):
+    """The run of flat elements from ``e`` (before ``e1``) that stays in one (o, d) row of the (O, D, I) layout:
+    ``(base, i0, i1, so, sd)`` with the run being ``base + i0 .. base + i1`` and its scale row ``[so, sd]``."""
+    row = e // i_len
+    i0 = e - row * i_len
+    i1 = min(i_len, i0 + e1 - e)
+    o = row // d_len
+    d = row - o * d_len
+    return row * i_len, i0, i1, (o if per_o else 0), d // block
+
+
 #: adding and subtracting 1.5 * 2**23 rounds a float32 of magnitude <= 2**22 to an integer, halves to even
 _MAGIC = np.float32(12582912.0)
 #: quotients are clamped to +-2**22 first: far outside every quantized range, and inside the trick's
@@ -40,18 +52,10 @@ def _quantize_run(x, out, s, z, lo, hi, i0, i1):
 def _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, e0, e1):
     """Quantize flat elements e0..e1 (``s3`` float32, ``z3`` float32 holding integers, ``lo``/``hi`` float32)."""
     per_o = s3.shape[0] > 1
-    per_i = s3.shape[2] > 1
     e = e0
     while e < e1:
-        row = e // i_len
-        i0 = e - row * i_len
-        i1 = min(i_len, i0 + e1 - e)
-        o = row // d_len
-        d = row - o * d_len
-        so = o if per_o else 0
-        sd = d // block
-        base = row * i_len
-        if per_i:
+        base, i0, i1, so, sd = _span(e, e1, d_len, i_len, block, per_o)
+        if s3.shape[2] > 1:
             for i in range(i0, i1):
                 _quantize_run(x, out, s3[so, sd, i], z3[so, sd, i], lo, hi, base + i, base + i + 1)
         else:
@@ -77,18 +81,10 @@ def _dequantize_run(x, out, s, z, i0, i1):
 def _dequantize_units(x, s3, z3, out, d_len, i_len, block, e0, e1):
     """out[e] = float32(x[e] - z) * s for flat elements e0..e1."""
     per_o = s3.shape[0] > 1
-    per_i = s3.shape[2] > 1
     e = e0
     while e < e1:
-        row = e // i_len
-        i0 = e - row * i_len
-        i1 = min(i_len, i0 + e1 - e)
-        o = row // d_len
-        d = row - o * d_len
-        so = o if per_o else 0
-        sd = d // block
-        base = row * i_len
-        if per_i:
+        base, i0, i1, so, sd = _span(e, e1, d_len, i_len, block, per_o)
+        if s3.shape[2] > 1:
             for i in range(i0, i1):
                 _dequantize_run(x, out, s3[so, sd, i], z3[so, sd, i], base + i, base + i + 1)
         else:
@@ -157,17 +153,12 @@ def _requantize_run(acc, out, m, z, lo, hi, i0, i1):
 @njit(**SERIAL)
 def _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, e0, e1):
     """Requantize flat elements e0..e1 of an int32 (O, D, I) accumulator; ``m3`` / ``z3`` float64 (1, 1|D, 1|I)."""
-    per_d = m3.shape[1] > 1
-    per_i = m3.shape[2] > 1
+    # a multiplier of one row along D is read at d // d_len = 0, as a per-axis one is at d // 1 = d
+    block = 1 if m3.shape[1] > 1 else d_len
     e = e0
     while e < e1:
-        row = e // i_len
-        i0 = e - row * i_len
-        i1 = min(i_len, i0 + e1 - e)
-        d = row % d_len
-        sd = d if per_d else 0
-        base = row * i_len
-        if per_i:
+        base, i0, i1, _, sd = _span(e, e1, d_len, i_len, block, False)
+        if m3.shape[2] > 1:
             for i in range(i0, i1):
                 _requantize_run(acc, out, m3[0, sd, i], z3[0, sd, i], lo, hi, base + i, base + i + 1)
         else:
