@@ -387,6 +387,14 @@ def test_topk_large_k_takes_the_sorting_path(shape, k, axis, largest):
     np.testing.assert_array_equal(i, ri)
 
 
+@pytest.mark.parametrize("k", [3, 40])  # both kernels
+@pytest.mark.parametrize("largest", [0, 1])
+def test_topk_nan_ranks_as_the_largest_value(k, largest):
+    x = np.array([[1, np.nan, 3, 2, np.nan, 0] * 7], np.float32)
+    v, i = assert_matches_ort(topk_model(x, k, 1, largest), {"x": x})
+    assert np.isnan(v[0, 0]) == bool(largest)
+
+
 @pytest.mark.parametrize("opset", [1, 10, 11, 24])
 def test_topk_versions(opset):
     x = np.random.default_rng(5).standard_normal((3, 7)).astype(np.float32)
