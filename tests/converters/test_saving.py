@@ -1,7 +1,7 @@
 """Keras interchange: model_from_config / model_from_json / load_keras / save.
 
-The .keras fixtures were written by fixtures/make_keras_fixtures.py from Keras 3's format (config
-JSON and h5 layout read from Keras's source), not by real Keras, which is not installable here.
+The two .keras fixtures here were written by hand by fixtures/make_keras_fixtures.py in Keras 3's
+format; files saved by real Keras are tested in test_real_keras.py.
 """
 
 import io
