@@ -26,7 +26,8 @@ from onnumba.converters.layers.pooling import (AveragePooling1D, AveragePooling2
 from onnumba.converters.layers.preprocessing import (CenterCrop, Normalization, Rescaling,
                                                      Resizing)
 from onnumba.converters.layers.recurrent import GRU, LSTM, BaseRNN, SimpleRNN
-from onnumba.converters.layers.regularization import (BaseSpatialDropout, GaussianDropout,
+from onnumba.converters.layers.regularization import (ActivityRegularization, AlphaDropout,
+                                                      BaseSpatialDropout, GaussianDropout,
                                                       GaussianNoise, SpatialDropout1D,
                                                       SpatialDropout2D, SpatialDropout3D)
 from onnumba.converters.layers.reshaping import (BaseCropping, BaseZeroPadding, Cropping1D,
@@ -58,7 +59,7 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
     UpSampling3D, SimpleRNN, GRU, LSTM, Bidirectional, TimeDistributed, Normalization,
-    CenterCrop, MultiHeadAttention, Attention, Resizing)}
+    CenterCrop, MultiHeadAttention, Attention, Resizing, ActivityRegularization, AlphaDropout)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

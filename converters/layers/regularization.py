@@ -1,5 +1,5 @@
 """Noise layers, identity at inference (Keras 3 ``keras.layers`` regularization family):
-SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout.
+SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization.
 
 SpatialDropout drops whole channels while training: an ONNX Dropout applied to a ones tensor of
 shape (N, C, 1, ...) driven by the shared ``training_mode`` input gives the mask (already scaled by
@@ -11,6 +11,7 @@ need random normal noise while training: they are exported as an identity, and w
 import numpy as np
 from onnx import numpy_helper
 
+from onnumba.converters.errors import ExportError
 from onnumba.converters.layers.base import Layer, ShapeProblem
 
 
@@ -125,4 +126,43 @@ class GaussianDropout(GaussianNoise):
     def get_config(self):
         cfg = Layer.get_config(self)
         cfg.update(rate=self.rate, seed=self.seed)
+        return cfg
+
+
+class ActivityRegularization(Layer):
+    """Keras ActivityRegularization(l1=0.0, l2=0.0): adds a loss while training; identity."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("l1", l1), ("l2", l2)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise self._arg_error(arg, value, "expected a float >= 0")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(l1=self.l1, l2=self.l2)
+        return cfg
+
+
+class AlphaDropout(_Noise):
+    """Keras AlphaDropout(rate, noise_shape=None, seed=None): identity at inference; its
+    training-time noise (SELU-preserving) is not exported."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = self._check_rate("rate", rate)
+        if noise_shape is not None:
+            raise self._arg_error("noise_shape", noise_shape, "only noise_shape=None is exported")
+        self.seed = seed
+
+    def export(self, ctx, node, inputs):
+        if ctx.training and self.rate:
+            raise ExportError(f"{self._repr()}: AlphaDropout is exported for inference only "
+                              f"(to_onnx(training=False))")
+        return [inputs[0]]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(rate=self.rate, noise_shape=None, seed=self.seed)
         return cfg

@@ -66,6 +66,8 @@ CASES = [
     (layers.RepeatVector, dict(n=3), (4,)),
     (layers.UpSampling3D, dict(size=(1, 2, 3)), (2, 2, 2, 1)),
     (layers.Identity, dict(), (4,)),
+    (layers.AlphaDropout, dict(rate=0.2), (4,)),
+    (layers.ActivityRegularization, dict(l1=0.1, l2=0.2), (4,)),
     (layers.SimpleRNN, dict(units=3, return_sequences=True), (5, 2)),
     (layers.GRU, dict(units=3, reset_after=False, go_backwards=True), (5, 2)),
     (layers.LSTM, dict(units=2, unit_forget_bias=False, use_bias=False), (5, 2)),

@@ -12,7 +12,8 @@ from tests.converters.test_configs import CASES
 onnumba = pytest.importorskip("onnumba")
 
 # Dropout and the noise layers draw random numbers in training: compared at inference only
-_RANDOM_IN_TRAINING = (layers.Dropout, layers.BaseSpatialDropout, layers.GaussianNoise)
+_RANDOM_IN_TRAINING = (layers.Dropout, layers.BaseSpatialDropout, layers.GaussianNoise,
+                       layers.AlphaDropout)
 
 
 def _feeds(proto, model, seed=0):

@@ -173,3 +173,9 @@ def test_config_call_arguments_that_change_the_computation_are_refused():
     with pytest.raises(ConfigError, match=r"layer 'multi_head_attention.*': call argument "
                                           r"use_causal_mask=True is not supported"):
         model_from_config(config)
+
+
+def test_alpha_dropout_refuses_a_training_export():
+    model = single_layer(layers.AlphaDropout(0.2), (4,))
+    with pytest.raises(ValueError, match=r"AlphaDropout is exported for inference only"):
+        model.to_onnx(training=True)
