@@ -1,4 +1,5 @@
-"""Small helpers shared by the op families: dtype and rank checks, broadcasting, reading const inputs.
+"""Small helpers shared by the op families: dtype and rank checks, broadcasting, reading const inputs, and the
+base classes of op families made of one-liners (:class:`UnaryOp` / :func:`unary_op`, :class:`ValueOp`).
 
 Every check raises through ``node.error(...)``, so messages name the node, the op and the input.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from onnumba.errors import shape_str
-from onnumba.registry import TensorInfo
+from onnumba.registry import Op, TensorInfo, register
 
 FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 INTS = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
@@ -147,3 +148,49 @@ def memo_by_array(arr: np.ndarray, tag: str, fn):
         return value
     _MEMO[key] = (ref, value)
     return value
+
+
+# ============================================================================== op families of one-liners
+
+class UnaryOp(Op):
+    """One input of an ``allowed`` type; the output has its type and shape, ``func(x, out=out)`` into a new array
+    (floating-point warnings silenced: domain errors give NaN or inf, as in C)."""
+
+    allowed: tuple = FLOATS
+    input_name: str = ""  # the name dtype errors give the input ("" for none)
+    func = None
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = require_input(node, inputs, 0, cls.input_name or "X")
+        check_dtype(node, x, 0, cls.allowed, cls.input_name)
+        return [TensorInfo(x.dtype, x.shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x = arrays[0]
+        out = np.empty(x.shape, dtype=x.dtype)
+        with np.errstate(all="ignore"):
+            cls.func(x, out=out)
+        return [out]
+
+
+def unary_op(module: str, name: str, versions: tuple, func, doc: str, allowed: tuple = FLOATS,
+             input_name: str = "") -> type:
+    """Define and register the :class:`UnaryOp` ``name`` computing ``func`` (a ufunc or ``f(x, out=)``)."""
+    cls = type(name, (UnaryOp,), {"func": staticmethod(func), "allowed": allowed, "input_name": input_name,
+                                  "__doc__": doc, "__module__": module})
+    return register(name, versions=versions)(cls)
+
+
+class ValueOp(Op):
+    """An op whose output is known before it runs: ``attrs.value``, a read-only array that ``parse_attrs`` or
+    ``bind`` computed (Constant, Range)."""
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(attrs.value.dtype, attrs.value.shape)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        return [attrs.value]

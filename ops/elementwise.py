@@ -25,6 +25,7 @@ from onnumba.ops._common import (
     check_same_dtype,
     check_size,
     require_input,
+    unary_op,
 )
 from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
 from onnumba.ops.kernels.epilogue import ERF, EXP
@@ -202,7 +203,7 @@ def _binary_fast(op: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool
     return True
 
 
-class _Binary(Op):
+class BinaryOp(Op):
     """Two inputs of one element type, numpy broadcasting (legacy form before ``legacy_below``)."""
 
     allowed: tuple = NUMERIC
@@ -244,48 +245,50 @@ class _Binary(Op):
             b = b.reshape(attrs.b_shape)
         out = np.empty(attrs.out_shape, dtype=a.dtype)
         with np.errstate(all="ignore"):
-            cls.compute(node, a, b, out)
+            cls.compute(node, attrs, a, b, out)
         return [out]
 
     @classmethod
-    def compute(cls, node, a, b, out):
+    def compute(cls, node, attrs, a, b, out):
         if cls.fast_op is None or not _binary_fast(cls.fast_op, a, b, out):
             cls.ufunc(a, b, out=out)
 
+
+_Binary = BinaryOp  # the name ops/logical.py imports
 
 _ARITH_VERSIONS = (1, 6, 7, 13, 14)
 
 
 @register("Add", versions=_ARITH_VERSIONS)
-class Add(_Binary):
+class Add(BinaryOp):
     """A + B (integers wrap around on overflow)."""
 
     ufunc, fast_op = np.add, ADD
 
 
 @register("Sub", versions=_ARITH_VERSIONS)
-class Sub(_Binary):
+class Sub(BinaryOp):
     """A - B."""
 
     ufunc, fast_op = np.subtract, SUB
 
 
 @register("Mul", versions=_ARITH_VERSIONS)
-class Mul(_Binary):
+class Mul(BinaryOp):
     """A * B."""
 
     ufunc, fast_op = np.multiply, MUL
 
 
 @register("Div", versions=_ARITH_VERSIONS)
-class Div(_Binary):
+class Div(BinaryOp):
     """A / B; integer division truncates toward zero (like C and onnxruntime), and an integer division by zero
     is an error rather than undefined behaviour."""
 
     fast_op = DIV
 
     @classmethod
-    def compute(cls, node, a, b, out):
+    def compute(cls, node, attrs, a, b, out):
         if a.dtype.kind == "f":
             if not _binary_fast(DIV, a, b, out):
                 np.divide(a, b, out=out)
@@ -300,7 +303,7 @@ class Div(_Binary):
 
 
 @register("Pow", versions=(1, 7, 12, 13, 15))
-class Pow(_Binary):
+class Pow(BinaryOp):
     """A ** B with the output of A's type; B may have another numeric type from opset 12.
 
     Integer bases with float exponents are computed in float64 and truncated toward zero; integer bases with
@@ -319,7 +322,7 @@ class Pow(_Binary):
             check_same_dtype(node, [a, b], [0, 1])
 
     @classmethod
-    def compute(cls, node, a, b, out):
+    def compute(cls, node, attrs, a, b, out):
         if a.dtype.kind == "f":
             np.power(a, b.astype(a.dtype, copy=False), out=out)
         elif b.dtype.kind in "iu" and (b.dtype.kind == "u" or b.size == 0 or b.min() >= 0):
@@ -444,35 +447,12 @@ def _exp(x, out):
         np.exp(x, out=out)
 
 
-class _Unary(Op):
-    """One input; the output has its type and shape."""
-
-    allowed: tuple = FLOATS
-    func = None
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x = require_input(node, inputs, 0, "X")
-        check_dtype(node, x, 0, cls.allowed)
-        return [x]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        x = arrays[0]
-        out = np.empty(x.shape, dtype=x.dtype)
-        with np.errstate(all="ignore"):
-            cls.func(x, out=out)
-        return [out]
+def _reciprocal(x, out):
+    np.divide(x.dtype.type(1), x, out=out)
 
 
 def _unary(name: str, versions: tuple, func, allowed=FLOATS, doc: str = ""):
-    cls = type(name, (_Unary,), {"func": staticmethod(func), "allowed": allowed,
-                                "__doc__": doc or f"Elementwise {name}.", "__module__": __name__})
-    return register(name, versions=versions)(cls)
-
-
-def _reciprocal(x, out):
-    np.divide(x.dtype.type(1), x, out=out)
+    return unary_op(__name__, name, versions, func, doc or f"Elementwise {name}.", allowed)
 
 
 Exp = _unary("Exp", (1, 6, 13), _exp)

@@ -12,51 +12,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from onnumba.errors import InputError
-from onnumba.ops._common import (
-    FLOATS,
-    NUMERIC,
-    broadcast_shapes,
-    check_dtype,
-    check_same_dtype,
-    check_size,
-    normalize_axis,
-    require_input,
-)
+from onnumba.ops._common import FLOATS, NUMERIC, UnaryOp, check_dtype, normalize_axis, require_input, unary_op
+from onnumba.ops.elementwise import BinaryAttrs, BinaryOp
 from onnumba.registry import Op, TensorInfo, register
 
 
-@dataclass(frozen=True)
-class _NoAttrs:
-    pass
-
-
-class _FloatUnary(Op):
-    """One floating-point input; the output has its type and shape."""
-
-    func = None
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _NoAttrs()
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x = require_input(node, inputs, 0, "X")
-        check_dtype(node, x, 0, FLOATS, "X")
-        return [TensorInfo(x.dtype, x.shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        x = arrays[0]
-        out = np.empty(x.shape, dtype=x.dtype)
-        with np.errstate(all="ignore"):
-            cls.func(x, out=out)
-        return [out]
-
-
 def _float_unary(name: str, versions: tuple, func, doc: str):
-    cls = type(name, (_FloatUnary,), {"func": staticmethod(func), "__doc__": doc, "__module__": __name__})
-    return register(name, versions=versions)(cls)
+    return unary_op(__name__, name, versions, func, doc, FLOATS, "X")
 
 
 Sin = _float_unary("Sin", (7, 22), np.sin, "Elementwise sine (radians).")
@@ -87,24 +49,20 @@ class ShrinkAttrs:
 
 
 @register("Shrink", versions=(9,))
-class Shrink(Op):
+class Shrink(UnaryOp):
     """``y = x + bias if x < -lambd; x - bias if x > lambd; 0 otherwise``.
 
     float16 is computed in float32; integer inputs in float64 and truncated toward zero on the way back, as
     onnxruntime and onnx's reference do (uint8 5 - bias 1.5 -> 3).
     """
 
+    allowed, input_name = NUMERIC, "input"
+
     @classmethod
     def parse_attrs(cls, node):
         lambd = node.attr("lambd", 0.5, "float")
         bias = node.attr("bias", 0.0, "float")
         return ShrinkAttrs(lambd, bias)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x = require_input(node, inputs, 0, "input")
-        check_dtype(node, x, 0, NUMERIC, "input")
-        return [TensorInfo(x.dtype, x.shape)]
 
     @classmethod
     def run(cls, node, attrs, arrays):
@@ -123,13 +81,12 @@ class Shrink(Op):
 # ================================================================================================= Mod
 
 @dataclass(frozen=True)
-class ModAttrs:
-    fmod: bool
-    out_shape: tuple | None = None
+class ModAttrs(BinaryAttrs):
+    fmod: bool = False
 
 
 @register("Mod", versions=(10, 13, 28))
-class Mod(Op):
+class Mod(BinaryOp):
     """Elementwise remainder with numpy broadcasting.
 
     ``fmod=0``: ``A - floor(A / B) * B``, the sign of the divisor (Python's ``%``; numpy.mod). Floating-point
@@ -143,34 +100,22 @@ class Mod(Op):
         fmod = node.attr("fmod", 0, "int")
         if fmod not in (0, 1):
             raise node.error(f"expected 0 or 1, got {fmod}", attribute="fmod")
-        return ModAttrs(bool(fmod))
+        return ModAttrs(False, None, fmod=bool(fmod))
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        a = require_input(node, inputs, 0, "A")
-        b = require_input(node, inputs, 1, "B")
-        check_dtype(node, a, 0, NUMERIC, "A")
-        check_same_dtype(node, [a, b], [0, 1])
+        attrs = super().bind(node, attrs, inputs, consts, ctx)
+        a = inputs[0]
         if a.dtype.kind == "f" and not attrs.fmod and node.version < 28:
             raise node.error(f"floating-point inputs ({a.dtype.name}) need fmod=1 before opset 28, got fmod=0",
                              attribute="fmod")
-        out = broadcast_shapes(node, [a.shape, b.shape], idx=[0, 1])
-        check_size(node, out)
-        return replace(attrs, out_shape=out)
+        return attrs
 
     @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[0].dtype, attrs.out_shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        a, b = arrays
+    def compute(cls, node, attrs, a, b, out):
         if a.dtype.kind in "iu" and b.size and not np.all(b):
             raise node.error("integer modulo by zero", input=1, cls=InputError)
-        out = np.empty(attrs.out_shape, dtype=a.dtype)
-        with np.errstate(all="ignore"):
-            (np.fmod if attrs.fmod else np.mod)(a, b, out=out)
-        return [out]
+        (np.fmod if attrs.fmod else np.mod)(a, b, out=out)
 
 
 # ============================================================================================= Hardmax
