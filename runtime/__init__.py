@@ -14,29 +14,31 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from onnumba.errors import (InputError, InputTypeError, ModelError, ModelWarning, OnnumbaError,
+from onnumba.errors import (InputError, InputTypeError, MemoryLimitError, ModelError, ModelWarning, OnnumbaError,
                             UnsupportedOpError)
 
 __version__ = "0.1.0"
 
 #: public name -> the submodule that defines it (imported on first access)
 _LAZY = {
-    "InferenceSession": "session", "SessionOptions": "session", "RunOptions": "session",
-    "GraphOptimizationLevel": "session", "NodeArg": "session", "ModelMetadata": "session",
-    "PlanStep": "session", "TRAINING_MODE_KEY": "session", "supported_ops": "registry",
+    "InferenceSession": "session", "NodeArg": "session", "ModelMetadata": "session", "PlanStep": "session",
+    "SessionOptions": "options", "RunOptions": "options", "GraphOptimizationLevel": "options",
+    "ExecutionMode": "options", "TRAINING_MODE_KEY": "options", "MEMORY_LIMIT_KEY": "options",
+    "get_available_providers": "providers", "get_device": "providers", "supported_ops": "registry",
 }
 
 #: submodules reachable as attributes (``onnumba.registry.TensorInfo``) without an explicit import (any other
 #: submodule is found too; these are the ones ``dir(onnumba)`` lists)
 _SUBMODULES = frozenset({
-    "attributes", "backend", "cli", "conformance", "converters", "errors", "graph", "ops", "optimizer", "planner",
-    "registry", "session",
+    "attributes", "backend", "cli", "conformance", "converters", "errors", "export", "graph", "memory", "ops",
+    "optimizer", "options", "planner", "profiling", "providers", "registry", "session",
 })
 
 __all__ = [
-    "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "NodeArg", "ModelMetadata",
-    "PlanStep", "supported_ops", "OnnumbaError", "ModelError", "UnsupportedOpError", "ModelWarning", "InputError",
-    "InputTypeError", "TRAINING_MODE_KEY", "__version__",
+    "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "ExecutionMode", "NodeArg",
+    "ModelMetadata", "PlanStep", "supported_ops", "get_available_providers", "get_device", "OnnumbaError",
+    "ModelError", "UnsupportedOpError", "ModelWarning", "InputError", "InputTypeError", "MemoryLimitError",
+    "TRAINING_MODE_KEY", "MEMORY_LIMIT_KEY", "__version__",
 ]
 
 

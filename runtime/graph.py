@@ -16,7 +16,8 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 from onnumba.attributes import node_attributes
-from onnumba.errors import ModelError, ModelWarning, UnsupportedOpError, describe_node
+from onnumba.errors import (ModelError, ModelFileNotFoundError, ModelParseError, ModelWarning, UnsupportedOpError,
+                            describe_node)
 from onnumba.registry import DEFAULT_DOMAINS, resolve
 
 
@@ -268,11 +269,11 @@ def load_model(model, *, check: bool = True) -> onnx.ModelProto:
         try:
             proto.ParseFromString(bytes(model))
         except Exception as e:
-            raise ModelError(f"the bytes given are not a valid ONNX model (protobuf parse failed: {e})") from None
+            raise ModelParseError(f"the bytes given are not a valid ONNX model (protobuf parse failed: {e})") from None
     elif isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if not os.path.isfile(path):
-            raise ModelError(f"model file {path!r} not found")
+            raise ModelFileNotFoundError(f"model file {path!r} not found")
         base_dir = os.path.dirname(os.path.abspath(path))
         with open(path, "rb") as f:
             data = f.read()
@@ -280,7 +281,7 @@ def load_model(model, *, check: bool = True) -> onnx.ModelProto:
         try:
             proto.ParseFromString(data)
         except Exception as e:
-            raise ModelError(f"{path!r} is not a valid ONNX model: protobuf parse failed ({e}); "
+            raise ModelParseError(f"{path!r} is not a valid ONNX model: protobuf parse failed ({e}); "
                              f"the file may be truncated or not an .onnx file") from None
     else:
         raise TypeError(f"expected a path, bytes or onnx.ModelProto, got {type(model).__name__}")

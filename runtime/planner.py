@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from onnumba import memory
 from onnumba.errors import ModelError, shape_str
 from onnumba.optimizer import RewriteState, apply_rewrites
 from onnumba.registry import PlanContext, TensorInfo
@@ -80,7 +81,8 @@ def _all_empty(node, out_infos) -> bool:
 
 
 def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContext,
-              wanted: tuple | None = None, optimize: bool = True, fed_values: dict | None = None) -> Plan:
+              wanted: tuple | None = None, optimize: bool = True, fed_values: dict | None = None,
+              memory_limit: int | None = None) -> Plan:
     """Specialise ``graph`` for the concrete infos of its inputs.
 
     Args:
@@ -91,6 +93,8 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         wanted: output names to compute (None: all graph outputs); nodes nothing wanted needs are skipped.
         optimize: apply the registered plan rewrites (fusions, BatchNormalization folding ...).
         fed_values: fed inputs whose values the plan is specialised to (see :func:`value_inputs`).
+        memory_limit: bytes the plan may allocate (None: no limit); a node or a plan that would allocate more
+            raises :class:`onnumba.errors.MemoryLimitError` before allocating (see :mod:`onnumba.memory`).
     """
     infos: dict = dict(feeds_info)
     consts: dict = {}
@@ -111,6 +115,7 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
     live_nodes.reverse()
 
     steps = []
+    folded = 0  # bytes of constants this plan computed so far (they stay alive with the plan)
     for node in live_nodes:
         in_infos = [infos[n] if n else None for n in node.inputs]
         in_consts = [consts.get(n) if n else None for n in node.inputs]
@@ -118,12 +123,16 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
             if node.has_input(i) and in_consts[i] is None:
                 raise node.error("must be known when the plan is made (an initializer, a Constant or computed "
                                  "from shapes only), but it depends on a fed input", input=i)
-        attrs = node.impl.bind(node, node.parsed, in_infos, in_consts, ctx)
-        out_infos = node.impl.infer(node, attrs, in_infos, in_consts)
+        try:
+            attrs = node.impl.bind(node, node.parsed, in_infos, in_consts, ctx)
+            out_infos = node.impl.infer(node, attrs, in_infos, in_consts)
+        except MemoryError as e:  # a table the op builds in bind (e.g. per output index) that did not fit
+            raise memory.out_of_memory(node, e, "preparing") from None
         out_infos = list(out_infos)
         if len(out_infos) < len([o for o in node.outputs if o]) or len(out_infos) > len(node.outputs):
             raise node.error(f"has {len(node.outputs)} outputs but the op produces {len(out_infos)}")
         out_infos += [None] * (len(node.outputs) - len(out_infos))
+        memory.check_step(node, out_infos, _workspace(node, attrs, in_infos), memory_limit, folded)
         for o, info in zip(node.outputs, out_infos):
             if o:
                 infos[o] = info
@@ -135,12 +144,16 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
             # and the like have non-empty outputs and still run)
             arrays = [np.empty(info.shape, info.dtype) if o else None for o, info in zip(node.outputs, out_infos)]
         if arrays is None and all_const:
-            arrays = node.impl.run(node, attrs, in_consts)
+            try:
+                arrays = node.impl.run(node, attrs, in_consts)
+            except MemoryError as e:
+                raise memory.out_of_memory(node, e, "folding") from None
         if arrays is not None:
             for i, (o, arr) in enumerate(zip(node.outputs, arrays)):
                 if o:
                     check_output(node, i, arr, out_infos[i])
                     consts[o] = arr
+                    folded += arr.nbytes
             continue
         steps.append(Step(node, attrs, tuple(node.inputs), tuple(node.outputs), tuple(out_infos), ()))
 
@@ -166,7 +179,17 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         frees[k].append(n)
     for st, fr in zip(steps, frees):
         st.free = tuple(fr)
+    if memory_limit is not None:
+        own = sum(c.nbytes for n, c in consts.items() if n not in graph.initializers and isinstance(c, np.ndarray))
+        memory.check_plan(steps, own, memory_limit,
+                          lambda st: _workspace(st.node, st.attrs, [infos[n] if n else None for n in st.inputs]))
     return Plan(steps, consts, infos, wanted)
+
+
+def _workspace(node, attrs, in_infos) -> int:
+    """Bytes of temporaries the op declares beyond its outputs (``Op.workspace_bytes``; 0 when it declares none)."""
+    fn = getattr(node.impl, "workspace_bytes", None)
+    return int(fn(node, attrs, in_infos)) if fn is not None else 0
 
 
 def _record_fused(before: list, after: list) -> None:
@@ -214,7 +237,8 @@ def _record_fused(before: list, after: list) -> None:
 def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:
     """Run the plan's steps on ``feeds`` (name -> array) and return the wanted outputs in order.
 
-    With ``profile`` (a list), one ``(node, seconds)`` record per step is appended to it.
+    With ``profile`` (a list), one ``(step, start perf_counter seconds, seconds, plan)`` record per step is appended.
+    A ``MemoryError`` inside a step becomes a :class:`onnumba.errors.MemoryLimitError` naming its node.
     """
     env = dict(plan.consts)
     env.update(feeds)
@@ -222,12 +246,15 @@ def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:
     for st in plan.steps:
         node = st.node
         arrays = [env[n] if n else None for n in st.inputs]
-        if profile is not None:
-            t0 = clock()
-            outs = node.impl.run(node, st.attrs, arrays)
-            profile.append((node, clock() - t0))
-        else:
-            outs = node.impl.run(node, st.attrs, arrays)
+        try:
+            if profile is not None:
+                t0 = clock()
+                outs = node.impl.run(node, st.attrs, arrays)
+                profile.append((st, t0, clock() - t0, plan))
+            else:
+                outs = node.impl.run(node, st.attrs, arrays)
+        except MemoryError as e:
+            raise memory.out_of_memory(node, e) from None
         for i, (o, arr) in enumerate(zip(st.outputs, outs)):
             if o:
                 if CHECK_OUTPUTS:

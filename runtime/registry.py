@@ -94,6 +94,12 @@ class Op:
         return None
 
     @classmethod
+    def workspace_bytes(cls, node, attrs, inputs: Sequence[TensorInfo | None]) -> int:
+        """Bytes of temporaries ``run`` allocates beyond its outputs for these input infos (index arrays, padded
+        copies, im2col buffers); the memory guard (``onnumba.memory``) adds them to the outputs. Default 0."""
+        return 0
+
+    @classmethod
     def run(cls, node, attrs, arrays: Sequence[np.ndarray | None]) -> list[np.ndarray]:
         """Compute the outputs. Inputs were validated by ``infer``; kernels get arrays and plain numbers."""
         raise NotImplementedError(f"{cls.__name__}.run")

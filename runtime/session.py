@@ -9,73 +9,33 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+import contextlib
+import time
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
 import onnumba.ops  # noqa: F401  (fills the registry)
-from onnumba.ops._numba import BlasPinned
-from onnumba.errors import InputError, InputTypeError, ModelWarning, OnnumbaError, shape_str
+from onnumba import memory, progress
+from onnumba.errors import (InputError, InputTypeError, ModelWarning, OnnumbaError, UnsupportedFeatureError,
+                            shape_str)
 from onnumba.graph import ValueInfo, build_graph, check_model, dtype_to_type_name, load_model
+from onnumba.ops._numba import BlasPinned
+from onnumba.options import (MEMORY_LIMIT_KEY, TRAINING_MODE_KEY, ExecutionMode, GraphOptimizationLevel,
+                             RunOptions, SessionOptions)
 from onnumba.planner import execute, make_plan, value_inputs
+from onnumba.profiling import Profiler, summary
+from onnumba.providers import resolve_providers
 from onnumba.registry import PlanContext, TensorInfo
 
 #: most elements a fed input may have when plans are specialised on its value
 _MAX_VALUE_INPUT = 4096
 
-#: run-config key that switches every Dropout (and training-capable op) of the model into training mode
-TRAINING_MODE_KEY = "onnumba.training_mode"
-
-
-class GraphOptimizationLevel:
-    """Mirror of ``onnxruntime.GraphOptimizationLevel`` (the values are the same ints)."""
-
-    ORT_DISABLE_ALL = 0
-    ORT_ENABLE_BASIC = 1
-    ORT_ENABLE_EXTENDED = 2
-    ORT_ENABLE_ALL = 99
-
-
-class SessionOptions:
-    """Subset of ``onnxruntime.SessionOptions`` that onnumba honours.
-
-    Attributes:
-        intra_op_num_threads: Numba threads used by this session's runs (0: Numba's default).
-        graph_optimization_level: ``GraphOptimizationLevel``; 0 disables graph rewrites (fusions, folding
-            of BatchNormalization into Conv); anything else enables them.
-        enable_profiling: record each node's run time; ``session.end_profiling()`` writes them to a file.
-    """
-
-    def __init__(self):
-        self.intra_op_num_threads = 0
-        self.inter_op_num_threads = 0
-        self.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.log_severity_level = 2
-        self.enable_profiling = False
-
-
-class RunOptions:
-    """Subset of ``onnxruntime.RunOptions``.
-
-    ``training_mode``: None (default) runs each op as the model says; True runs every Dropout in training
-    mode; False runs every Dropout as in inference, including one the model asks to train (a Dropout before
-    opset 7 without ``is_test``, or a ``training_mode`` input that is true).
-    ``add_run_config_entry("onnumba.training_mode", "1")`` (or ``"0"``) does the same, onnxruntime-style.
-    """
-
-    def __init__(self, training_mode: bool | None = None):
-        self._entries = {}
-        self.training_mode = training_mode
-        self.log_severity_level = 2
-
-    def add_run_config_entry(self, key: str, value: str) -> None:
-        self._entries[str(key)] = str(value)
-        if key == TRAINING_MODE_KEY:
-            self.training_mode = str(value).strip().lower() in ("1", "true", "yes", "on")
-
-    def get_run_config_entry(self, key: str) -> str:
-        return self._entries[key]
+__all__ = [
+    "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "ExecutionMode", "NodeArg",
+    "ModelMetadata", "PlanStep", "TRAINING_MODE_KEY", "MEMORY_LIMIT_KEY",
+]
 
 
 @dataclass(frozen=True)
@@ -188,49 +148,95 @@ def _feed_dtype_ok(arr: np.ndarray, want: np.dtype) -> bool:
     return arr.dtype == want
 
 
+class _Listening:
+    """Context manager: ``fn`` receives compile events (``onnumba.progress.add_listener``) inside the block."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.remove = None
+
+    def __enter__(self):
+        self.remove = progress.add_listener(self.fn)
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
 class InferenceSession:
     """Load an ONNX model and run it, with onnxruntime's API.
 
     Args:
         path_or_bytes: a path to an ``.onnx`` file, the file's bytes, or an ``onnx.ModelProto``.
-        sess_options: :class:`SessionOptions` (threads, graph optimization level).
-        providers: accepted for compatibility; onnumba always runs on the CPU.
+        sess_options: :class:`SessionOptions` (threads, graph optimization level, profiling, memory limit,
+            optimised-model path, compile progress callback).
+        providers: onnxruntime's provider list (names or ``(name, options)`` tuples). onnumba has the
+            ``CPUExecutionProvider`` only; any other is skipped with onnxruntime's warning, falling back to it.
+        provider_options: one options dict per provider (accepted; the CPU provider has no options).
+
+    Not supported: ``run_with_ort_values``, ``io_binding`` / ``run_with_iobinding`` (OrtValue and device
+    buffers; onnumba's inputs and outputs are numpy arrays) raise :class:`onnumba.errors.UnsupportedFeatureError`
+    (an ``errors.NotImplemented``).
     """
 
     def __init__(self, path_or_bytes, sess_options: SessionOptions | None = None, providers=None,
                  provider_options=None, **kwargs):
         self._options = sess_options or SessionOptions()
-        proto = load_model(path_or_bytes, check=False)
-        self._model = proto
-        graph = build_graph(proto)  # structural errors (cycles, unsupported ops) get onnumba's own messages
-        check_model(proto, graph)  # node-level problems refuse; model-level ones that leave it clear warn
-        self._optimize = bool(self._options.graph_optimization_level)
-        self._graph = graph
-        self._inputs = {vi.name: vi for vi in graph.inputs}
-        self._outputs = [vi.name for vi in graph.outputs]
-        self._plans: dict = {}
-        self._profile = [] if self._options.enable_profiling else None
-        # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
-        self._value_inputs = value_inputs(graph)
-        self._lock = threading.Lock()
-        self._last_plan = None  # the plan of the latest run (or the one made at load): what get_plan() shows
-        # a model whose inputs are all fully static is planned now, so its errors show at load
-        if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
-            infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
-            if not self._value_inputs:
-                self._plan_for(infos, frozenset(), None, None)
+        self._providers, self._provider_options = resolve_providers(providers, provider_options)
+        progress.ensure_installed()  # kernel compiles are logged to the ``onnumba.compile`` logger
+        self._profiler = (Profiler(self._options.profile_file_prefix or "onnumba_profile_")
+                          if self._options.enable_profiling else None)
+        self._memory_limit = memory.limit_from_options(self._options)
+        self._written_optimized = False
+        with self._compile_listener():
+            t0 = time.perf_counter()
+            proto = load_model(path_or_bytes, check=False)
+            self._profile_event("model_loading_uri" if isinstance(path_or_bytes, (str, os.PathLike))
+                                else "model_loading_array", t0)
+            t0 = time.perf_counter()
+            self._model = proto
+            graph = build_graph(proto)  # structural errors (cycles, unsupported ops) get onnumba's own messages
+            check_model(proto, graph)  # node-level problems refuse; model-level ones that leave it clear warn
+            self._optimize = bool(self._options.graph_optimization_level)
+            self._graph = graph
+            self._inputs = {vi.name: vi for vi in graph.inputs}
+            self._outputs = [vi.name for vi in graph.outputs]
+            self._plans: dict = {}
+            # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
+            self._value_inputs = value_inputs(graph)
+            self._lock = threading.Lock()
+            self._last_plan = None  # the plan of the latest run (or the one made at load): what get_plan() shows
+            # a model whose inputs are all fully static is planned now, so its errors show at load
+            if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
+                infos = {vi.name: TensorInfo(vi.dtype, vi.shape) for vi in graph.inputs}
+                if not self._value_inputs:
+                    self._plan_for(infos, frozenset(), None, None)
+            self._profile_event("session_initialization", t0)
 
-    # ---------------------------------------------------------------------------------- metadata
+    def _compile_listener(self):
+        """While loading or running: send kernel compile events to ``SessionOptions.compile_progress``."""
+        fn = getattr(self._options, "compile_progress", None)
+        return _Listening(fn) if fn is not None else contextlib.nullcontext()
+
+    def _profile_event(self, name: str, t0: float) -> None:
+        if self._profiler is not None and self._profiler.active:
+            self._profiler.session_event(name, t0, time.perf_counter() - t0)
+
     def get_inputs(self) -> list:
+        """The model's inputs as :class:`NodeArg` (name, shape with symbolic dims as strings, type)."""
         return [_node_arg(vi) for vi in self._graph.inputs]
 
     def get_outputs(self) -> list:
+        """The model's outputs as :class:`NodeArg`."""
         return [_node_arg(vi) for vi in self._graph.outputs]
 
     def get_overridable_initializers(self) -> list:
+        """Initializers that are also graph inputs (IR >= 4), which a feed may override."""
         return [_node_arg(vi) for vi in self._graph.overridable.values()]
 
     def get_modelmeta(self) -> ModelMetadata:
+        """The model's metadata (producer, graph name, version, custom properties)."""
         m = self._model
         return ModelMetadata(
             producer_name=m.producer_name, graph_name=m.graph.name, domain=m.domain,
@@ -238,42 +244,47 @@ class InferenceSession:
             custom_metadata_map={p.key: p.value for p in m.metadata_props})
 
     def get_providers(self) -> list:
-        return ["CPUExecutionProvider"]
+        """The providers the session runs on: ``['CPUExecutionProvider']``."""
+        return list(self._providers)
 
     def get_provider_options(self) -> dict:
-        return {"CPUExecutionProvider": {}}
+        """Provider name -> its options (``{'CPUExecutionProvider': {}}``)."""
+        return {k: dict(v) for k, v in self._provider_options.items()}
 
     def get_session_options(self) -> SessionOptions:
+        """The :class:`SessionOptions` the session was made with."""
         return self._options
 
     def end_profiling(self) -> str:
-        """Write the per-node timings recorded since the session started (``enable_profiling``) as JSON.
+        """Stop profiling and write what was recorded (``enable_profiling``) as onnxruntime's JSON trace.
 
-        Like onnxruntime, returns the file's path; the file holds one record per node run with its name,
-        op type and duration in microseconds, plus a per-op-type summary (see :meth:`profile_summary`).
+        Like onnxruntime, returns the file's path (``<profile_file_prefix><date>_<time>_<ms>.json``), or ``""``
+        when profiling is off or already ended. The format is described in :mod:`onnumba.profiling`.
         """
-        import json  # noqa: PLC0415
-        import tempfile  # noqa: PLC0415
-
-        if self._profile is None:
+        if self._profiler is None or not self._profiler.active:
             return ""
-        records = [{"name": n.name, "op_type": n.op_type, "dur_us": round(t * 1e6, 1)} for n, t in self._profile]
-        fd, path = tempfile.mkstemp(prefix="onnumba_profile_", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"nodes": records, "by_op_type": self.profile_summary()}, f, indent=1)
-        self._profile = []
-        return path
+        return self._profiler.end()
 
     def profile_summary(self) -> dict:
         """op_type -> {"calls", "total_ms"} over the runs recorded so far, slowest first."""
-        acc: dict = {}
-        for n, t in self._profile or []:
-            d = acc.setdefault(n.op_type, {"calls": 0, "total_ms": 0.0})
-            d["calls"] += 1
-            d["total_ms"] += t * 1e3
-        return dict(sorted(acc.items(), key=lambda kv: -kv[1]["total_ms"]))
+        if self._profiler is None:
+            return {}
+        return summary(self._profiler.node_records())
 
-    # ---------------------------------------------------------------------------------- running
+    def run_with_ort_values(self, *args, **kwargs):
+        """Not supported: onnumba runs on numpy arrays; use :meth:`run`."""
+        raise UnsupportedFeatureError("run_with_ort_values is not supported: onnumba has no OrtValue; pass numpy "
+                                      "arrays to run(output_names, {name: array})")
+
+    def io_binding(self, *args, **kwargs):
+        """Not supported: onnumba has no device buffers to bind; use :meth:`run`."""
+        raise UnsupportedFeatureError("io_binding is not supported: onnumba runs on the CPU on numpy arrays, so there "
+                                      "is nothing to bind; pass arrays to run(output_names, {name: array})")
+
+    def run_with_iobinding(self, *args, **kwargs):
+        """Not supported (see :meth:`io_binding`)."""
+        raise UnsupportedFeatureError("run_with_iobinding is not supported (no IOBinding); use run()")
+
     def _check_feeds(self, input_feed) -> dict:
         if not isinstance(input_feed, dict):
             raise InputError(f"input_feed must be a dict of input name -> numpy array, got "
@@ -290,11 +301,6 @@ class InferenceSession:
                 raise InputTypeError(f"input {name!r}: expected element type {vi.type_name}, got "
                                      f"{dtype_to_type_name(arr.dtype) if arr.dtype.kind not in 'US' else 'string'}"
                                      f" (numpy {arr.dtype}); convert it with .astype(np.{want.name})")
-            if want == object and arr.dtype != object:
-                arr = arr.astype(object)
-            elif not (arr.flags.writeable and arr.flags.aligned):
-                # e.g. np.frombuffer data: kernels are compiled for writeable, aligned arrays only
-                arr = np.array(arr, copy=True)
             if vi.shape is not None:
                 if arr.ndim != len(vi.shape):
                     raise InputError(f"input {name!r}: expected rank {len(vi.shape)} with shape "
@@ -303,6 +309,14 @@ class InferenceSession:
                     if isinstance(d, int) and d != got:
                         raise InputError(f"input {name!r}: dimension {axis} must be {d} (expected shape "
                                          f"{shape_str(vi.shape)}), got shape {shape_str(arr.shape)}")
+            if want == object and arr.dtype != object:
+                memory.check_feed_copy(name, arr, self._memory_limit)
+                arr = arr.astype(object)
+            elif not (arr.flags.writeable and arr.flags.aligned):
+                # e.g. np.frombuffer data or a stride-0 broadcast view: kernels are compiled for writeable,
+                # aligned arrays only; the copy's size is checked first (a broadcast view may be tiny in memory)
+                memory.check_feed_copy(name, arr, self._memory_limit)
+                arr = np.array(arr, copy=True)
             feeds[name] = arr
         missing = [n for n in self._inputs if n not in feeds]
         if missing:
@@ -318,15 +332,25 @@ class InferenceSession:
                 plan = self._plans.get(key)
                 if plan is None:
                     ctx = PlanContext(training=training is True, inference=training is False)
-                    plan = make_plan(self._graph, infos, overrides, ctx, wanted,
-                                     optimize=self._optimize, fed_values=values)
+                    plan = make_plan(self._graph, infos, overrides, ctx, wanted, optimize=self._optimize,
+                                     fed_values=values, memory_limit=self._memory_limit)
                     if not self._plans:
                         _warn_declared_mismatch(self._model.graph, plan.infos)
+                        self._write_optimized(plan)
                     if len(self._plans) > 64:  # bounded cache of shape signatures
                         self._plans.pop(next(iter(self._plans)))
                     self._plans[key] = plan
         self._last_plan = plan
         return plan
+
+    def _write_optimized(self, plan) -> None:
+        """``SessionOptions.optimized_model_filepath``: write the first plan made as an ONNX model."""
+        path = getattr(self._options, "optimized_model_filepath", "")
+        if path and not self._written_optimized:
+            from onnumba.export import write_plan  # noqa: PLC0415
+
+            write_plan(plan, self._graph, os.fspath(path))
+            self._written_optimized = True
 
     def get_plan(self, input_shapes: dict | None = None, run_options: RunOptions | None = None) -> list:
         """The steps this session executes, after graph optimisation, as a list of frozen :class:`PlanStep`.
@@ -371,8 +395,14 @@ class InferenceSession:
         return _plan_view(self._plan_for(infos, frozenset(), training, None))
 
     def run(self, output_names, input_feed, run_options: RunOptions | None = None) -> list:
-        """Compute ``output_names`` (None: all outputs) from ``input_feed`` (name -> numpy array)."""
-        if output_names is None:
+        """Compute ``output_names`` from ``input_feed`` (name -> numpy array); returns a list of numpy arrays.
+
+        ``output_names`` None or empty: every output, in the model's order (as onnxruntime). Options:
+        :class:`RunOptions` (training mode). Errors: :class:`onnumba.InputError` for unknown names, wrong
+        shapes or types; :class:`onnumba.errors.MemoryLimitError` when the plan for these shapes would exceed
+        the session's memory limit (refused before allocating).
+        """
+        if not output_names:
             wanted = None
             names = self._outputs
         else:
@@ -381,6 +411,7 @@ class InferenceSession:
                 if n not in self._outputs:
                     raise InputError(f"unknown output name {n!r}; the model's outputs are {self._outputs}")
             wanted = tuple(names)
+        t_run = time.perf_counter()
         feeds = self._check_feeds(input_feed)
         infos = {n: TensorInfo(a.dtype, a.shape) for n, a in feeds.items()}
         overrides = frozenset(n for n in feeds if n in self._graph.overridable)
@@ -392,17 +423,21 @@ class InferenceSession:
                 raise InputError(f"input {n!r} sets shapes or indices when the plan is made, so onnumba keys its "
                                  f"plans on its value; it has {a.size} elements, more than {_MAX_VALUE_INPUT}")
             values[n] = np.array(a, copy=True)
-        plan = self._plan_for(infos, overrides, training, wanted, values)
-        threads = int(self._options.intra_op_num_threads or 0)
-        with BlasPinned():
-            prev = numba.get_num_threads()
-            want = min(threads, numba.config.NUMBA_NUM_THREADS) if threads > 0 else prev
-            if want != prev:
-                numba.set_num_threads(want)
-                try:
-                    outs = execute(plan, feeds, self._profile)
-                finally:
-                    numba.set_num_threads(prev)
-            else:
-                outs = execute(plan, feeds, self._profile)
+        with self._compile_listener():
+            plan = self._plan_for(infos, overrides, training, wanted, values)
+            threads = int(self._options.intra_op_num_threads or 0)
+            prof = self._profiler
+            records = prof.records if prof is not None and prof.active else None
+            with BlasPinned():
+                prev = numba.get_num_threads()
+                want = min(threads, numba.config.NUMBA_NUM_THREADS) if threads > 0 else prev
+                if want != prev:
+                    numba.set_num_threads(want)
+                    try:
+                        outs = execute(plan, feeds, records)
+                    finally:
+                        numba.set_num_threads(prev)
+                else:
+                    outs = execute(plan, feeds, records)
+        self._profile_event("model_run", t_run)
         return [np.asarray(o) for o in outs]

@@ -254,22 +254,26 @@ def test_unimplemented_version_is_refused():
         resolve("", "NoSuchOp", 17)
 
 
-def test_profiling_records_each_step_and_writes_a_file():
+def test_profiling_records_each_step_and_writes_a_file(tmp_path):
     import json
 
     opts = onnumba.SessionOptions()
     opts.enable_profiling = True
+    opts.profile_file_prefix = str(tmp_path / "prof_")
     sess = onnumba.InferenceSession(_mlp(), opts)
     for _ in range(3):
         sess.run(None, {"x": np.ones((2, 4), np.float32)})
     summary = sess.profile_summary()
     assert {k: v["calls"] for k, v in summary.items()} == {"Add": 3, "Relu": 3, "Identity": 3}
     path = sess.end_profiling()
+    assert path.startswith(str(tmp_path / "prof_")) and path.endswith(".json")
     with open(path) as f:
         data = json.load(f)
-    os.unlink(path)
-    assert [r["name"] for r in data["nodes"]] == ["add", "relu", "id"] * 3
-    assert sess.profile_summary() == {}
+    nodes = [e for e in data if e["cat"] == "Node"]
+    assert [e["name"] for e in nodes] == ["add_kernel_time", "relu_kernel_time", "id_kernel_time"] * 3
+    assert [e["args"]["op_name"] for e in nodes[:3]] == ["Add", "Relu", "Identity"]
+    assert [e["name"] for e in data if e["name"] == "model_run"] == ["model_run"] * 3
+    assert sess.profile_summary() == {} and sess.end_profiling() == ""  # ended, as in onnxruntime
 
 
 def test_outputs_never_alias_constants_or_feeds():
