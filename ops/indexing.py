@@ -19,6 +19,7 @@ import numpy as np
 from onnumba.errors import shape_str
 from onnumba.ops._common import (
     NUMERIC,
+    ValueOp,
     check_dtype,
     check_size,
     const_ints,
@@ -172,7 +173,7 @@ _STASH = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
 
 
 @register("Range", versions=(11, 27), plan_constant_inputs=(0, 1, 2))
-class Range(Op):
+class Range(ValueOp):
     """``start + i * delta`` for ``i < max(ceil((limit - start) / delta), 0)``; all three are plan-constant
     scalars. Integers are exact; floats are computed in float64 (float16 / bfloat16 in ``stash_type``, float by
     default, from opset 27) and rounded once to the output type."""
@@ -218,14 +219,6 @@ class Range(Op):
             value = (cdt.type(start) + np.arange(n, dtype=cdt) * cdt.type(delta)).astype(dt)
         value.setflags(write=False)
         return replace(attrs, value=value)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(attrs.value.dtype, attrs.value.shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [attrs.value]
 
 
 # ================================================================================================ Tile

@@ -183,10 +183,36 @@ def _optional(inputs, i):
     return inputs[i] if i < len(inputs) else None
 
 
+class _Linear(Op):
+    """QuantizeLinear and DequantizeLinear: inputs ``x, scale[, zero_point]``, the output of x's shape in the
+    bound ``out_dtype``."""
+
+    param_prefix = ""  # "y" (QuantizeLinear's y_scale, y_zero_point) or "x"
+
+    @classmethod
+    def check_inputs(cls, node, inputs, x_types, zp_types):
+        """``x, scale, zero_point or None``, each checked for presence and element type."""
+        p = cls.param_prefix
+        x = require_input(node, inputs, 0, "x")
+        s = require_input(node, inputs, 1, f"{p}_scale")
+        zp = _optional(inputs, 2)
+        check_quant_dtype(node, x, 0, x_types, "x")
+        check_quant_dtype(node, s, 1, SCALE_TYPES, f"{p}_scale")
+        if zp is not None:
+            check_quant_dtype(node, zp, 2, zp_types, f"{p}_zero_point")
+        return x, s, zp
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(attrs.out_dtype, inputs[0].shape)]
+
+
 @register("QuantizeLinear", versions=_VERSIONS)
-class QuantizeLinear(Op):
+class QuantizeLinear(_Linear):
     """``y = saturate(round_half_even(x / y_scale) + y_zero_point)`` (uint8 when the zero point and
     ``output_dtype`` are absent)."""
+
+    param_prefix = "y"
 
     @classmethod
     def parse_attrs(cls, node):
@@ -198,14 +224,9 @@ class QuantizeLinear(Op):
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        x = require_input(node, inputs, 0, "x")
-        s = require_input(node, inputs, 1, "y_scale")
-        zp = _optional(inputs, 2)
-        check_quant_dtype(node, x, 0, SCALE_TYPES + (np.dtype(np.int32),), "x")
-        check_quant_dtype(node, s, 1, SCALE_TYPES, "y_scale")
+        x, s, zp = cls.check_inputs(node, inputs, SCALE_TYPES + (np.dtype(np.int32),), QUANT_TYPES)
         out = attrs.out_dtype
         if zp is not None:
-            check_quant_dtype(node, zp, 2, QUANT_TYPES, "y_zero_point")
             if out is not None and zp.dtype != out:
                 raise node.error(f"element type {zp.dtype.name} differs from output_dtype {out.name}; when both "
                                  f"are given they must agree", input=2)
@@ -214,13 +235,8 @@ class QuantizeLinear(Op):
         return bind_scale(node, attrs, x, s, zp)
 
     @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(attrs.out_dtype, inputs[0].shape)]
-
-    @classmethod
     def run(cls, node, attrs, arrays):
-        x, s = arrays[0], arrays[1]
-        zp = arrays[2] if len(arrays) > 2 else None
+        x, s, zp = arrays[0], arrays[1], _optional(arrays, 2)
         work = attrs.precision or s.dtype
         if work == np.float32:
             return [_quantize_layout(attrs, x, s, zp, attrs.out_dtype)]
@@ -233,8 +249,10 @@ class QuantizeLinear(Op):
 
 
 @register("DequantizeLinear", versions=_VERSIONS)
-class DequantizeLinear(Op):
+class DequantizeLinear(_Linear):
     """``y = (x - x_zero_point) * x_scale`` in float32, cast to ``x_scale``'s type (or ``output_dtype``)."""
+
+    param_prefix = "x"
 
     @classmethod
     def parse_attrs(cls, node):
@@ -244,38 +262,23 @@ class DequantizeLinear(Op):
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        x = require_input(node, inputs, 0, "x")
-        s = require_input(node, inputs, 1, "x_scale")
-        zp = _optional(inputs, 2)
-        check_quant_dtype(node, x, 0, QUANT_TYPES + (np.dtype(np.int32),), "x")
-        check_quant_dtype(node, s, 1, SCALE_TYPES, "x_scale")
-        if zp is not None:
-            check_quant_dtype(node, zp, 2, QUANT_TYPES + (np.dtype(np.int32),), "x_zero_point")
-            if zp.dtype != x.dtype:
-                raise node.error(f"element type {zp.dtype.name} differs from x's {x.dtype.name}; the zero point "
-                                 f"must have the quantized input's type", input=2)
+        x, s, zp = cls.check_inputs(node, inputs, QUANT_TYPES + (np.dtype(np.int32),),
+                                    QUANT_TYPES + (np.dtype(np.int32),))
+        if zp is not None and zp.dtype != x.dtype:
+            raise node.error(f"element type {zp.dtype.name} differs from x's {x.dtype.name}; the zero point "
+                             f"must have the quantized input's type", input=2)
         attrs = replace(attrs, out_dtype=attrs.out_dtype or s.dtype)
         return bind_scale(node, attrs, x, s, zp)
 
     @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(attrs.out_dtype, inputs[0].shape)]
-
-    @classmethod
     def run(cls, node, attrs, arrays):
-        x, s = arrays[0], arrays[1]
-        zp = arrays[2] if len(arrays) > 2 else None
+        x, s, zp = arrays[0], arrays[1], _optional(arrays, 2)
         o, d, i, block, s3 = attrs.layout
         y = np.empty(x.shape, np.float32)
         # x - zp is exact in int64; its float32 image is exact for every 16-bit quantized type
         dequantize(np.ascontiguousarray(x).reshape(-1), s.astype(np.float32).reshape(s3), _zp3(zp, s3),
                    y.reshape(-1), d, i, block)
         return [y.astype(attrs.out_dtype, copy=False)]
-
-
-@dataclass(frozen=True)
-class _NoAttrs:
-    pass
 
 
 @register("DynamicQuantizeLinear", versions=(11,))
@@ -287,10 +290,6 @@ class DynamicQuantizeLinear(Op):
     An all-zero input has range 0: the scale is then 1 (as onnxruntime does; the spec's formula would divide by
     zero), so ``y`` and the zero point are 0. NaN values are ignored by the range and quantize to 0.
     """
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _NoAttrs()
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):

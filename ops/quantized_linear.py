@@ -86,6 +86,36 @@ def _opt(inputs, i):
     return inputs[i] if i < len(inputs) else None
 
 
+def _check_integer_inputs(node, inputs, names: tuple) -> tuple:
+    """MatMulInteger / ConvInteger: the two int8 / uint8 operands, each optional zero point of its operand's type."""
+    a = require_input(node, inputs, 0, names[0])
+    b = require_input(node, inputs, 1, names[1])
+    check_quant_dtype(node, a, 0, INT8S, names[0])
+    check_quant_dtype(node, b, 1, INT8S, names[1])
+    for i, like in ((2, a), (3, b)):
+        zp = _opt(inputs, i)
+        if zp is not None and zp.dtype != like.dtype:
+            raise node.error(f"element type {zp.dtype.name} differs from input {i - 2}'s {like.dtype.name}",
+                             input=i)
+    return a, b
+
+
+def _check_qlinear_inputs(node, inputs, names: tuple, scale_types: tuple) -> list:
+    """QLinearMatMul / QLinearConv's eight inputs (two operands with their scales and zero points, then the
+    output's): int8 / uint8 operands and zero points, each zero point of its operand's type, scales of
+    ``scale_types``."""
+    infos = [require_input(node, inputs, i, nm) for i, nm in enumerate(names)]
+    for i in (0, 2, 3, 5, 7):
+        check_quant_dtype(node, infos[i], i, INT8S, names[i])
+    for i in (1, 4, 6):
+        check_quant_dtype(node, infos[i], i, scale_types, names[i])
+    for i, j in ((2, 0), (5, 3)):
+        if infos[i].dtype != infos[j].dtype:
+            raise node.error(f"element type {infos[i].dtype.name} differs from {names[j]}'s "
+                             f"{infos[j].dtype.name}", input=i)
+    return infos
+
+
 def _requantize(acc: np.ndarray, mult: np.ndarray, y_zp: np.ndarray, out_dtype, d_axis: int) -> np.ndarray:
     """saturate(round_half_even(acc * mult) + y_zp) in float64, mult and y_zp broadcasting against acc.
 
@@ -108,6 +138,17 @@ def _requantize(acc: np.ndarray, mult: np.ndarray, y_zp: np.ndarray, out_dtype, 
         return out
     with np.errstate(all="ignore"):
         return saturate_round(acc * mult.astype(np.float64), y_zp.astype(np.float64), np.dtype(out_dtype))
+
+
+class _IntegerOp(Op):
+    """The four ops: the int32 accumulator of ``attrs.out_shape``, or with ``requantized`` that shape in
+    y_zero_point's (input 7's) type."""
+
+    requantized = False
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        return [TensorInfo(inputs[7].dtype if cls.requantized else np.dtype(np.int32), attrs.out_shape)]
 
 
 # ============================================================================================== MatMul
@@ -160,7 +201,7 @@ def _matmul_int32(attrs, a32: np.ndarray, b32: np.ndarray) -> np.ndarray:
 
 
 @register("MatMulInteger", versions=(10,))
-class MatMulInteger(Op):
+class MatMulInteger(_IntegerOp):
     """``Y = (A - a_zero_point) @ (B - b_zero_point)`` in int32, numpy.matmul shapes; zero points per tensor,
     per row of A (``[M]``) or per column of B (``[N]``)."""
 
@@ -170,25 +211,14 @@ class MatMulInteger(Op):
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        a = require_input(node, inputs, 0, "A")
-        b = require_input(node, inputs, 1, "B")
-        check_quant_dtype(node, a, 0, INT8S, "A")
-        check_quant_dtype(node, b, 1, INT8S, "B")
+        a, b = _check_integer_inputs(node, inputs, ("A", "B"))
         azp, bzp = _opt(inputs, 2), _opt(inputs, 3)
-        for zp, i, like in ((azp, 2, a), (bzp, 3, b)):
-            if zp is not None and zp.dtype != like.dtype:
-                raise node.error(f"element type {zp.dtype.name} differs from input {i - 2}'s {like.dtype.name}",
-                                 input=i)
         attrs = _bind_matmul(node, attrs, a, b, 0, 1)
         ash = (1,) + a.shape if a.rank == 1 else a.shape
         bsh = b.shape + (1,) if b.rank == 1 else b.shape
         zs = (_param_shape(node, azp, 2, ash, "row", "a_zero_point"),
               _param_shape(node, bzp, 3, bsh, "col", "b_zero_point"))
         return replace(attrs, zp_shapes=zs, b32=_const_centered(consts, 1, 3, zs[1], bzp is not None))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(np.int32, attrs.out_shape)]
 
     @classmethod
     def run(cls, node, attrs, arrays):
@@ -200,9 +230,11 @@ class MatMulInteger(Op):
 
 
 @register("QLinearMatMul", versions=(10, 21))
-class QLinearMatMul(Op):
+class QLinearMatMul(_IntegerOp):
     """Quantized matmul: inputs ``a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point``;
     ``y = saturate(round((a - a_zp) @ (b - b_zp) * a_scale * b_scale / y_scale) + y_zp)`` of y_zero_point's type."""
+
+    requantized = True
 
     @classmethod
     def parse_attrs(cls, node):
@@ -211,16 +243,8 @@ class QLinearMatMul(Op):
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
         names = ("a", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "y_scale", "y_zero_point")
-        infos = [require_input(node, inputs, i, nm) for i, nm in enumerate(names)]
+        infos = _check_qlinear_inputs(node, inputs, names, SCALE_TYPES if node.version >= 21 else SCALE_TYPES[:1])
         a, a_s, a_zp, b, b_s, b_zp, y_s, y_zp = infos
-        for i in (0, 2, 3, 5, 7):
-            check_quant_dtype(node, infos[i], i, INT8S, names[i])
-        for i in (1, 4, 6):
-            check_quant_dtype(node, infos[i], i, SCALE_TYPES if node.version >= 21 else SCALE_TYPES[:1], names[i])
-        for i, j in ((2, 0), (5, 3)):
-            if infos[i].dtype != infos[j].dtype:
-                raise node.error(f"element type {infos[i].dtype.name} differs from {names[j]}'s "
-                                 f"{infos[j].dtype.name}", input=i)
         if not a_s.dtype == b_s.dtype == y_s.dtype:
             raise node.error(f"the scales must share one type, got a_scale {a_s.dtype.name}, b_scale "
                              f"{b_s.dtype.name}, y_scale {y_s.dtype.name}", input=4)
@@ -237,10 +261,6 @@ class QLinearMatMul(Op):
                                  f"{shape_str(infos[(1, 2, 4, 5, 6, 7)[i]].shape)}", input=(1, 2, 4, 5, 6, 7)[j])
         return replace(attrs, zp_shapes=(sh[1], sh[3]), scale_shapes=(sh[0], sh[2], sh[4], sh[5]),
                        b32=_const_centered(consts, 3, 5, sh[3], True))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[7].dtype, attrs.out_shape)]
 
     @classmethod
     def run(cls, node, attrs, arrays):
@@ -357,7 +377,7 @@ def _conv_int32(attrs: ConvIntAttrs, x32: np.ndarray, w32: np.ndarray) -> np.nda
 
 
 @register("ConvInteger", versions=(10,))
-class ConvInteger(Op):
+class ConvInteger(_IntegerOp):
     """``y = conv(x - x_zero_point, w - w_zero_point)`` in int32; x_zero_point per tensor, w_zero_point per
     tensor or per output channel. Padding contributes 0 (the zero point, once subtracted)."""
 
@@ -367,23 +387,11 @@ class ConvInteger(Op):
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        x = require_input(node, inputs, 0, "x")
-        w = require_input(node, inputs, 1, "w")
-        check_quant_dtype(node, x, 0, INT8S, "x")
-        check_quant_dtype(node, w, 1, INT8S, "w")
-        for i, like in ((2, x), (3, w)):
-            zp = _opt(inputs, i)
-            if zp is not None and zp.dtype != like.dtype:
-                raise node.error(f"element type {zp.dtype.name} differs from input {i - 2}'s {like.dtype.name}",
-                                 input=i)
+        x, w = _check_integer_inputs(node, inputs, ("x", "w"))
         attrs = _bind_conv(node, attrs, x, w, 0, 1)
         _param_shape(node, _opt(inputs, 2), 2, x.shape, "tensor", "x_zero_point")
         wz = _param_shape(node, _opt(inputs, 3), 3, w.shape, "chan", "w_zero_point")
         return replace(attrs, w_zp_shape=wz, w32=_const_centered(consts, 1, 3, wz, node.has_input(3)))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(np.int32, attrs.out_shape)]
 
     @classmethod
     def run(cls, node, attrs, arrays):
@@ -394,10 +402,12 @@ class ConvInteger(Op):
 
 
 @register("QLinearConv", versions=(10,))
-class QLinearConv(Op):
+class QLinearConv(_IntegerOp):
     """Quantized conv: inputs ``x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point[, B]``;
     ``y = saturate(round((conv(x - x_zp, w - w_zp) + B) * x_scale * w_scale / y_scale) + y_zp)``, w_scale and
     w_zero_point per tensor or per output channel, B int32 per output channel."""
+
+    requantized = True
 
     @classmethod
     def parse_attrs(cls, node):
@@ -406,16 +416,8 @@ class QLinearConv(Op):
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
         names = ("x", "x_scale", "x_zero_point", "w", "w_scale", "w_zero_point", "y_scale", "y_zero_point")
-        infos = [require_input(node, inputs, i, nm) for i, nm in enumerate(names)]
+        infos = _check_qlinear_inputs(node, inputs, names, SCALE_TYPES[:1])
         x, x_s, x_zp, w, w_s, w_zp, y_s, y_zp = infos
-        for i in (0, 2, 3, 5, 7):
-            check_quant_dtype(node, infos[i], i, INT8S, names[i])
-        for i in (1, 4, 6):
-            check_quant_dtype(node, infos[i], i, SCALE_TYPES[:1], names[i])
-        for i, j in ((2, 0), (5, 3)):
-            if infos[i].dtype != infos[j].dtype:
-                raise node.error(f"element type {infos[i].dtype.name} differs from {names[j]}'s "
-                                 f"{infos[j].dtype.name}", input=i)
         attrs = _bind_conv(node, attrs, x, w, 0, 3)
         for i in (1, 2, 6, 7):
             _param_shape(node, infos[i], i, x.shape, "tensor", names[i])
@@ -428,10 +430,6 @@ class QLinearConv(Op):
                 raise node.error(f"expected shape [{w.shape[0]}] (one int32 per output channel), got "
                                  f"{shape_str(bias.shape)}", input=8)
         return replace(attrs, w_zp_shape=wz, w32=_const_centered(consts, 3, 5, wz, True))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(inputs[7].dtype, attrs.out_shape)]
 
     @classmethod
     def run(cls, node, attrs, arrays):

@@ -19,6 +19,7 @@ from onnumba.errors import InputError, shape_str
 from onnumba.ops._common import (
     INDEX,
     NUMERIC,
+    ValueOp,
     broadcast_shapes,
     check_dtype,
     check_size,
@@ -68,7 +69,7 @@ _CONSTANT_FORMS = ("value", "value_float", "value_floats", "value_int", "value_i
 
 
 @register("Constant", versions=(1, 9, 11, 12, 13, 19, 21, 23, 24, 25))
-class Constant(Op):
+class Constant(ValueOp):
     """A tensor given by exactly one of the ``value*`` attributes (``sparse_value`` is refused)."""
 
     @classmethod
@@ -99,14 +100,6 @@ class Constant(Op):
             raise node.error(f"element type {v.dtype} is not supported", attribute=k)
         v.setflags(write=False)
         return ConstantAttrs(v)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(attrs.value.dtype, attrs.value.shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [attrs.value]
 
 
 # ===================================================================================== ConstantOfShape
@@ -391,14 +384,6 @@ class AxesAttrs:
     out_shape: tuple | None = None
 
 
-def _axes_attr(node) -> AxesAttrs:
-    if node.version >= 13:
-        if "axes" in node.attrs:
-            raise node.error("from opset 13 the axes are input 1, not an attribute", attribute="axes")
-        return AxesAttrs(None)
-    return AxesAttrs(node.attr("axes", None, kind="ints"))
-
-
 def _resolve_axes(node, attrs, consts, rank: int) -> tuple | None:
     """The axes (attribute or plan-constant input 1) normalised against ``rank``; duplicates refused."""
     if node.version >= 13:
@@ -420,13 +405,21 @@ def _resolve_axes(node, attrs, consts, rank: int) -> tuple | None:
     return tuple(sorted(out))
 
 
-@register("Squeeze", versions=(1, 11, 13, 21, 23, 24, 25), plan_constant_inputs=(1,))
-class Squeeze(_ReshapeLike):
-    """Remove the listed axes (each must have size 1), or every size-1 axis when no axes are given."""
+class _AxesReshape(_ReshapeLike):
+    """Squeeze and Unsqueeze: the axes are an attribute before opset 13 and plan-constant input 1 from it."""
 
     @classmethod
     def parse_attrs(cls, node):
-        return _axes_attr(node)
+        if node.version >= 13:
+            if "axes" in node.attrs:
+                raise node.error("from opset 13 the axes are input 1, not an attribute", attribute="axes")
+            return AxesAttrs(None)
+        return AxesAttrs(node.attr("axes", None, kind="ints"))
+
+
+@register("Squeeze", versions=(1, 11, 13, 21, 23, 24, 25), plan_constant_inputs=(1,))
+class Squeeze(_AxesReshape):
+    """Remove the listed axes (each must have size 1), or every size-1 axis when no axes are given."""
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
@@ -444,12 +437,8 @@ class Squeeze(_ReshapeLike):
 
 
 @register("Unsqueeze", versions=(1, 11, 13, 21, 23, 24, 25), plan_constant_inputs=(1,))
-class Unsqueeze(_ReshapeLike):
+class Unsqueeze(_AxesReshape):
     """Insert size-1 axes at the listed positions of the output (negative ones count from its end)."""
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _axes_attr(node)
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
