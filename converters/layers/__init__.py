@@ -11,7 +11,7 @@ from onnumba.converters.layers.core import (Activation, Dense, Dropout, Embeddin
 from onnumba.converters.layers.depthwise import (BaseDepthwiseConv, BaseSeparableConv,
                                                  DepthwiseConv1D, DepthwiseConv2D,
                                                  SeparableConv1D, SeparableConv2D)
-from onnumba.converters.layers.merging import (Add, Average, Concatenate, Maximum, Minimum,
+from onnumba.converters.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                                Multiply, Subtract, add, average, concatenate,
                                                maximum, minimum, multiply, subtract)
 from onnumba.converters.layers.feature_norm import (GroupNormalization, LayerNormalization,
@@ -59,7 +59,8 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
     LayerNormalization, GroupNormalization, UnitNormalization, Rescaling, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, GaussianNoise, GaussianDropout, RepeatVector,
     UpSampling3D, SimpleRNN, GRU, LSTM, Bidirectional, TimeDistributed, Normalization,
-    CenterCrop, MultiHeadAttention, Attention, Resizing, ActivityRegularization, AlphaDropout)}
+    CenterCrop, MultiHeadAttention, Attention, Resizing, ActivityRegularization, AlphaDropout,
+    Dot)}
 LAYER_CLASSES.update({"MaxPool1D": MaxPooling1D, "MaxPool2D": MaxPooling2D,
                       "MaxPool3D": MaxPooling3D, "AvgPool1D": AveragePooling1D,
                       "AvgPool2D": AveragePooling2D, "AvgPool3D": AveragePooling3D,

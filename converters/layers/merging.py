@@ -1,4 +1,4 @@
-"""Merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate) and their
+"""Merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot) and their
 functional forms."""
 
 import numpy as np
@@ -183,3 +183,65 @@ def minimum(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional form of Concatenate."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+class Dot(Merge):
+    """Keras Dot(axes, normalize=False): batch dot product of two rank-2 or rank-3 tensors over
+    ``axes`` (an int or a pair); ``normalize`` L2-normalizes both along those axes first (the
+    cosine proximity)."""
+
+    _min_inputs = _max_inputs = 2
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        pair = tuple(axes) if isinstance(axes, (list, tuple)) else (axes, axes)
+        if len(pair) != 2 or any(isinstance(a, bool) or not isinstance(a, int) for a in pair):
+            raise self._arg_error("axes", axes, "expected an int or a pair of ints")
+        self.axes, self.normalize = axes, bool(normalize)
+        self._pair = pair
+
+    def _resolved(self, shapes):
+        ranks = [len(s) for s in shapes]
+        if ranks[0] != ranks[1] or ranks[0] not in (2, 3):
+            raise ShapeProblem(f"expected two rank-2 or two rank-3 inputs, got shapes {shapes}")
+        axes = [a % r for a, r in zip(self._pair, ranks)]
+        if 0 in axes:
+            raise ShapeProblem(f"axes={self.axes} must not be the batch axis")
+        n = [s[a] for s, a in zip(shapes, axes)]
+        if None not in n and n[0] != n[1]:
+            raise ShapeProblem(f"the dot axes have sizes {n[0]} and {n[1]}")
+        return axes
+
+    def compute_output_shape(self, input_shape):
+        a, b = self._resolved(input_shape)
+        x, y = input_shape
+        if len(x) == 2:
+            return (x[0], 1)
+        return (x[0], x[3 - a], y[3 - b])
+
+    def export(self, ctx, node, inputs):
+        bld = ctx.b
+        x, y = [ctx.to_keras(t).name for t in inputs]
+        ax, ay = self._resolved([t.shape for t in inputs])
+        if self.normalize:
+            from onnumba.converters.layers.feature_norm import reduce
+            eps = bld.const(np.float32(1e-12), dtype=np.float32, name=f"{self.name}_epsilon")
+            x, y = [bld.node("Div", [v, bld.node("Max", [reduce(bld, "ReduceL2", v, [a],
+                                                                  f"{self.name}_norm"), eps],
+                                                  name=self.name)], name=self.name)
+                    for v, a in ((x, ax), (y, ay))]
+        if len(inputs[0].shape) == 2:
+            y_ = bld.node("ReduceSum", [bld.node("Mul", [x, y], name=self.name),
+                                        bld.const([1])], name=self.name, keepdims=1)
+            return [ExportTensor(y_, node.outputs[0].shape)]
+        if ax == 1:  # the contracted axis last on the left
+            x = bld.node("Transpose", [x], name=self.name, perm=[0, 2, 1])
+        if ay == 2:  # and first (after the batch) on the right
+            y = bld.node("Transpose", [y], name=self.name, perm=[0, 2, 1])
+        return [ExportTensor(bld.node("MatMul", [x, y], name=self.name), node.outputs[0].shape)]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(axes=list(self.axes) if isinstance(self.axes, (list, tuple)) else self.axes,
+                   normalize=self.normalize)
+        return cfg

@@ -179,3 +179,15 @@ def test_alpha_dropout_refuses_a_training_export():
     model = single_layer(layers.AlphaDropout(0.2), (4,))
     with pytest.raises(ValueError, match=r"AlphaDropout is exported for inference only"):
         model.to_onnx(training=True)
+
+
+def test_dot_config_round_trip_and_errors():
+    a, b = Input((4, 3)), Input((5, 3))
+    layer = layers.Dot(axes=(2, 2), normalize=True)
+    assert layer([a, b]).shape == (None, 4, 5)
+    clone = layers.Dot.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    with pytest.raises(ValueError, match=r"the dot axes have sizes 4 and 5"):
+        layers.Dot(axes=1)([a, b])
+    with pytest.raises(ValueError, match=r"axes='last' is invalid"):
+        layers.Dot(axes="last")
