@@ -119,6 +119,14 @@ def check_step(node, out_infos, workspace: int, limit: int | None, held: int = 0
                            f"allocating: {_how_to_fix(limit)}")
 
 
+def check_bytes(node, n: int, limit: int | None, what: str) -> None:
+    """For ops: refuse a plan-time table or temporary of ``n`` bytes (``what`` names it) over ``limit``
+    (``PlanContext.memory_limit``), before allocating it."""
+    if limit is not None and n > limit:
+        raise MemoryLimitError(f"{node.desc}: {what} would allocate {_gib(int(n))}; refused before allocating: "
+                               f"{_how_to_fix(limit)}")
+
+
 def check_plan(steps, const_bytes: int, limit: int | None, workspace_of) -> None:
     """Refuse a plan whose peak of live buffers (outputs alive at once, plus the running step's temporaries and
     the constants folded at plan time) exceeds ``limit``; the message names the step where the peak is reached."""

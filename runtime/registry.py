@@ -54,6 +54,9 @@ class PlanContext:
     training: bool = False
     #: RunOptions(training_mode=False): every Dropout runs as in inference, whatever the model says
     inference: bool = False
+    #: the session's memory limit in bytes (None: none); an op whose ``bind`` builds tables proportional to its
+    #: output checks them with ``onnumba.memory.check_bytes`` before allocating
+    memory_limit: int | None = None
 
 
 class Op:

@@ -331,7 +331,8 @@ class InferenceSession:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
-                    ctx = PlanContext(training=training is True, inference=training is False)
+                    ctx = PlanContext(training=training is True, inference=training is False,
+                                      memory_limit=self._memory_limit)
                     plan = make_plan(self._graph, infos, overrides, ctx, wanted, optimize=self._optimize,
                                      fed_values=values, memory_limit=self._memory_limit)
                     if not self._plans:
