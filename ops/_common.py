@@ -104,6 +104,32 @@ def broadcast_shapes(node, shapes, idx=None) -> tuple:
     return tuple(out)
 
 
+def broadcast_output(node, shapes, idx=None) -> tuple:
+    """The output shape of a broadcasting op (:func:`broadcast_shapes`), refused when absurdly large."""
+    out = broadcast_shapes(node, shapes, idx)
+    check_size(node, out)
+    return out
+
+
+def conv_window(node, kernel: tuple, strides, dilations, auto_pad: str, pads, in_sizes) -> tuple:
+    """A convolution window's ``(strides, dilations, padding, out_sizes)``: unset strides / dilations are 1s,
+    ``pads`` (NOTSET) or ``auto_pad`` resolved by ``ops/_geometry.py``, whose errors name the attribute."""
+    from onnumba.ops._geometry import (  # noqa: PLC0415
+        GeometryError, check_pads, check_window, resolve_padding, window_output_sizes)
+
+    nsp = len(kernel)
+    one = (1,) * nsp
+    try:
+        _, strides, dilations = check_window(kernel, strides or one, dilations or one, nsp)
+        if auto_pad == "NOTSET" and pads is not None:
+            check_pads(pads, nsp)
+        padding = resolve_padding(auto_pad, pads, in_sizes, kernel, strides, dilations)
+        out_sizes = window_output_sizes(in_sizes, kernel, strides, dilations, padding)
+    except GeometryError as e:
+        raise node.error(str(e), attribute=e.attribute) from None
+    return strides, dilations, padding, out_sizes
+
+
 def normalize_axis(node, axis: int, rank: int, *, attribute: str | None = None, input: int | None = None,
                    extra: int = 0) -> int:
     """Resolve a negative axis against ``rank`` (+``extra`` for ops that insert axes) or raise."""

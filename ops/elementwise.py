@@ -20,10 +20,9 @@ from onnumba.errors import InputError, shape_str
 from onnumba.ops._common import (
     FLOATS,
     NUMERIC,
-    broadcast_shapes,
+    broadcast_output,
     check_dtype,
     check_same_dtype,
-    check_size,
     require_input,
     unary_op,
 )
@@ -220,13 +219,9 @@ class BinaryOp(Op):
         a = require_input(node, inputs, 0, "A")
         b = require_input(node, inputs, 1, "B")
         cls.check_types(node, a, b)
-        if node.version < cls.legacy_below:
-            b_shape = _legacy_b_shape(node, attrs, a.shape, b.shape)
-            out = broadcast_shapes(node, [a.shape, b_shape], idx=[0, 1])
-            b_shape = None if b_shape == b.shape else b_shape
-        else:
-            b_shape, out = None, broadcast_shapes(node, [a.shape, b.shape], idx=[0, 1])
-        check_size(node, out)
+        b_shape = _legacy_b_shape(node, attrs, a.shape, b.shape) if node.version < cls.legacy_below else b.shape
+        out = broadcast_output(node, [a.shape, b_shape], idx=[0, 1])
+        b_shape = None if b_shape == b.shape else b_shape
         return replace(attrs, b_shape=b_shape, out_shape=out)
 
     @classmethod
@@ -361,9 +356,7 @@ class _Variadic(Op):
                 if x.shape != infos[0].shape:
                     raise node.error(f"shape {shape_str(x.shape)} differs from input 0's {shape_str(infos[0].shape)}"
                                      f"; before opset 8 all inputs must have one shape", input=i)
-        out = broadcast_shapes(node, [x.shape for x in infos])
-        check_size(node, out)
-        return VariadicAttrs(out)
+        return VariadicAttrs(broadcast_output(node, [x.shape for x in infos]))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):

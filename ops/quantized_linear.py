@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from onnumba.errors import shape_str
-from onnumba.ops._common import check_size, memo_by_array, require_input
-from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, check_pads, check_window, resolve_padding, \
-    window_output_sizes
+from onnumba.ops._common import check_size, conv_window, memo_by_array, require_input
+from onnumba.ops._geometry import AUTO_PADS, MAX_DIM
 from onnumba.ops.kernels.int_gemm import int_gemm_kernel, int_im2col_kernel
 from onnumba.ops.kernels.quantize import requantize
 from onnumba.ops.quantization import QUANT_RANGES, SCALE_TYPES, check_quant_dtype, saturate_round
@@ -332,15 +331,8 @@ def _bind_conv(node, attrs: ConvIntAttrs, x: TensorInfo, w: TensorInfo, ix: int,
                          attribute="kernel_shape")
     if any(k < 1 for k in kernel):
         raise node.error(f"expected kernel sizes >= 1, got shape {shape_str(w.shape)}", input=iw)
-    one = (1,) * nsp
-    try:
-        _, strides, dil = check_window(kernel, attrs.strides or one, attrs.dilations or one, nsp)
-        if attrs.auto_pad == "NOTSET" and attrs.pads is not None:
-            check_pads(attrs.pads, nsp)
-        pad = resolve_padding(attrs.auto_pad, attrs.pads, x.shape[2:], kernel, strides, dil)
-        outs = window_output_sizes(x.shape[2:], kernel, strides, dil, pad)
-    except GeometryError as e:
-        raise node.error(str(e), attribute=e.attribute) from None
+    strides, dil, pad, outs = conv_window(node, kernel, attrs.strides, attrs.dilations, attrs.auto_pad, attrs.pads,
+                                          x.shape[2:])
     out_shape = (x.shape[0], w.shape[0]) + tuple(outs)
     check_size(node, out_shape)
     check_size(node, (x.shape[1] * int(np.prod(kernel)), int(np.prod(outs))), "the im2col buffer")

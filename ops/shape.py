@@ -20,7 +20,7 @@ from onnumba.ops._common import (
     INDEX,
     NUMERIC,
     ValueOp,
-    broadcast_shapes,
+    broadcast_output,
     check_dtype,
     check_size,
     const_ints,
@@ -641,9 +641,7 @@ class Expand(Op):
         shape = const_ints(node, consts, 1, "the shape")
         if any(d < 0 for d in shape):
             raise node.error(f"the shape {shape_str(shape)} has a negative dimension", input=1)
-        out = broadcast_shapes(node, [x.shape, shape], idx=[0, 1])
-        check_size(node, out)
-        return ExpandAttrs(out)
+        return ExpandAttrs(broadcast_output(node, [x.shape, shape], idx=[0, 1]))
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
