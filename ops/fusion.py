@@ -10,7 +10,7 @@ They run per plan (constants and the training flag known) when graph_optimizatio
 4. a Mul / Add / Sub by a constant per-channel (or scalar) operand right after such a producer or a
    ``ChannelAffine`` is folded into it (DenseNet's and Inception-v2's BatchNormalization -> Mul -> Add "scale"
    chains become one pass);
-5. a Relu / LeakyRelu / Clip (constant bounds) right after a fusable producer (Conv, Gemm, MatMul,
+5. a Relu / LeakyRelu / Clip (constant bounds) / HardSigmoid / HardSwish right after a fusable producer (Conv, Gemm, MatMul,
    ChannelAffine, any op following ops/_fusable.py) becomes its epilogue (``Epilogue.of(op_type, ...)``).
 
 Fused and unfused plans compute the same thing, NaN, Inf and signed zeros included: activation fusion is the
@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from onnumba.graph import Node
-from onnumba.ops._fusable import can_fold_affine, fold_into_weights, is_fusable
+from onnumba.ops._fusable import can_fold_affine, is_fusable
 from onnumba.ops.kernels.affine import channel_affine_kernel
-from onnumba.ops.kernels.epilogue import CLIP, FUSABLE_OPS, IDENTITY, LEAKY_RELU, NONE, RELU, Epilogue
+from onnumba.ops.kernels.epilogue import FUSABLE_OPS, IDENTITY, Epilogue
 from onnumba.ops.normalization import batchnorm_affine
 from onnumba.optimizer import register_rewrite
 from onnumba.registry import Op
@@ -52,69 +52,10 @@ def _absorb(state, prod, st) -> None:
     state.steps.remove(st)
 
 
-# ----------------------------------------------------------------------------------------------- legacy Conv
-# THE ONE PLACE TO DELETE once ops/conv follows ops/_fusable.py (ConvAttrs.epilogue, Conv.with_epilogue,
-# Conv.fold_affine): it maps the string fields ConvAttrs.activation / alpha / clip_min / clip_max to an Epilogue.
-
-_LEGACY_NAMES = {NONE: "none", RELU: "relu", LEAKY_RELU: "leakyrelu", CLIP: "clip"}
-
-
-class _LegacyConv:
-    """ConvAttrs with the string fields and no ``epilogue``."""
-
-    @staticmethod
-    def epilogue(attrs) -> Epilogue | None:
-        act = {v: k for k, v in _LEGACY_NAMES.items()}.get(attrs.activation)
-        if act is None:
-            return None
-        if act == LEAKY_RELU:
-            return Epilogue(act, attrs.alpha)
-        return Epilogue(act, attrs.clip_min, attrs.clip_max) if act == CLIP else Epilogue(act)
-
-    @staticmethod
-    def with_epilogue(attrs, ep: Epilogue):
-        if ep.act == LEAKY_RELU:
-            return replace(attrs, activation="leakyrelu", alpha=ep.a0)
-        if ep.act == CLIP:
-            return replace(attrs, activation="clip", clip_min=ep.a0, clip_max=ep.a1)
-        return replace(attrs, activation=_LEGACY_NAMES[ep.act])
-
-    @staticmethod
-    def fold_affine(node, attrs, w, b, sub, mul, add):
-        return fold_into_weights(w, b, sub, mul, add, axis=0)
-
-
-class _ConvFold:
-    """A Conv with ``epilogue`` / ``with_epilogue`` but no ``fold_affine`` yet: W's output channels are axis 0."""
-
-    def __init__(self, impl):
-        self.with_epilogue = impl.with_epilogue
-
-    @staticmethod
-    def fold_affine(node, attrs, w, b, sub, mul, add):
-        return fold_into_weights(w, b, sub, mul, add, axis=0)
-
-
-def _legacy_protocol(st):
-    """(adapter, epilogue) for a Conv that does not yet follow ops/_fusable.py fully, else None."""
-    if not _is(st, "Conv"):
-        return None
-    if is_fusable(st.node.impl, st.attrs):
-        return None if can_fold_affine(st.node.impl) else (_ConvFold(st.node.impl), st.attrs.epilogue)
-    if hasattr(st.attrs, "activation"):
-        return _LegacyConv, _LegacyConv.epilogue(st.attrs)
-    return None
-
-# ----------------------------------------------------------------------------------------------- end legacy
-
-
 def _protocol(st):
     """The object answering ``with_epilogue`` / ``fold_affine`` for ``st``'s op, or None; and its epilogue."""
     if st.attrs is None:
         return None, None
-    legacy = _legacy_protocol(st)
-    if legacy is not None:
-        return legacy
     if is_fusable(st.node.impl, st.attrs):
         return st.node.impl, st.attrs.epilogue
     return None, None
@@ -336,6 +277,10 @@ def _activation_epilogue(state, st) -> Epilogue | None:
         return Epilogue.of(op)
     if op == "LeakyRelu":
         return Epilogue.of(op, st.node.attr("alpha", 0.01, "float"))
+    if op == "HardSigmoid":
+        return Epilogue.of(op, st.node.attr("alpha", 0.2, "float"), st.node.attr("beta", 0.5, "float"))
+    if op == "HardSwish":
+        return Epilogue.of(op, 1.0 / 6.0, 0.5)
     if st.node.version >= 11:
         try:
             lo, hi = _const_scalar(state, st, 1), _const_scalar(state, st, 2)
@@ -348,7 +293,7 @@ def _activation_epilogue(state, st) -> Epilogue | None:
 
 @register_rewrite(order=ORDER_ACTIVATION)
 def fuse_activation(state) -> None:
-    """A Relu / LeakyRelu / Clip reading a fusable producer's float output (and nothing else reading it)
+    """A Relu / LeakyRelu / Clip / HardSigmoid / HardSwish reading a fusable producer's float output (and nothing else reading it)
     becomes that producer's epilogue."""
     producers = _producers(state)
     for st in list(state.steps):

@@ -14,7 +14,7 @@ Part of the kernel floor: imports numpy, numba and the floor's own modules only.
 from __future__ import annotations
 
 from onnumba.ops._numba import INLINE, KERNEL, njit, prange
-from onnumba.ops.kernels.epilogue import CLIP, LEAKY_RELU, NONE, RELU, activate
+from onnumba.ops.kernels.epilogue import CLIP, HARD_SIGMOID, LEAKY_RELU, NONE, RELU, activate
 
 
 @njit(**INLINE)
@@ -32,6 +32,12 @@ def _affine_row(src, dst, mv, av, bv, act, a0, a1):
     elif act == CLIP:
         for i in range(src.shape[0]):
             dst[i] = activate((src[i] - mv) * av + bv, CLIP, a0, a1)
+    elif act == HARD_SIGMOID:
+        for i in range(src.shape[0]):
+            dst[i] = activate((src[i] - mv) * av + bv, HARD_SIGMOID, a0, a1)
+    else:  # every other fusable kind (HARD_SWISH)
+        for i in range(src.shape[0]):
+            dst[i] = activate((src[i] - mv) * av + bv, act, a0, a1)
 
 
 @njit(**KERNEL)

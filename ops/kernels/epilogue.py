@@ -9,6 +9,8 @@ fused graph computes exactly what the unfused one does:
 * ``LEAKY_RELU``: ``alpha * v if v < 0 else v`` (any alpha, 0 and negative included).
 * ``CLIP``: ``min(max(v, lo), hi)`` evaluated in that order, so ``lo > hi`` gives ``hi`` everywhere (the
   spec's formula) and NaN passes through.
+* ``HARD_SIGMOID`` / ``HARD_SWISH``: ``h = max(0, min(1, alpha * v + beta))`` (a multiply, then an add), then
+  ``h`` / ``v * h``; the standalone ops run this same function.
 
 Activations are identified by small ints (:data:`NONE` ... ) and carried through plans as an
 :class:`Epilogue` (frozen: kind + two float parameters). Kernels receive the plain ``(act, a0, a1)`` triple.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from onnumba.ops._numba import INLINE, SERIAL, njit
-from onnumba.ops.kernels.simd import vadd, vmul, vsel_gt, vsel_lt, vsplat, vzero
+from onnumba.ops.kernels.simd import vadd, vmul, vmulv, vsel_gt, vsel_lt, vsplat, vzero
 
 # The one activation numbering of the tree. The first four are the ones producers fuse into their
 # epilogue; the rest are the standalone pointwise kinds (ops/kernels/pointwise.py), numbered after them.
@@ -31,12 +33,14 @@ NONE, RELU, LEAKY_RELU, CLIP = 0, 1, 2, 3
  THRESHOLDED_RELU, SWISH, EXP, ERF) = range(4, 20)
 
 #: kinds a producer's epilogue can apply (the kernels below implement exactly these)
-FUSABLE = (NONE, RELU, LEAKY_RELU, CLIP)
+FUSABLE = (NONE, RELU, LEAKY_RELU, CLIP, HARD_SIGMOID, HARD_SWISH)
 
 #: ONNX op name -> kind, for the activations fusion may fold into a producer
-FUSABLE_OPS = {"Relu": RELU, "LeakyRelu": LEAKY_RELU, "Clip": CLIP}
+FUSABLE_OPS = {"Relu": RELU, "LeakyRelu": LEAKY_RELU, "Clip": CLIP, "HardSigmoid": HARD_SIGMOID,
+               "HardSwish": HARD_SWISH}
 
-_NAMES = {NONE: "none", RELU: "Relu", LEAKY_RELU: "LeakyRelu", CLIP: "Clip"}
+_NAMES = {NONE: "none", RELU: "Relu", LEAKY_RELU: "LeakyRelu", CLIP: "Clip", HARD_SIGMOID: "HardSigmoid",
+          HARD_SWISH: "HardSwish"}
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,8 @@ class Epilogue:
 
     Attributes:
         act: one of :data:`FUSABLE`.
-        a0: LeakyRelu's alpha, or Clip's lower bound.
-        a1: Clip's upper bound (unused otherwise).
+        a0: LeakyRelu's alpha, Clip's lower bound, or HardSigmoid's / HardSwish's alpha.
+        a1: Clip's upper bound, or HardSigmoid's / HardSwish's beta (unused otherwise).
     """
 
     act: int = NONE
@@ -72,6 +76,8 @@ class Epilogue:
             return f"LeakyRelu(alpha={self.a0:g})"
         if self.act == CLIP:
             return f"Clip({self.a0:g}, {self.a1:g})"
+        if self.act == HARD_SIGMOID:
+            return f"HardSigmoid(alpha={self.a0:g}, beta={self.a1:g})"
         return self.name
 
     def args(self, dtype=np.float32) -> tuple:
@@ -99,6 +105,12 @@ def activate(v, act, a0, a1):
     if act == CLIP:
         v = a0 if v < a0 else v
         return a1 if v > a1 else v
+    if act == HARD_SIGMOID or act == HARD_SWISH:
+        # max(0, min(1, alpha * v + beta)), the comparisons written so that NaN passes through
+        h = a0 * v + a1
+        h = np.float32(1.0) if h > 1 else h
+        h = np.float32(0.0) if h < 0 else h
+        return h if act == HARD_SIGMOID else v * h
     return v
 
 
@@ -145,4 +157,10 @@ def epilogue_vec(v, bv, has_bias, act, a0, a1):
     elif act == CLIP:
         v = vsel_lt(v, vsplat(a0), vsplat(a0), v)
         v = vsel_gt(v, vsplat(a1), vsplat(a1), v)
+    elif act == HARD_SIGMOID or act == HARD_SWISH:
+        one, z = vsplat(np.float32(1.0)), vzero()
+        h = vadd(vmul(v, a0), vsplat(a1))  # a multiply then an add, as the scalar form (no FMA contraction)
+        h = vsel_gt(h, one, one, h)
+        h = vsel_lt(h, z, z, h)
+        v = h if act == HARD_SIGMOID else vmulv(v, h)
     return v

@@ -83,17 +83,9 @@ def activation_loop(x, out, kind, p):
     elif kind == SIGMOID:
         for i in range(n):
             out[i] = fdiv(one, one + exp(-x[i]))  # exp overflow gives inf -> 0, the right limit
-    elif kind == HARD_SIGMOID:
+    elif kind == HARD_SIGMOID or kind == HARD_SWISH:
         for i in range(n):
-            v = alpha * x[i] + beta
-            v = one if v > one else v
-            out[i] = zero if v < zero else v
-    elif kind == HARD_SWISH:
-        for i in range(n):
-            v = x[i]
-            h = alpha * v + beta
-            h = one if h > one else h
-            out[i] = v * (zero if h < zero else h)
+            out[i] = activate(x[i], kind, alpha, beta)  # the fused epilogue's definition
     elif kind == TANH:
         for i in range(n):
             out[i] = tanh(x[i])

@@ -198,6 +198,16 @@ def vmul(typingctx, v, s):
     return f32x16(f32x16, types.float32), codegen
 
 
+@intrinsic
+def vmulv(typingctx, a, b):
+    """Lane-wise ``a * b`` of two vectors."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1])
+
+    return f32x16(f32x16, f32x16), codegen
+
+
 def _select(op):
     @intrinsic
     def vsel(typingctx, x, y, a, b):

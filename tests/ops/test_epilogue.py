@@ -45,7 +45,8 @@ def test_one_numbering():
     assert kinds == list(range(20))
     assert (RELU, LEAKY_RELU, CLIP) == (1, 2, 3)
     assert {KIND_OF[k] for k in ("Relu", "LeakyRelu", "Clip")} == {RELU, LEAKY_RELU, CLIP}
-    assert E.FUSABLE_OPS == {"Relu": RELU, "LeakyRelu": LEAKY_RELU, "Clip": CLIP}
+    assert E.FUSABLE_OPS == {"Relu": RELU, "LeakyRelu": LEAKY_RELU, "Clip": CLIP, "HardSigmoid": E.HARD_SIGMOID,
+                             "HardSwish": E.HARD_SWISH}
 
 
 @pytest.mark.parametrize("op,args,want", [

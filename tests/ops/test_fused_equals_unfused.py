@@ -127,8 +127,13 @@ def chains(draw):
             inits[op] = draw(_tensor(draw(st.sampled_from([per_channel, (1,)])), -2.0, 2.0, max_specials=1))
             nodes.append(helper.make_node(op, [cur, op], [op.lower()]))
             cur, exact = op.lower(), False
-    act = draw(st.sampled_from(["none", "Relu", "LeakyRelu", "Clip"]))
-    if act == "Relu":
+    act = draw(st.sampled_from(["none", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish"]))
+    if act == "HardSigmoid":
+        nodes.append(helper.make_node("HardSigmoid", [cur], ["y"], alpha=draw(st.sampled_from([0.2, -0.5, 0.0])),
+                                      beta=draw(st.sampled_from([0.5, 0.0, 2.0]))))
+    elif act == "HardSwish":
+        nodes.append(helper.make_node("HardSwish", [cur], ["y"]))
+    elif act == "Relu":
         nodes.append(helper.make_node("Relu", [cur], ["y"]))
     elif act == "LeakyRelu":
         nodes.append(helper.make_node("LeakyRelu", [cur], ["y"], alpha=draw(st.sampled_from([0.0, -0.5, 0.1, 2.0]))))
