@@ -5,6 +5,7 @@ return an exit code and print one clear line on a user error. Nothing here impor
 an ``.onnx`` summary is read from the ModelProto itself.
 """
 
+import argparse
 import collections
 import os
 import sys
@@ -17,7 +18,10 @@ _KERAS_SUFFIXES = (".keras", ".json")
 def add_subcommands(subparsers):
     """Add ``convert`` and ``summary`` to an argparse subparsers object."""
     s = subparsers.add_parser("convert", help="convert a Keras 3 .keras file (or model JSON) to "
-                                              "ONNX, without TensorFlow")
+                                              "ONNX, without TensorFlow",
+                              epilog="examples:\n  onnumba convert model.keras -o model.onnx\n"
+                                     "  onnumba convert model.json -o model.onnx --opset 13",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("model", help="MODEL.keras (config + weights) or MODEL.json (config only)")
     s.add_argument("-o", "--output", required=True, help="OUT.onnx")
     s.add_argument("--opset", type=int, default=None, help="ONNX opset, 13..21 (default 17)")
@@ -28,7 +32,9 @@ def add_subcommands(subparsers):
                    help="fold BatchNormalization into the Conv before it")
     s.set_defaults(func=cmd_convert)
     s = subparsers.add_parser("summary", help="layer table of a .keras file, or inputs / outputs "
-                                              "/ op histogram / parameters of an .onnx file")
+                                              "/ op histogram / parameters of an .onnx file",
+                              epilog="examples:\n  onnumba summary model.keras\n  onnumba summary model.onnx",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("model", help="MODEL.keras, MODEL.json or MODEL.onnx")
     s.set_defaults(func=cmd_summary)
 

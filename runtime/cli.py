@@ -125,6 +125,38 @@ def _random_feed(vi, rng, batch: int):
     raise InputError(f"input {vi.name!r}: cannot make random data of type {vi.type_name}")
 
 
+def _read_inputs(items) -> dict:
+    """``--input`` values: ``NAME=FILE.npy`` (one input), or ``FILE.npz`` / ``NAME=FILE.npz`` (every array of the
+    archive by its name, or the one array of a one-array archive for NAME)."""
+    import numpy as np  # noqa: PLC0415
+
+    feeds = {}
+    for item in items:
+        name, path = item.split("=", 1) if "=" in item else (None, item)
+        if name is None and not path.endswith(".npz"):
+            raise InputError(f"--input expects NAME=FILE.npy or FILE.npz, got {item!r}")
+        try:
+            data = np.load(path, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001  (any unreadable file is the user's to fix)
+            raise InputError(f"--input {item}: cannot read {path!r} as a .npy or .npz file ({e})") from None
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                arrays = {k: data[k] for k in data.files}
+            if name is None:
+                feeds.update(arrays)
+            elif name in arrays:
+                feeds[name] = arrays[name]
+            elif len(arrays) == 1:
+                feeds[name] = next(iter(arrays.values()))
+            else:
+                raise InputError(f"--input {item}: {path!r} holds {sorted(arrays)}, none named {name!r}")
+        else:
+            if name is None:
+                raise InputError(f"--input {item}: a .npy file needs a name: NAME={path}")
+            feeds[name] = data
+    return feeds
+
+
 def cmd_run(args) -> int:
     import time  # noqa: PLC0415
 
@@ -146,15 +178,12 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     sess = onnumba.InferenceSession(args.model, opts)
     t_load = time.perf_counter() - t0
-    feeds = {}
-    for item in args.input or []:
-        if "=" not in item:
-            raise InputError(f"--input expects NAME=FILE.npy, got {item!r}")
-        name, path = item.split("=", 1)
-        try:
-            feeds[name] = np.load(path)
-        except Exception as e:
-            raise InputError(f"--input {name}: cannot read {path!r} as a .npy file ({e})") from None
+    feeds = _read_inputs(args.input or [])
+    declared = [vi.name for vi in sess.get_inputs()]
+    unknown = sorted(set(feeds) - set(declared))
+    if unknown:
+        raise InputError(f"--input: unknown input name(s) {', '.join(map(repr, unknown))}; the model's inputs "
+                         f"are {', '.join(map(repr, declared))}")
     rng = np.random.default_rng(args.seed)
     for vi in sess._graph.inputs:
         if vi.name not in feeds:
@@ -209,7 +238,19 @@ def cmd_ops(args) -> int:
 def cmd_conformance(args) -> int:
     from onnumba.conformance import conformance_table, format_table
 
-    rows = conformance_table(ops=args.op, with_ort=not args.no_ort)
+    tty = sys.stderr.isatty()
+
+    def progress(op, k, n):  # one line per op on a terminal, redrawn; nothing when piped
+        if tty:
+            sys.stderr.write(f"\r\033[Kchecking {op} ({k + 1} of {n} ops)")
+            sys.stderr.flush()
+
+    unknown = sorted(set(args.op or ()) - {r["op_type"] for r in __import__("onnumba").supported_ops()})
+    if unknown:
+        raise InputError(f"--op: not a supported op: {', '.join(unknown)} (see `onnumba ops`)")
+    rows = conformance_table(ops=args.op, with_ort=not args.no_ort, progress=progress)
+    if tty:
+        sys.stderr.write("\r\033[K")
     print(format_table(rows))
     return 0
 
@@ -217,31 +258,52 @@ def cmd_conformance(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from onnumba import __version__  # noqa: PLC0415
 
-    p = argparse.ArgumentParser(prog="onnumba", description="ONNX inference with Numba kernels")
+    p = argparse.ArgumentParser(
+        prog="onnumba", description="ONNX inference with Numba kernels, and a Keras-style ONNX builder.",
+        epilog="examples:\n  onnumba run models/tiny_cnn.onnx --random --repeat 10\n  onnumba info model.onnx --plan\n"
+               "  onnumba batch model.onnx --input x=rows.npy --output scores.npz\n"
+               "run `onnumba COMMAND --help` for a command's arguments and examples",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"onnumba {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("info", help="inputs, outputs, opsets, op histogram and unsupported ops of a model")
-    s.add_argument("model")
+    s = sub.add_parser("info", help="inputs, outputs, opsets, op histogram and unsupported ops of a model",
+                       description="Describe a model without running it; --plan also shows the optimised plan.",
+                       epilog="examples:\n  onnumba info model.onnx\n  onnumba info model.onnx --plan --batch 8",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("model", help="the .onnx file")
     s.add_argument("--plan", action="store_true",
                    help="also build a session and print its optimised plan (fused steps, epilogues, algorithms)")
     s.add_argument("--batch", type=int, default=1, help="size for symbolic dims with --plan (default 1)")
     s.set_defaults(func=cmd_info)
-    s = sub.add_parser("run", help="run a model and summarise its outputs")
-    s.add_argument("model")
-    s.add_argument("--input", action="append", metavar="NAME=FILE.npy", help="feed an input from a .npy file")
+    s = sub.add_parser("run", help="run a model and summarise its outputs",
+                       description="Run a model once (plus --repeat timed runs) and print each output's type, "
+                                   "shape and summary; the first run's time includes compiling or loading kernels.",
+                       epilog="examples:\n  onnumba run models/tiny_cnn.onnx --random --repeat 10\n"
+                              "  onnumba run model.onnx --input x=image.npy --output out.npz\n"
+                              "  onnumba run model.onnx --input feeds.npz --profile",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("model", help="the .onnx file")
+    s.add_argument("--input", action="append", metavar="NAME=FILE.npy|FILE.npz",
+                   help="feed input NAME from a .npy file, or every input named in an .npz archive; repeatable")
     s.add_argument("--random", action="store_true", help="feed random data to inputs not given with --input")
     s.add_argument("--batch", type=int, default=1, help="size for symbolic dims with --random (default 1)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="seed of the --random data (default 0)")
     s.add_argument("--repeat", type=int, default=0, help="time this many extra runs")
     s.add_argument("--threads", type=int, default=0, help="intra-op threads (default: all)")
     s.add_argument("--output", help="write the outputs to this .npz file")
     s.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="N",
                    help="print the N op types that took longest (default 15)")
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("ops", help="the supported-ops table")
+    s = sub.add_parser("ops", help="the supported-ops table",
+                       description="Every supported operator with its domain and the onnx versions implemented.",
+                       epilog="example:\n  onnumba ops | grep Conv", formatter_class=argparse.RawDescriptionHelpFormatter)
     s.set_defaults(func=cmd_ops)
-    s = sub.add_parser("conformance", help="run onnx's node test cases and onnxruntime cross-checks per op")
-    s.add_argument("--op", action="append", help="limit to these ops")
+    s = sub.add_parser("conformance", help="run onnx's node test cases and onnxruntime cross-checks per op",
+                       description="Run onnx's official single-op node test cases through onnumba (and onnxruntime) "
+                                   "and print the per-op table (CONFORMANCE.md is this output).",
+                       epilog="examples:\n  onnumba conformance > CONFORMANCE.md\n  onnumba conformance --op Conv --op Relu",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--op", action="append", metavar="OP", help="limit to this op; repeatable")
     s.add_argument("--no-ort", action="store_true", help="skip the onnxruntime cross-check column")
     s.set_defaults(func=cmd_conformance)
     from onnumba import cli_batch  # noqa: PLC0415  (its parser only; the batch code loads when it runs)

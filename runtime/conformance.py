@@ -80,8 +80,11 @@ def run_case(case, session_factory) -> str | None:
     return None
 
 
-def conformance_table(ops=None, with_ort: bool = True) -> list[dict]:
-    """Rows of {op, versions, cases, passed, failed, ort_agree, ort_cases, failures}."""
+def conformance_table(ops=None, with_ort: bool = True, progress=None) -> list[dict]:
+    """Rows of {op, versions, cases, passed, failed, ort_agree, ort_cases, failures}.
+
+    ``progress``, if given, is called as ``progress(op, k, n)`` before the k-th of n ops is checked.
+    """
     import onnumba
 
     ort = None
@@ -97,10 +100,11 @@ def conformance_table(ops=None, with_ort: bool = True) -> list[dict]:
         if len(kinds) == 1 and _supported(case):
             by_op[next(iter(kinds))].append(case)
     rows = []
-    for r in supported_ops():
+    todo = [r for r in supported_ops() if not ops or r["op_type"] in ops]
+    for k, r in enumerate(todo):
         op = r["op_type"]
-        if ops and op not in ops:
-            continue
+        if progress is not None:
+            progress(op, k, len(todo))
         cases = by_op.get(op, [])
         fails, refused = {}, {}
         ort_agree = ort_cases = 0
