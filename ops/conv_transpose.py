@@ -79,8 +79,8 @@ class ConvTranspose(Op):
     """Transposed convolution: X (N, C, D1, ...) with W (C, M/group, k1, ...) and optional B (M,).
 
     Output sizes and pads follow the spec (``ops/_geometry.conv_transpose_geometry``): explicit pads crop
-    the full result ``s*(in-1) + output_padding + (k-1)*d + 1``; ``output_shape`` (spatial sizes, or N, C
-    and the spatial sizes) derives the pads, and a negative total (an output larger than the full result)
+    the full result ``s*(in-1) + output_padding + (k-1)*d + 1``; ``output_shape`` (the spatial sizes only, per
+    the spec) derives the pads, and a negative total (an output larger than the full result)
     extends it with zeros (plus bias); SAME_* gives ``in*s``. 1 to 3 spatial axes.
     """
 
@@ -92,8 +92,16 @@ class ConvTranspose(Op):
         group = node.attr("group", 1, "int")
         if group < 1:
             raise node.error(f"group must be >= 1, got {group}", attribute="group")
+        pads = _ints(node, "pads")
+        if pads is not None:
+            # the spec: pads "cannot be used simultaneously with auto_pad", and each is >= 0 (as Conv refuses)
+            if auto_pad != "NOTSET":
+                raise node.error(f"pads {list(pads)} cannot be used together with auto_pad={auto_pad!r}; give "
+                                 f"one of them", attribute="pads")
+            if any(p < 0 for p in pads):
+                raise node.error(f"pads must be >= 0, got {list(pads)}", attribute="pads")
         return ConvTransposeAttrs(auto_pad, group, _ints(node, "kernel_shape"), _ints(node, "strides"),
-                                  _ints(node, "dilations"), _ints(node, "pads"), _ints(node, "output_padding"),
+                                  _ints(node, "dilations"), pads, _ints(node, "output_padding"),
                                   _ints(node, "output_shape"))
 
     @classmethod
@@ -133,10 +141,10 @@ class ConvTranspose(Op):
                                  f"got {b.dtype.name}{list(b.shape)}", input=2)
         out_shape_attr = attrs.output_shape
         if out_shape_attr is not None and len(out_shape_attr) == n + 2:
-            if tuple(out_shape_attr[:2]) != (N, M):
-                raise node.error(f"output_shape {list(out_shape_attr)} gives (N, C) = {list(out_shape_attr[:2])}"
-                                 f" but the output has ({N}, {M})", attribute="output_shape")
-            out_shape_attr = out_shape_attr[2:]
+            # the spec: output_shape "should not include dimensions for batch size and channels" (onnxruntime
+            # accepts them; we follow the spec)
+            raise node.error(f"output_shape {list(out_shape_attr)} has {n + 2} values; give only the {n} spatial "
+                             f"sizes (the spec excludes batch and channels)", attribute="output_shape")
         try:
             _, strides, dilations = check_window(kernel, attrs.strides or (1,) * n, attrs.dilations or (1,) * n, n)
             out_sizes, padding = conv_transpose_geometry(

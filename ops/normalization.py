@@ -223,7 +223,8 @@ class LRN(Op):
     def infer(cls, node, attrs, inputs, consts):
         x = require_input(node, inputs, 0, "X")
         check_dtype(node, x, 0, FLOATS)
-        check_rank(node, x, 0, min_rank=2, what="X (N, C, D1, ...)")
+        # the spec's X is (N x C x D1 x ... x Dk): rank >= 3 (onnxruntime and onnx.reference run only 4-d)
+        check_rank(node, x, 0, min_rank=3, what="X (N, C, D1, ...)")
         check_size(node, x.shape)
         return [TensorInfo(x.dtype, x.shape)]
 

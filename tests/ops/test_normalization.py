@@ -269,6 +269,24 @@ def test_lrn_errors(attrs, msg):
         onnumba.InferenceSession(_lrn_model(x, attrs).SerializeToString())
 
 
+def test_lrn_rank2_refused():
+    # the spec's X is (N x C x D1 x ... x Dk); ranks 3 and 5 run (test_lrn), rank 2 is refused
+    x = RNG.standard_normal((2, 4)).astype(np.float32)
+    with pytest.raises(onnumba.ModelError, match=r"expected rank >= 3"):
+        onnumba.InferenceSession(_lrn_model(x, dict(size=3)).SerializeToString())
+
+
+def test_lrn_nan_inf_stay_in_their_window():
+    # fuzz 1:1381: a NaN / Inf reaches only the channels whose window holds it, per the spec's formula
+    # (onnxruntime's running channel sum subtracts Inf - Inf and spreads NaN to later channels)
+    x = RNG.standard_normal((1, 6, 2, 2)).astype(np.float32)
+    x[0, 0, 0, 0], x[0, 0, 1, 1] = np.nan, np.inf
+    (y,) = run_onnumba(_lrn_model(x, dict(size=3)), {"x": x})
+    np.testing.assert_allclose(y, ref.lrn(x, 3), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(y[0, 2:, 0, 0]).all() and np.isfinite(y[0, 2:, 1, 1]).all()
+    assert np.isnan(y[0, :2, 0, 0]).all()
+
+
 @st.composite
 def lrn_cases(draw):
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 4)), draw(st.integers(1, 4)))
