@@ -38,7 +38,8 @@ def _cpu_target() -> str:
 
     name = config.CPU_NAME or llvm.get_host_cpu_name()
     feats = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
-    return f"{name}-{hashlib.sha1(feats.encode()).hexdigest()[:8]}"
+    tile = os.environ.get("ONNUMBA_GEMM_TILE", "").strip().lower()  # a forced GEMM tile is other code too
+    return f"{name}-{hashlib.sha1(feats.encode()).hexdigest()[:8]}" + (f"-tile{tile}" if tile else "")
 
 
 def cache_dir() -> str:

@@ -40,3 +40,16 @@ def describe() -> str:
     """e.g. ``AVX2+FMA (numba target znver3)``, for benchmark tables and ``onnumba info``."""
     name, avx512, avx2 = target()
     return f"{'AVX-512' if avx512 else 'AVX2+FMA' if avx2 else 'SSE'} (numba target {name})"
+
+
+#: ``ONNUMBA_GEMM_TILE=8x32`` or ``6x16`` forces the packed GEMM's register tile whatever the ISA, so tests can run
+#: both tiles' code on one machine (the 8x32 tile runs, slowly, on AVX2); the kernel cache keys on it
+TILE_OVERRIDE = __import__("os").environ.get("ONNUMBA_GEMM_TILE", "").strip().lower()
+
+
+def gemm_tile() -> tuple:
+    """``(MR, NR)`` of the packed GEMM: 8 x 32 on AVX-512 (16 of 32 zmm registers accumulate), 6 x 16 on AVX2
+    (12 of 16 ymm registers; 8 x 32 would need 32 and spill)."""
+    if TILE_OVERRIDE in ("8x32", "6x16"):
+        return (8, 32) if TILE_OVERRIDE == "8x32" else (6, 16)
+    return (8, 32) if has_avx512() else (6, 16)

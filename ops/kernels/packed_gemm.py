@@ -43,8 +43,8 @@ from onnumba.ops.kernels.simd import sload, vadd, vfma, vload, vload_lanes, vmul
 #: the register tile, rows (output channels) x columns (output pixels), per ISA (ops/kernels/isa.py): AVX-512,
 #: 8 x 32 = two 16-lane vectors a row, 16 zmm accumulators of 32; AVX2, 6 x 16 = one 16-lane vector (two ymm) a
 #: row, 12 ymm accumulators of 16 plus the B vector and the broadcast (8 x 32 would need 32 ymm and spill)
-AVX512 = isa.has_avx512()
-MR, NR = (8, 32) if AVX512 else (6, 16)
+MR, NR = isa.gemm_tile()
+AVX512 = (MR, NR) == (8, 32)  # the 8 x 32 micro-kernel (else 6 x 16)
 #: K block: an A micro-panel of MR x KC floats (8 KiB) stays in L1
 KC = 256
 #: N block: a packed B block of KC x NC floats (384 KiB) stays in L2
