@@ -32,6 +32,9 @@ class DropoutAttrs:
 
 
 def _check_ratio(node, r: float, *, input: int | None = None, attribute: str | None = None) -> float:
+    """The ratio input (opset 12+) is "in [0, 1)" per the spec; the ratio attribute (before 12) has no stated
+    range and only matters in training (scale 1 / (1 - ratio)), so ``bind`` checks it only then: 1.0 runs as
+    inference, as onnxruntime accepts it."""
     if not 0.0 <= r < 1.0:
         raise node.error(f"the dropout ratio must be in [0, 1), got {r}", input=input, attribute=attribute)
     return float(r)
@@ -59,7 +62,7 @@ class Dropout(Op):
         training: bool | None = False
         ratio = None
         if v < 12:
-            ratio = _check_ratio(node, node.attr("ratio", 0.5, "float"), attribute="ratio")
+            ratio = float(node.attr("ratio", 0.5, "float"))
         if v < 7:
             is_test = node.attr("is_test", 0, "int")
             if is_test not in (0, 1):
@@ -78,7 +81,10 @@ class Dropout(Op):
         if getattr(ctx, "inference", False):  # RunOptions(training_mode=False) overrides the model
             return replace(attrs, training=False, ratio=0.5 if attrs.ratio is None else attrs.ratio)
         if node.version < 12:
-            return replace(attrs, training=attrs.training or bool(ctx.training))
+            training = attrs.training or bool(ctx.training)
+            if training:
+                _check_ratio(node, attrs.ratio, attribute="ratio")
+            return replace(attrs, training=training)
         ratio = 0.5
         if node.has_input(1):
             c = consts[1]
@@ -109,13 +115,13 @@ class Dropout(Op):
         training = attrs.training
         if training is None:
             training = bool(np.asarray(arrays[2]).reshape(-1)[0])
+        want_mask = len(node.outputs) > 1 and node.outputs[1] != ""
+        mask_dtype = np.dtype(bool) if attrs.mask_bool else x.dtype
         ratio = attrs.ratio
         if ratio is None:
             ratio = float(np.asarray(arrays[1]).reshape(-1)[0])
             if not 0.0 <= ratio < 1.0:
                 raise InputError(f"{node.where(input=1)}: the dropout ratio must be in [0, 1), got {ratio}")
-        want_mask = len(node.outputs) > 1 and node.outputs[1] != ""
-        mask_dtype = np.dtype(bool) if attrs.mask_bool else x.dtype
         if not training or ratio == 0.0:
             outs = [x]
             if want_mask:

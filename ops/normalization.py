@@ -180,6 +180,7 @@ class BatchNormalization(Op):
         if attrs.n_outputs > 1:
             mom = attrs.momentum
             st = mean.dtype
+            # saved_var is the batch variance, as the spec names it (onnxruntime returns 1/sqrt(var + eps))
             extra = [m64 * mom + bm * (1 - mom), v64 * mom + bv * (1 - mom), bm, bv]
             for k in range(attrs.n_outputs - 1):
                 outs.append(extra[k].astype(st).reshape(mean.shape))

@@ -153,6 +153,17 @@ def test_ratio_fed_at_run_time():
         sess.run(None, {"x": x, "r": np.float32(1.0)})
 
 
+@pytest.mark.parametrize("kw", [dict(opset=10, attrs=dict(ratio=1.0)), dict(opset=7, attrs=dict(ratio=1.0))])
+def test_ratio_attribute_one_in_inference_is_accepted(kw):
+    # the ratio attribute (before opset 12) has no range in the spec and is unused in inference; onnxruntime
+    # accepts 1.0 (fuzz finding): identity. The opset 12+ input is "in [0, 1)" per the spec (test_errors)
+    x = _x()
+    model = _model(**kw)
+    (y,) = run_onnumba(model, {"x": x})
+    np.testing.assert_array_equal(y, x)
+    assert_matches_ort(model, {"x": x})
+
+
 @pytest.mark.parametrize("opset", [7, 10, 12, 22])
 def test_run_option_switches_training_on(opset):
     x = _x()
@@ -191,9 +202,10 @@ def test_negative_seed_keeps_low_bits():
 # ----------------------------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("kw,msg", [
-    (dict(opset=10, attrs=dict(ratio=1.0)), r"attribute 'ratio': the dropout ratio must be in \[0, 1\)"),
+    (dict(opset=6, attrs=dict(ratio=1.0, is_test=0)), r"attribute 'ratio': the dropout ratio must be in \[0, 1\)"),
     (dict(opset=6, attrs=dict(is_test=2)), "attribute 'is_test'"),
     (dict(inputs=("x", "r"), consts=dict(r=np.float32(-0.1))), r"input 1 'r': the dropout ratio must be in"),
+    (dict(inputs=("x", "r"), consts=dict(r=np.float32(1.0))), r"input 1 'r': the dropout ratio must be in"),
     (dict(inputs=("x", "r"), consts=dict(r=np.array([0.1, 0.2], np.float32))), "input 1 'r': ratio must be a scalar"),
     (dict(inputs=("x", "r"), consts=dict(r=np.int64(0))), "input 1 'r': ratio: element type int64"),
     (dict(inputs=("x", "", "t"), consts=dict(t=np.float32(1))), "input 2 't': training_mode: element type float32"),

@@ -106,6 +106,21 @@ def test_constant_value_fed_at_run_time():
         np.testing.assert_array_equal(y, np.pad(x, ((1, 0), (0, 1)), constant_values=v))
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge"])
+def test_rank0_input_with_empty_pads_is_identity(mode):
+    # the spec's pads has 2 * rank = 0 values and onnx's shape inference accepts it; onnxruntime refuses
+    # ("data_rank > 0") and onnx.reference cannot run it: we follow the spec (fuzz finding "Pad on rank 0")
+    x = np.array(3.0, np.float32)
+    (y,) = run_onnumba(pad_model(x, np.zeros(0, np.int64), mode), {"x": x})
+    assert y.shape == () and y == 3.0
+
+
+def test_rank0_input_with_pads_is_refused():
+    x = np.array(3.0, np.float32)
+    with pytest.raises(onnumba.ModelError, match=r"expected 0 values"):
+        onnumba.InferenceSession(pad_model(x, [1, 1]).SerializeToString())
+
+
 @pytest.mark.parametrize("mode", ["reflect", "edge", "wrap"])
 def test_crop_to_empty_axis_in_non_constant_mode(mode):
     # onnxruntime 1.31 refuses this ("zero effective input extent"); nothing needs copying, so onnumba allows it

@@ -181,6 +181,28 @@ def test_identity_and_empty():
     assert y.shape == (1, 2, 0, 4)
 
 
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_batch_and_channel_axes_resize(mode):
+    # the spec resizes every axis it is given scales or sizes for, batch and channels included, as onnx.reference
+    # does; onnxruntime's linear / cubic modes refuse outer scales other than 1: we follow the spec (fuzz finding)
+    x = _x(2, 3, 4, 4)
+    (y,) = run_onnumba(resize_model(x, sizes=(4, 2, 3, 5), attrs={"mode": mode}), {"X": x})
+    from onnx.reference import ReferenceEvaluator
+
+    (want,) = ReferenceEvaluator(resize_model(x, sizes=(4, 2, 3, 5), attrs={"mode": mode})).run(None, {"X": x})
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_empty_input(mode):
+    x = _x(0, 3, 4, 4)
+    (y,) = run_onnumba(resize_model(x, scales=(1, 1, 2, 2), attrs={"mode": mode}), {"X": x})
+    assert y.shape == (0, 3, 8, 8) and y.dtype == np.float32
+    x = _x(2, 3, 0, 4)
+    (y,) = run_onnumba(resize_model(x, scales=(1, 1, 2, 2), attrs={"mode": mode}), {"X": x})
+    assert y.shape == (2, 3, 0, 8)
+
+
 # ----------------------------------------------------------------------------------------------- errors
 
 ERRORS = [
