@@ -459,7 +459,7 @@ class Unsqueeze(_AxesReshape):
 
 @register("Concat", versions=(1, 4, 11, 13))
 class Concat(Op):
-    """Join the inputs along ``axis`` (negative from opset 11; default 1 in opset 1, required after)."""
+    """Join the inputs along ``axis`` (negative counts from the end; default 1 in opset 1, required after)."""
 
     @classmethod
     def parse_attrs(cls, node):
@@ -472,8 +472,8 @@ class Concat(Op):
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
         first = require_input(node, inputs, 0)
-        if node.version < 11 and attrs.axis < 0:
-            raise node.error(f"negative axis {attrs.axis} is allowed from opset 11", attribute="axis")
+        # before opset 11 the spec states no range for axis (negative ones arrived with the [-r, r-1] text of
+        # Concat-11) and onnxruntime accepts a negative axis there: counted from the end, as from opset 11
         return replace(attrs, axis=normalize_axis(node, attrs.axis, first.rank, attribute="axis"))
 
     @classmethod

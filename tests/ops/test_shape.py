@@ -212,6 +212,14 @@ def test_concat_errors(xs, axis, match):
         session(make_node_model("Concat", xs, ["y"], {"axis": axis}))
 
 
+@pytest.mark.parametrize("opset", [4, 11])
+def test_concat_negative_axis_before_opset11(opset):
+    # Concat-4 states no range for axis and onnxruntime accepts -1 there (fuzz finding): counted from the end
+    xs = {"a": _x(2, 3), "b": _x(2, 1)}
+    (y,) = assert_matches_ort(make_node_model("Concat", xs, ["y"], {"axis": -1}, opset=opset), xs)
+    np.testing.assert_array_equal(y, np.concatenate(list(xs.values()), axis=-1))
+
+
 # -------------------------------------------------------------------------------------------- Gather
 
 @pytest.mark.parametrize("shape,idx,axis", [((5, 4), [0, 2, 4], 0), ((5, 4), [[1, -1], [0, 3]], 1),
