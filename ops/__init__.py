@@ -11,6 +11,7 @@ from onnumba.ops import (  # noqa: F401
     einsum, indexing, scatter, space_depth,  # issue 9: indexing / shape-manipulation family
     elementwise,
     fusion,
+    generator,
     gemm,
     logical,
     layer_normalization,

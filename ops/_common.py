@@ -152,6 +152,18 @@ def const_ints(node, consts, i: int, what: str = "") -> tuple | None:
     return tuple(int(v) for v in np.asarray(c).reshape(-1))
 
 
+def const_shape(node, inputs, consts, i: int, what: str = "shape") -> tuple:
+    """A required plan-constant 1-d integer input holding a shape (ConstantOfShape's, Expand's), every
+    dimension >= 0."""
+    info = require_input(node, inputs, i, what)
+    if info.rank != 1:
+        raise node.error(f"the shape must be a 1-d tensor, got shape {shape_str(info.shape)}", input=i)
+    shape = const_ints(node, consts, i, "the shape")
+    if any(d < 0 for d in shape):
+        raise node.error(f"the shape {shape_str(shape)} has a negative dimension", input=i)
+    return shape
+
+
 _MEMO: dict = {}
 
 

@@ -1,25 +1,25 @@
-"""Indexing and shape-manipulation operators: Split, Range, Tile, Trilu, OneHot, NonZero, Compress.
+"""Indexing and shape-manipulation operators: Split, Gather, Tile, Trilu, OneHot, NonZero, Compress.
 
 These move data (views, ``np.tile``, reshape + transpose copies, boolean masks), so numpy is as fast as a
-kernel would be. Outputs whose size depends on data (Range, NonZero, Compress, OneHot's depth, Split's and
-Tile's sizes) declare those inputs plan-constant: like Reshape's shape, a fed value is then folded into a
+kernel would be. Outputs whose size depends on data (NonZero, Compress, OneHot's depth, Split's and Tile's
+sizes) declare those inputs plan-constant: like Reshape's shape, a fed value is then folded into a
 plan specialised to it (see ``runtime/planner.py``), so every output shape is concrete when the plan is made.
 A fed value is limited to the session's value-input size (4096 elements); larger data-dependent inputs
-are refused with a clear error. The element-wise gathers and scatters live in ``ops/scatter.py``,
-DepthToSpace / SpaceToDepth in ``ops/space_depth.py``, Einsum in ``ops/einsum.py``.
+are refused with a clear error. Gather's indices are range-checked at plan time when constant, in ``run`` before
+use when fed. The element-wise gathers and scatters live in ``ops/scatter.py``, DepthToSpace / SpaceToDepth in
+``ops/space_depth.py``, Einsum in ``ops/einsum.py``, Range in ``ops/generator.py``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from onnumba.errors import shape_str
+from onnumba.errors import InputError, shape_str
 from onnumba.ops._common import (
+    INDEX,
     NUMERIC,
-    ValueOp,
     check_dtype,
     check_size,
     const_ints,
@@ -159,66 +159,65 @@ class Split(Op):
         return [x[lead + (slice(s, e),)] for s, e in attrs.bounds]
 
 
-# =============================================================================================== Range
+# ============================================================================================== Gather
 
 @dataclass(frozen=True)
-class RangeAttrs:
-    stash_type: int | None
-    #: filled by bind: the output, computed from the plan-constant scalars
-    value: np.ndarray | None = None
+class GatherAttrs:
+    axis: int
+    checked: bool = False  # indices were constant and range-checked at plan time
 
 
-_RANGE_TYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int16, np.int32, np.int64))
-_STASH = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
+@register("Gather", versions=(1, 11, 13))
+class Gather(Op):
+    """``np.take(data, indices, axis)``; negative indices count from the end of ``axis``.
 
-
-@register("Range", versions=(11, 27), plan_constant_inputs=(0, 1, 2))
-class Range(ValueOp):
-    """``start + i * delta`` for ``i < max(ceil((limit - start) / delta), 0)``; all three are plan-constant
-    scalars. Integers are exact; floats are computed in float64 (float16 / bfloat16 in ``stash_type``, float by
-    default, from opset 27) and rounded once to the output type."""
+    Indices known at plan time are range-checked then; fed indices are checked in ``run`` before use.
+    """
 
     @classmethod
     def parse_attrs(cls, node):
-        stash = None
-        if node.version >= 27:
-            stash = node.attr("stash_type", 1, kind="int")
-            if stash not in _STASH:
-                raise node.error(f"must be 1 (FLOAT) or 11 (DOUBLE), got {stash}", attribute="stash_type")
-        return RangeAttrs(stash)
+        return GatherAttrs(node.attr("axis", 0, kind="int"))
 
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
-        allowed = _RANGE_TYPES + ((np.dtype(np.float16),) + _BF16 if node.version >= 27 else ())
-        names = ("start", "limit", "delta")
-        for i, what in enumerate(names):
-            info = require_input(node, inputs, i, what)
-            check_dtype(node, info, i, allowed, what)
-            if info.dtype != inputs[0].dtype:
-                raise node.error(f"{what} has element type {info.dtype.name} but start has {inputs[0].dtype.name}",
-                                 input=i)
-            if info.size != 1 or info.rank > 1:
-                raise node.error(f"{what} must be a scalar, got shape {shape_str(info.shape)}", input=i)
-        start, limit, delta = (scalar_value(node, consts, i, w) for i, w in enumerate(names))
-        dt = inputs[0].dtype
-        if dt.kind in "iu":
-            if delta == 0:
-                raise node.error("delta must not be 0", input=2)
-            n = max(-((start - limit) // delta), 0)
-            check_size(node, (n,))
-            value = (start + np.arange(n, dtype=np.int64) * delta).astype(dt)
-        else:
-            if not all(math.isfinite(v) for v in (start, limit, delta)) or delta == 0:
-                raise node.error(f"start, limit and delta must be finite and delta non-zero, got start={start}, "
-                                 f"limit={limit}, delta={delta}", input=2)
-            n = max(math.ceil((limit - start) / delta), 0)
-            check_size(node, (n,))
-            cdt = np.dtype(np.float64)
-            if attrs.stash_type is not None and (dt == np.float16 or dt == BF16):
-                cdt = _STASH[attrs.stash_type]
-            value = (cdt.type(start) + np.arange(n, dtype=cdt) * cdt.type(delta)).astype(dt)
-        value.setflags(write=False)
-        return replace(attrs, value=value)
+        x = require_input(node, inputs, 0, "data")
+        idx = require_input(node, inputs, 1, "indices")
+        if x.rank < 1:
+            raise node.error("data must have rank >= 1, got a scalar", input=0)
+        check_dtype(node, idx, 1, INDEX, "indices")
+        axis = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
+        checked = False
+        if consts[1] is not None:
+            _check_indices(node, consts[1], x.shape[axis], axis, cls=None)
+            checked = True
+        return GatherAttrs(axis, checked)
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x, idx = inputs[0], inputs[1]
+        check_dtype(node, x, 0, ANY)
+        a = attrs.axis
+        out = x.shape[:a] + idx.shape + x.shape[a + 1:]
+        check_size(node, out)
+        return [TensorInfo(x.dtype, out)]
+
+    @classmethod
+    def run(cls, node, attrs, arrays):
+        x, idx = arrays
+        if not attrs.checked:
+            _check_indices(node, idx, x.shape[attrs.axis], attrs.axis, cls=InputError)
+        return [np.asarray(np.take(x, idx, axis=attrs.axis))]  # 1-d data, 0-d index: np.take gives a scalar
+
+
+def _check_indices(node, idx: np.ndarray, n: int, axis: int, cls) -> None:
+    if idx.size == 0:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < -n or hi >= n:
+        bad = lo if lo < -n else hi
+        kw = {} if cls is None else {"cls": cls}
+        raise node.error(f"index {bad} is out of range for axis {axis} of size {n} (expected {-n} <= index < "
+                         f"{n})", input=1, **kw)
 
 
 # ================================================================================================ Tile

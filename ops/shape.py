@@ -1,10 +1,9 @@
-"""Shape and plumbing operators: Identity, Constant, ConstantOfShape, Shape, Size, Reshape, Flatten,
-Transpose, Squeeze, Unsqueeze, Concat, Gather, Cast, Expand.
+"""Shape and plumbing operators: Identity, Shape, Size, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat,
+Cast, Expand (Constant and ConstantOfShape: ``ops/generator.py``; Gather: ``ops/indexing.py``).
 
 These move or reinterpret data; numpy views, ``np.take`` and ``astype`` are as fast as a kernel would be,
 so there is no Numba here. Every shape-valued input (Reshape's shape, Squeeze's axes, Expand's shape...)
-must be known at plan time; all checks run in ``parse_attrs`` / ``bind`` / ``infer``, except Gather's
-indices fed at run time, which are range-checked in ``run`` before use.
+must be known at plan time; all checks run in ``parse_attrs`` / ``bind`` / ``infer``.
 """
 
 from __future__ import annotations
@@ -15,15 +14,14 @@ import numpy as np
 import ml_dtypes
 from onnx import TensorProto
 
-from onnumba.errors import InputError, shape_str
+from onnumba.errors import shape_str
 from onnumba.ops._common import (
-    INDEX,
     NUMERIC,
-    ValueOp,
     broadcast_output,
     check_dtype,
     check_size,
     const_ints,
+    const_shape,
     normalize_axis,
     require_input,
 )
@@ -55,94 +53,6 @@ class Identity(Op):
     @classmethod
     def run(cls, node, attrs, arrays):
         return [arrays[0]]
-
-
-# ============================================================================================ Constant
-
-@dataclass(frozen=True)
-class ConstantAttrs:
-    value: np.ndarray
-
-
-_CONSTANT_FORMS = ("value", "value_float", "value_floats", "value_int", "value_ints", "value_string",
-                   "value_strings", "sparse_value")
-
-
-@register("Constant", versions=(1, 9, 11, 12, 13, 19, 21, 23, 24, 25))
-class Constant(ValueOp):
-    """A tensor given by exactly one of the ``value*`` attributes (``sparse_value`` is refused)."""
-
-    @classmethod
-    def parse_attrs(cls, node):
-        given = [k for k in _CONSTANT_FORMS if k in node.attrs]
-        if len(given) != 1:
-            raise node.error(f"exactly one of the attributes {', '.join(_CONSTANT_FORMS)} must be given, got "
-                             f"{given or 'none'}")
-        k = given[0]
-        if k == "sparse_value":
-            raise node.error("sparse tensors are not supported by onnumba; store the constant as a dense "
-                             "'value' tensor", attribute=k)
-        if k == "value":
-            v = node.attr(k, kind="tensor")
-        elif k == "value_float":
-            v = np.array(node.attr(k, kind="float"), dtype=np.float32)
-        elif k == "value_floats":
-            v = np.array(node.attr(k, kind="floats"), dtype=np.float32).reshape(-1)
-        elif k == "value_int":
-            v = np.array(node.attr(k, kind="int"), dtype=np.int64)
-        elif k == "value_ints":
-            v = np.array(node.attr(k, kind="ints"), dtype=np.int64).reshape(-1)
-        elif k == "value_string":
-            v = np.array(node.attr(k, kind="str"), dtype=object)
-        else:
-            v = np.array(list(node.attr(k, kind="strs")), dtype=object).reshape(-1)
-        if v.dtype not in ANY:
-            raise node.error(f"element type {v.dtype} is not supported", attribute=k)
-        v.setflags(write=False)
-        return ConstantAttrs(v)
-
-
-# ===================================================================================== ConstantOfShape
-
-@dataclass(frozen=True)
-class ConstantOfShapeAttrs:
-    value: np.ndarray  # 0-d
-    shape: tuple | None = None
-
-
-@register("ConstantOfShape", versions=(9, 20, 21, 23, 24, 25), plan_constant_inputs=(0,))
-class ConstantOfShape(Op):
-    """A tensor of the shape given by input 0 (plan-constant int64), filled with ``value`` (default 0.0f)."""
-
-    @classmethod
-    def parse_attrs(cls, node):
-        v = node.attr("value", None, kind="tensor")
-        if v is None:
-            v = np.zeros((), np.float32)
-        if v.size != 1:
-            raise node.error(f"must be a one-element tensor, got shape {shape_str(v.shape)}", attribute="value")
-        if v.dtype not in NUMERIC + (BOOL,):
-            raise node.error(f"element type {v.dtype} is not supported", attribute="value")
-        return ConstantOfShapeAttrs(v.reshape(()))
-
-    @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        x = require_input(node, inputs, 0, "input")
-        if x.rank != 1:
-            raise node.error(f"the shape must be a 1-d tensor, got shape {shape_str(x.shape)}", input=0)
-        shape = const_ints(node, consts, 0, "the shape")
-        if any(d < 0 for d in shape):
-            raise node.error(f"the shape {shape_str(shape)} has a negative dimension", input=0)
-        check_size(node, shape)
-        return replace(attrs, shape=shape)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        return [TensorInfo(attrs.value.dtype, attrs.shape)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        return [np.full(attrs.shape, attrs.value, dtype=attrs.value.dtype)]
 
 
 # ======================================================================================== Shape, Size
@@ -501,67 +411,6 @@ class Concat(Op):
         return [np.concatenate([a for a in arrays], axis=attrs.axis)]
 
 
-# ============================================================================================== Gather
-
-@dataclass(frozen=True)
-class GatherAttrs:
-    axis: int
-    checked: bool = False  # indices were constant and range-checked at plan time
-
-
-@register("Gather", versions=(1, 11, 13))
-class Gather(Op):
-    """``np.take(data, indices, axis)``; negative indices count from the end of ``axis``.
-
-    Indices known at plan time are range-checked then; fed indices are checked in ``run`` before use.
-    """
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return GatherAttrs(node.attr("axis", 0, kind="int"))
-
-    @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        x = require_input(node, inputs, 0, "data")
-        idx = require_input(node, inputs, 1, "indices")
-        if x.rank < 1:
-            raise node.error("data must have rank >= 1, got a scalar", input=0)
-        check_dtype(node, idx, 1, INDEX, "indices")
-        axis = normalize_axis(node, attrs.axis, x.rank, attribute="axis")
-        checked = False
-        if consts[1] is not None:
-            _check_indices(node, consts[1], x.shape[axis], axis, cls=None)
-            checked = True
-        return GatherAttrs(axis, checked)
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x, idx = inputs[0], inputs[1]
-        _check_any(node, x, 0)
-        a = attrs.axis
-        out = x.shape[:a] + idx.shape + x.shape[a + 1:]
-        check_size(node, out)
-        return [TensorInfo(x.dtype, out)]
-
-    @classmethod
-    def run(cls, node, attrs, arrays):
-        x, idx = arrays
-        if not attrs.checked:
-            _check_indices(node, idx, x.shape[attrs.axis], attrs.axis, cls=InputError)
-        return [np.asarray(np.take(x, idx, axis=attrs.axis))]  # 1-d data, 0-d index: np.take gives a scalar
-
-
-def _check_indices(node, idx: np.ndarray, n: int, axis: int, cls) -> None:
-    if idx.size == 0:
-        return
-    lo, hi = int(idx.min()), int(idx.max())
-    if lo < -n or hi >= n:
-        bad = lo if lo < -n else hi
-        kw = {} if cls is None else {"cls": cls}
-        raise node.error(f"index {bad} is out of range for axis {axis} of size {n} (expected {-n} <= index < "
-                         f"{n})", input=1, **kw)
-
-
 # ================================================================================================ Cast
 
 _CAST_TARGETS = {
@@ -635,12 +484,7 @@ class Expand(Op):
     @classmethod
     def bind(cls, node, attrs, inputs, consts, ctx):
         x = require_input(node, inputs, 0, "input")
-        s = require_input(node, inputs, 1, "shape")
-        if s.rank != 1:
-            raise node.error(f"the shape must be a 1-d tensor, got shape {shape_str(s.shape)}", input=1)
-        shape = const_ints(node, consts, 1, "the shape")
-        if any(d < 0 for d in shape):
-            raise node.error(f"the shape {shape_str(shape)} has a negative dimension", input=1)
+        shape = const_shape(node, inputs, consts, 1)
         return ExpandAttrs(broadcast_output(node, [x.shape, shape], idx=[0, 1]))
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Split, Range, Tile, Trilu, OneHot, NonZero, Compress (ops/indexing.py) and DepthToSpace / SpaceToDepth
+"""Split, Tile, Trilu, OneHot, NonZero, Compress (ops/indexing.py) and DepthToSpace / SpaceToDepth
 (ops/space_depth.py): shape tables, pinned errors, naive references, onnxruntime on one-node models, fed
 data-dependent sizes, and hypothesis properties. The gathers / scatters and Einsum have their own files."""
 
@@ -17,7 +17,6 @@ from tests.reference.indexing import (
     depth_to_space_ref,
     nonzero_ref,
     one_hot_ref,
-    range_ref,
     space_to_depth_ref,
     split_sizes_ref,
     trilu_ref,
@@ -107,42 +106,6 @@ def test_split_errors(kw, match):
     x = _x(shape)
     with pytest.raises(ModelError, match=match):
         session(split_model(x, kw.pop("n_out"), **kw))
-
-
-# ================================================================================================ Range
-
-def range_model(start, limit, delta, fed=False, opset=27):
-    vals = {"s": np.array(start), "l": np.array(limit), "d": np.array(delta)}
-    return make_node_model("Range", vals, ["y"], opset=opset, initializers=None if fed else vals)
-
-
-@pytest.mark.parametrize("start,limit,delta,dtype", [
-    (3, 9, 3, np.int64), (10, 4, -2, np.int32), (0, 0, 1, np.int64), (5, 1, 1, np.int16),
-    (1.0, 2.0, 0.3, np.float32), (-1.5, 1.0, 0.25, np.float64), (0.0, 10.0, 1.5, np.float16)])
-def test_range_table(start, limit, delta, dtype):
-    vals = [np.array(v, dtype) for v in (start, limit, delta)]
-    (y,) = run_onnumba(range_model(*vals), {})
-    ref = range_ref(*(v.item() for v in vals), dtype)
-    assert y.dtype == dtype
-    np.testing.assert_allclose(y.astype(np.float64), ref.astype(np.float64), rtol=1e-3)
-
-
-def test_range_fed_inputs_give_data_dependent_sizes():
-    vals = [np.array(v, np.int64) for v in (0, 5, 1)]
-    s = session(range_model(*vals, fed=True, opset=11))
-    assert s.run(None, {"s": vals[0], "l": vals[1], "d": vals[2]})[0].tolist() == [0, 1, 2, 3, 4]
-    assert s.run(None, {"s": vals[0], "l": np.array(9), "d": np.array(4)})[0].tolist() == [0, 4, 8]
-
-
-def test_range_vs_ort():
-    vals = [np.array(v, F32) for v in (0.5, 7.25, 0.75)]
-    assert_matches_ort(range_model(*vals, opset=11), {})
-
-
-def test_range_zero_delta_error():
-    vals = [np.array(v, np.int64) for v in (0, 5, 0)]
-    with pytest.raises(ModelError, match=r"\(Range\), input 2 'd': delta must not be 0"):
-        session(range_model(*vals))
 
 
 # ======================================================================================== Tile, Trilu

@@ -258,7 +258,7 @@ def test_gather_rejects_float_indices():
         session(m)
 
 
-# ---------------------------------------------------------------------------------- Shape / Size / Constant
+# --------------------------------------------------------------------------------------- Shape / Size
 
 @pytest.mark.parametrize("start,end", [(0, None), (1, None), (-1, None), (0, -1), (1, 2), (-10, 10), (2, 1)])
 def test_shape_start_end(start, end):
@@ -282,63 +282,7 @@ def test_size(shape):
     assert y.dtype == np.int64 and y.shape == () and int(y) == x.size
 
 
-def _constant_model(**attrs):
-    node = helper.make_node("Constant", [], ["y"], **attrs)
-    g = helper.make_graph([node], "c", [], [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    m.ir_version = 8
-    m = onnx.shape_inference.infer_shapes(m)
-    if not m.graph.output[0].type.tensor_type.HasField("shape"):
-        m.graph.output[0].type.tensor_type.elem_type = TensorProto.FLOAT
-        m.graph.output[0].type.tensor_type.shape.SetInParent()
-    return m
-
-
-@pytest.mark.parametrize("attrs,expected", [
-    (dict(value=onnx.numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3))),
-     np.arange(6, dtype=np.float32).reshape(2, 3)),
-    (dict(value_float=1.5), np.array(1.5, np.float32)),
-    (dict(value_floats=[1.0, 2.5]), np.array([1.0, 2.5], np.float32)),
-    (dict(value_int=7), np.array(7, np.int64)),
-    (dict(value_ints=[1, -2, 3]), np.array([1, -2, 3], np.int64)),
-    (dict(value_string="ab"), np.array("ab", dtype=object)),
-    (dict(value_strings=["a", "b"]), np.array(["a", "b"], dtype=object)),
-])
-def test_constant_forms(attrs, expected):
-    (y,) = session(_constant_model(**attrs)).run(None, {})
-    assert y.dtype == expected.dtype and y.shape == expected.shape
-    assert y.tolist() == expected.tolist()
-
-
-def test_constant_sparse_refused():
-    sp = helper.make_sparse_tensor(helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
-                                   helper.make_tensor("i", TensorProto.INT64, [1], [0]), [3])
-    with pytest.raises(onnumba.ModelError, match=r"\(Constant\), attribute 'sparse_value': sparse tensors are not "
-                                                 r"supported"):
-        session(_constant_model(sparse_value=sp))
-
-
-# ---------------------------------------------------------------------------------- ConstantOfShape / Expand
-
-@pytest.mark.parametrize("shape,value", [((2, 3), None), ((0,), np.array([5], np.int32)), ((), np.array([2.5], np.float64)),
-                                         ((1, 2, 2), np.array([True]))])
-def test_constant_of_shape(shape, value):
-    s = _i64(shape).reshape(-1)
-    attrs = {} if value is None else {"value": onnx.numpy_helper.from_array(value)}
-    m = make_node_model("ConstantOfShape", {"s": s}, ["y"], attrs, initializers={"s": s})
-    (y,) = run_onnumba(m, {})
-    exp = np.zeros(shape, np.float32) if value is None else np.full(shape, value[0], value.dtype)
-    assert y.dtype == exp.dtype and y.shape == exp.shape
-    np.testing.assert_array_equal(y, exp)
-
-
-@pytest.mark.parametrize("shape,match", [((2, -1), r"negative dimension"), ((2 ** 20, 2 ** 20), r"more than onnumba's limit")])
-def test_constant_of_shape_errors(shape, match):
-    s = _i64(shape)
-    m = make_node_model("ConstantOfShape", {"s": s}, ["y"], initializers={"s": s})
-    with pytest.raises(onnumba.ModelError, match=r"\(ConstantOfShape\).*" + match):
-        session(m)
-
+# -------------------------------------------------------------------------------------------- Expand
 
 @pytest.mark.parametrize("xshape,shape", [((3, 1), (2, 1, 6)), ((3, 1), (3, 4)), ((2, 3), (1, 1)), ((1,), ()), ((4,), (2, 1))])
 def test_expand_vs_reference_and_ort(xshape, shape):
