@@ -1,5 +1,5 @@
 """Elementwise math not covered by ``elementwise.py``: the trigonometric and hyperbolic functions and their
-inverses, Round, IsNaN, Shrink, Mod (binary, numpy broadcasting) and Hardmax.
+inverses, Round, Shrink, Mod (binary, numpy broadcasting) and Hardmax.
 
 These ops are memory bound: numpy ufuncs writing into an output allocated here serve them (float16 is computed by
 numpy through float32 and rounded once). Domain errors give NaN, as in C and onnxruntime (``Asin(2) = NaN``).
