@@ -148,6 +148,10 @@ _install_cache_locator()
 KERNEL = dict(parallel=True, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 #: flags for serial kernels and helpers called from kernels
 SERIAL = dict(parallel=False, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+#: serial kernels whose float divisions must vectorise: a division by zero gives IEEE inf / NaN instead of
+#: raising (what Numba already does inside ``prange`` loops); the default per-division zero test is a branch
+#: that keeps LLVM from vectorising the loop around it. Integer divisors must be validated before the call.
+SERIAL_IEEE = dict(SERIAL, error_model="numpy")
 #: small helpers called inside kernel loops: LLVM must inline them, or the calling loop stays scalar
 INLINE = dict(SERIAL, forceinline=True)
 #: serial helpers whose float sums may be reassociated into SIMD lanes (as onnxruntime's reductions sum): only a

@@ -18,9 +18,30 @@ from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_size, com
 from onnumba.ops._geometry import GeometryError, check_window, resolve_padding, same_pool_padding, window_array, \
     window_output_sizes
 from onnumba.ops._numba import num_threads
-from onnumba.ops.pool_kernels import _global_pool_kernel, _maxpool_kernel_indices, _pool_kernel_outer, \
-    _pool_kernel_plane
+from onnumba.ops.pool_kernels import _global_pool_kernel, _global_pool_rows, _maxpool_kernel_indices, \
+    _pool_kernel_outer, _pool_kernel_plane, _pool_planes
 from onnumba.registry import Op, TensorInfo, register
+
+#: a pooling pass over fewer input + output elements than this runs on the calling thread (serial kernel, no
+#: parallel kernel compiled): below it the pass takes under about 150 us on one thread, less than waking a
+#: sleeping worker saves (the rule of ops/conv/schedule.py's ``_PAR_MIN_US``)
+_POOL_PAR_MIN_ELEMS = 1 << 18
+
+
+def _parallel(elems: int) -> int:
+    """Chunks for a parallel pooling pass over ``elems`` elements, or 0 to run it serially."""
+    threads = num_threads()
+    return 8 * threads if threads > 1 and elems >= _POOL_PAR_MIN_ELEMS else 0
+
+
+def _global_pool(x2: np.ndarray, out: np.ndarray, scale: float, is_max: bool) -> None:
+    rows = x2.shape[0]
+    chunks = _parallel(x2.size)
+    if chunks:
+        _global_pool_kernel(x2, out, scale, is_max, min(rows, chunks))
+    else:
+        _global_pool_rows(x2, out, 0, rows, scale, is_max)
+
 
 _I8 = (np.dtype(np.int8), np.dtype(np.uint8))
 #: onnumba's pooling kernels cover 1 to 3 spatial axes (as onnxruntime's do)
@@ -169,7 +190,7 @@ def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.nd
         x2 = np.ascontiguousarray(x.reshape(rows, -1), dtype=ctype)
         out = np.empty(rows, ctype)
         if rows:
-            _global_pool_kernel(x2, out, plan.whole_den, is_max, min(rows, 8 * num_threads()))
+            _global_pool(x2, out, plan.whole_den, is_max)
         return out.reshape(x.shape[:2] + plan.out_spatial).astype(x.dtype, copy=False)
     x3 = _as_3d(x, ctype)
     nc, n0, n1, n2 = x3.shape
@@ -185,8 +206,12 @@ def _pool_run(x: np.ndarray, plan: PoolPlan, is_max: bool, init: float) -> np.nd
         planes = x3.reshape(nc * n0, n1, n2)
     out = np.empty((planes.shape[0], o1, o2), ctype)
     k2 = plan.attrs.kernel[-1]
-    _pool_kernel_plane(planes, out, lo1, hi1, s1, d1, p1, plan.dens[1], k2, s2, d2, p2, plan.dens[2],
-                       is_max, init, min(planes.shape[0], 8 * num_threads()))
+    chunks = _parallel(planes.size + out.size)
+    args = (lo1, hi1, s1, d1, p1, plan.dens[1], k2, s2, d2, p2, plan.dens[2], is_max, init)
+    if chunks:
+        _pool_kernel_plane(planes, out, *args, min(planes.shape[0], chunks))
+    else:
+        _pool_planes(planes, out, 0, planes.shape[0], *args)
     return out.reshape(x.shape[:2] + plan.out_spatial).astype(x.dtype, copy=False)
 
 
@@ -299,7 +324,7 @@ class _GlobalPool(Op):
         x2 = np.ascontiguousarray(x.reshape(rows, -1) if rows else x.reshape(0, 1), dtype=ctype)
         out = np.empty(rows, ctype)
         if rows:
-            _global_pool_kernel(x2, out, float(x2.shape[1]), cls.is_max, min(rows, 8 * num_threads()))
+            _global_pool(x2, out, float(x2.shape[1]), cls.is_max)
         return [out.reshape(x.shape[:2] + (1,) * (x.ndim - 2)).astype(x.dtype, copy=False)]
 
 

@@ -11,21 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._numba import KERNEL, SERIAL_IEEE, njit, prange
 
 
-@njit(**KERNEL)
-def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init, n_chunks):
-    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW).
+@njit(**SERIAL_IEEE)
+def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init):
+    """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW), planes pl0..pl1.
 
-    Parallel over chunks of planes. Per output row, separable: the window's in-bounds input rows
-    (``lo1 <= j < hi1``) are reduced into the row buffer ``v`` (contiguous, vectorized), whose cell ``i`` holds
-    input column ``i - p2``; its pad cells hold the identity, written once per chunk, so the pass along W
-    needs no bounds test. The common windows (2 or 3 rows; 2 or 3 columns at stride 1 or 2) have their own
-    loops with literal offsets, which LLVM vectorizes. ``den1``/``den2`` are the per-axis divisors of an
-    average (NaN where a window counts no tap).
+    Serial; :func:`_pool_kernel_plane` runs it on chunks of planes in parallel. Separable: per output row, the
+    window's in-bounds input rows (``lo1 <= j < hi1``) are reduced into the row buffer ``v`` (contiguous,
+    vectorized), whose cell ``i`` holds input column ``i - p2``; its pad cells hold the identity, written once,
+    so the pass along W needs no bounds test. The common windows (2 or 3 rows; 2 or 3 columns at stride 1 or 2)
+    have their own loops with literal offsets, which LLVM vectorizes. ``den1``/``den2`` are the per-axis
+    divisors of an average (NaN where a window counts no tap).
     """
-    p_n, h_n, w_n = x.shape
+    w_n = x.shape[2]
     oh_n, ow_n = out.shape[1], out.shape[2]
     wp = (ow_n - 1) * s2 + (k2 - 1) * d2 + 1
     c0 = min(max(p2, 0), wp)
@@ -39,109 +39,118 @@ def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2,
         hmode = 2
     elif d2 == 1 and k2 == 3 and s2 == 1:
         hmode = 3
+    v = np.empty(wp, out.dtype)
+    for i in range(c0):
+        v[i] = init
+    for i in range(c1, wp):
+        v[i] = init
+    vm = v[c0:c1]
+    for pl in range(pl0, pl1):
+        xs = x[pl]
+        o = out[pl]
+        for oh in range(oh_n):
+            lo = lo1[oh]
+            nr = hi1[oh] - lo
+            r = oh * s1 - p1 + lo * d1
+            # along H: the window's nr in-bounds rows r, r + d1, ... into vm
+            if nr <= 0:
+                for i in range(m):
+                    vm[i] = init
+            elif nr == 1:
+                a = xs[r, w0:]
+                for i in range(m):
+                    vm[i] = a[i]
+            elif nr == 2:
+                a = xs[r, w0:]
+                b = xs[r + d1, w0:]
+                if is_max:
+                    for i in range(m):
+                        vm[i] = a[i] if a[i] > b[i] else b[i]
+                else:
+                    for i in range(m):
+                        vm[i] = a[i] + b[i]
+            elif nr == 3:
+                a = xs[r, w0:]
+                b = xs[r + d1, w0:]
+                e = xs[r + 2 * d1, w0:]
+                if is_max:
+                    for i in range(m):
+                        u = a[i] if a[i] > b[i] else b[i]
+                        vm[i] = u if u > e[i] else e[i]
+                else:
+                    for i in range(m):
+                        vm[i] = a[i] + b[i] + e[i]
+            else:
+                a = xs[r, w0:]
+                for i in range(m):
+                    vm[i] = a[i]
+                for j in range(1, nr):
+                    a = xs[r + j * d1, w0:]
+                    if is_max:
+                        for i in range(m):
+                            u = a[i]
+                            z = vm[i]
+                            vm[i] = u if u > z else z
+                    else:
+                        for i in range(m):
+                            vm[i] += a[i]
+            # along W: windows of k2 cells of v at stride s2
+            dst = o[oh]
+            if hmode == 1:
+                if is_max:
+                    for q in range(ow_n):
+                        j = 2 * q
+                        dst[q] = v[j] if v[j] > v[j + 1] else v[j + 1]
+                else:
+                    for q in range(ow_n):
+                        j = 2 * q
+                        dst[q] = v[j] + v[j + 1]
+            elif hmode == 2:
+                if is_max:
+                    for q in range(ow_n):
+                        j = 2 * q
+                        u = v[j] if v[j] > v[j + 1] else v[j + 1]
+                        dst[q] = u if u > v[j + 2] else v[j + 2]
+                else:
+                    for q in range(ow_n):
+                        j = 2 * q
+                        dst[q] = v[j] + v[j + 1] + v[j + 2]
+            elif hmode == 3:
+                if is_max:
+                    for q in range(ow_n):
+                        u = v[q] if v[q] > v[q + 1] else v[q + 1]
+                        dst[q] = u if u > v[q + 2] else v[q + 2]
+                else:
+                    for q in range(ow_n):
+                        dst[q] = v[q] + v[q + 1] + v[q + 2]
+            else:
+                for q in range(ow_n):
+                    dst[q] = v[q * s2]
+                for j in range(1, k2):
+                    off = j * d2
+                    if is_max:
+                        for q in range(ow_n):
+                            u = v[q * s2 + off]
+                            z = dst[q]
+                            dst[q] = u if u > z else z
+                    else:
+                        for q in range(ow_n):
+                            dst[q] += v[q * s2 + off]
+            if not is_max:
+                dh = den1[oh]
+                for q in range(ow_n):
+                    dst[q] = dst[q] / (dh * den2[q])
+
+
+@njit(**KERNEL)
+def _pool_kernel_plane(x, out, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init, n_chunks):
+    """:func:`_pool_planes` over n_chunks chunks of planes in parallel (a small driver: Numba's parallel
+    passes never see the reduction loops, which are compiled once, serially)."""
+    p_n = x.shape[0]
     per = (p_n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        v = np.empty(wp, out.dtype)
-        for i in range(c0):
-            v[i] = init
-        for i in range(c1, wp):
-            v[i] = init
-        vm = v[c0:c1]
-        for pl in range(c * per, min(p_n, (c + 1) * per)):
-            xs = x[pl]
-            o = out[pl]
-            for oh in range(oh_n):
-                lo = lo1[oh]
-                nr = hi1[oh] - lo
-                r = oh * s1 - p1 + lo * d1
-                # along H: the window's nr in-bounds rows r, r + d1, ... into vm
-                if nr <= 0:
-                    for i in range(m):
-                        vm[i] = init
-                elif nr == 1:
-                    a = xs[r, w0:]
-                    for i in range(m):
-                        vm[i] = a[i]
-                elif nr == 2:
-                    a = xs[r, w0:]
-                    b = xs[r + d1, w0:]
-                    if is_max:
-                        for i in range(m):
-                            vm[i] = a[i] if a[i] > b[i] else b[i]
-                    else:
-                        for i in range(m):
-                            vm[i] = a[i] + b[i]
-                elif nr == 3:
-                    a = xs[r, w0:]
-                    b = xs[r + d1, w0:]
-                    e = xs[r + 2 * d1, w0:]
-                    if is_max:
-                        for i in range(m):
-                            u = a[i] if a[i] > b[i] else b[i]
-                            vm[i] = u if u > e[i] else e[i]
-                    else:
-                        for i in range(m):
-                            vm[i] = a[i] + b[i] + e[i]
-                else:
-                    a = xs[r, w0:]
-                    for i in range(m):
-                        vm[i] = a[i]
-                    for j in range(1, nr):
-                        a = xs[r + j * d1, w0:]
-                        if is_max:
-                            for i in range(m):
-                                u = a[i]
-                                z = vm[i]
-                                vm[i] = u if u > z else z
-                        else:
-                            for i in range(m):
-                                vm[i] += a[i]
-                # along W: windows of k2 cells of v at stride s2
-                dst = o[oh]
-                if hmode == 1:
-                    if is_max:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] if v[j] > v[j + 1] else v[j + 1]
-                    else:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] + v[j + 1]
-                elif hmode == 2:
-                    if is_max:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            u = v[j] if v[j] > v[j + 1] else v[j + 1]
-                            dst[q] = u if u > v[j + 2] else v[j + 2]
-                    else:
-                        for q in range(ow_n):
-                            j = 2 * q
-                            dst[q] = v[j] + v[j + 1] + v[j + 2]
-                elif hmode == 3:
-                    if is_max:
-                        for q in range(ow_n):
-                            u = v[q] if v[q] > v[q + 1] else v[q + 1]
-                            dst[q] = u if u > v[q + 2] else v[q + 2]
-                    else:
-                        for q in range(ow_n):
-                            dst[q] = v[q] + v[q + 1] + v[q + 2]
-                else:
-                    for q in range(ow_n):
-                        dst[q] = v[q * s2]
-                    for j in range(1, k2):
-                        off = j * d2
-                        if is_max:
-                            for q in range(ow_n):
-                                u = v[q * s2 + off]
-                                z = dst[q]
-                                dst[q] = u if u > z else z
-                        else:
-                            for q in range(ow_n):
-                                dst[q] += v[q * s2 + off]
-                if not is_max:
-                    dh = den1[oh]
-                    for q in range(ow_n):
-                        dst[q] = dst[q] / (dh * den2[q])
+        _pool_planes(x, out, c * per, min(p_n, (c + 1) * per), lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2,
+                     is_max, init)
 
 
 @njit(**KERNEL)
@@ -218,46 +227,53 @@ def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, g, init, 
                 irow[o2] += nc * plane
 
 
-@njit(**KERNEL)
-def _global_pool_kernel(x, out, scale, is_max, n_chunks):
-    """out[r] = max of x[r], or sum of x[r] / scale, for the contiguous rows of x (R, n).
+@njit(**SERIAL_IEEE)
+def _global_pool_rows(x, out, r0, r1, scale, is_max):
+    """out[r] = max of x[r], or sum of x[r] / scale, for the contiguous rows r0..r1 of x (R, n).
 
     Each row is reduced in 16 independent lanes (a fixed-length inner loop LLVM turns into one vector
     operation), then the lanes are combined.
     """
-    rows, n = x.shape
-    per = (rows + n_chunks - 1) // n_chunks
+    n = x.shape[1]
     n16 = n - n % 16
-    for c in prange(n_chunks):
-        acc = np.empty(16, x.dtype)
-        for r in range(c * per, min(rows, (c + 1) * per)):
-            src = x[r]
-            if is_max:
-                if n16 == 0:
-                    m = src[0]
-                else:
-                    for ln in range(16):
-                        acc[ln] = src[ln]
-                    for i in range(16, n16, 16):
-                        for ln in range(16):
-                            v = src[i + ln]
-                            acc[ln] = v if v > acc[ln] else acc[ln]
-                    m = acc[0]
-                    for ln in range(1, 16):
-                        m = acc[ln] if acc[ln] > m else m
-                for i in range(n16, n):
-                    v = src[i]
-                    m = v if v > m else m
-                out[r] = m
+    acc = np.empty(16, x.dtype)
+    for r in range(r0, r1):
+        src = x[r]
+        if is_max:
+            if n16 == 0:
+                m = src[0]
             else:
                 for ln in range(16):
-                    acc[ln] = 0
-                for i in range(0, n16, 16):
+                    acc[ln] = src[ln]
+                for i in range(16, n16, 16):
                     for ln in range(16):
-                        acc[ln] += src[i + ln]
-                s = acc[0] - acc[0]
-                for i in range(n16, n):
-                    s += src[i]
-                for ln in range(0, 16, 2):
-                    s += acc[ln] + acc[ln + 1]
-                out[r] = s / scale
+                        v = src[i + ln]
+                        acc[ln] = v if v > acc[ln] else acc[ln]
+                m = acc[0]
+                for ln in range(1, 16):
+                    m = acc[ln] if acc[ln] > m else m
+            for i in range(n16, n):
+                v = src[i]
+                m = v if v > m else m
+            out[r] = m
+        else:
+            for ln in range(16):
+                acc[ln] = 0
+            for i in range(0, n16, 16):
+                for ln in range(16):
+                    acc[ln] += src[i + ln]
+            s = acc[0] - acc[0]
+            for i in range(n16, n):
+                s += src[i]
+            for ln in range(0, 16, 2):
+                s += acc[ln] + acc[ln + 1]
+            out[r] = s / scale
+
+
+@njit(**KERNEL)
+def _global_pool_kernel(x, out, scale, is_max, n_chunks):
+    """:func:`_global_pool_rows` over n_chunks chunks of rows in parallel."""
+    rows = x.shape[0]
+    per = (rows + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        _global_pool_rows(x, out, c * per, min(rows, (c + 1) * per), scale, is_max)

@@ -117,9 +117,8 @@ def _softmax_task(x, out, t, ntasks, outer, n, inner, log, b1, b2):
 
 @njit(**SERIAL)
 def _softmax_serial(x, out, outer, n, inner, log):
-    if inner == 1:
-        _softmax_rows(x, out, 0, outer, n, log)
-        return
+    """The column case (inner > 1) on the calling thread (rows call :func:`_softmax_rows` directly, so a model
+    that only has rows never compiles the column code)."""
     b1 = np.empty(_SOFTMAX_BLK, x.dtype)
     b2 = np.empty(_SOFTMAX_BLK, np.float64)
     _softmax_task(x, out, 0, 1, outer, n, inner, log, b1, b2)
@@ -140,6 +139,8 @@ def _run_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int,
     threads = num_threads() if x.size >= _SOFTMAX_PAR_MIN and units > 1 else 1
     if threads > 1:
         _softmax_kernel(x, out, outer, n, inner, log, min(units, 4 * threads))
+    elif inner == 1:
+        _softmax_rows(x, out, 0, outer, n, log)
     else:
         _softmax_serial(x, out, outer, n, inner, log)
 
