@@ -180,7 +180,8 @@ def plan_to_model(plan, graph) -> onnx.ModelProto:
     g = helper.make_graph(w.nodes, graph.model.graph.name or "onnumba_optimized", inputs, outputs, inits)
     model = helper.make_model(g, opset_imports=list(graph.model.opset_import),
                               producer_name="onnumba", doc_string="onnumba's optimised plan")
-    model.ir_version = graph.model.ir_version
+    # IR 4 lets initializers stay out of the graph inputs (before it, every initializer is also an input)
+    model.ir_version = max(int(graph.model.ir_version), 4)
     del model.functions[:]
     model.functions.extend(graph.model.functions)
     return model

@@ -285,3 +285,23 @@ def test_session_installs_compile_logging_and_calls_the_progress_callback(monkey
     assert progress._state["installed"]
     assert added == [seen.append, seen.append] and len(seen) == 2  # once at load, once in the run
     assert seen.append not in progress._listeners  # removed afterwards
+
+
+@pytest.mark.parametrize("name", ["squeezenet", pytest.param("inception_v2", marks=pytest.mark.slow),
+                                  pytest.param("resnet50", marks=pytest.mark.slow)])
+def test_optimized_zoo_model_is_valid_onnx_and_runs_on_onnxruntime(name, tmp_path):
+    """IR 3 models (initializers listed as inputs) with BatchNormalization folded or turned into ChannelAffine,
+    written as standard ONNX (IR >= 4), checked by onnx and run by onnxruntime to onnumba's results."""
+    from benchmarks.cases import random_feeds, random_weight_model
+
+    model = random_weight_model(name, seed=1, expose_logits=True)
+    feeds = random_feeds(model, seed=2)
+    so = onnumba.SessionOptions()
+    so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    ours = onnumba.InferenceSession(model, so).run(None, feeds)
+    m = onnx.load(so.optimized_model_filepath)
+    onnx.checker.check_model(m, full_check=True)
+    assert len(m.graph.node) < len(model.graph.node)
+    theirs = onnxruntime.InferenceSession(so.optimized_model_filepath, providers=["CPUExecutionProvider"]).run(None, feeds)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.abs(b).max()))
