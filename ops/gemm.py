@@ -18,7 +18,7 @@ import numpy as np
 from onnumba.errors import shape_str
 from onnumba.ops._common import broadcast_shapes, check_size, check_types, compute_dtype, memo_by_array, require_input
 from onnumba.ops._fusable import fold_into_weights
-from onnumba.ops._numba import KERNEL, njit, prange
+from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
 from onnumba.ops.kernels.epilogue import IDENTITY, Epilogue, epilogue_rows
 from onnumba.ops.kernels.simd import sload, vfma, vload, vstore, vzero
 from onnumba.registry import Op, TensorInfo, register
@@ -54,11 +54,16 @@ def _allowed(version: int, int_since: int, bf16_since: int) -> tuple:
 _GEMV_NR = 64
 
 
-@njit(**KERNEL)
-def _gemv_kernel(a, bp, K, y):
-    """y[j] = sum_k a[k] * B'[k, j] over 64-column panels: bp (G, K * 64) packed, y (G * 64,)."""
-    G = bp.shape[0]
-    for g in prange(G):
+#: a GEMV reading fewer weights than this runs on the calling thread (serial kernel, no parallel kernel
+#: compiled): streaming them takes under about 150 us on one core, less than waking a sleeping worker saves (the
+#: rule of ops/conv/schedule.py's ``_PAR_MIN_US``)
+_GEMV_PAR_MIN_WEIGHTS = 1 << 20
+
+
+@njit(**SERIAL)
+def _gemv_panels(a, bp, K, y, g0, g1):
+    """y[j] = sum_k a[k] * B'[k, j] for the 64-column panels g0..g1: bp (G, K * 64) packed, y (G * 64,)."""
+    for g in range(g0, g1):
         w = bp[g]
         y0 = vzero(); y1 = y0; y2 = y0; y3 = y0  # noqa: E702
         off = 0
@@ -76,8 +81,22 @@ def _gemv_kernel(a, bp, K, y):
         vstore(y, d + 48, y3)
 
 
+@njit(**KERNEL)
+def _gemv_kernel(a, bp, K, y):
+    """:func:`_gemv_panels`, one panel per ``prange`` task."""
+    for g in prange(bp.shape[0]):
+        _gemv_panels(a, bp, K, y, g, g + 1)
+
+
+def _gemv(a, bp, K, y) -> None:
+    if bp.size >= _GEMV_PAR_MIN_WEIGHTS and num_threads() > 1:
+        _gemv_kernel(a, bp, K, y)
+    else:
+        _gemv_panels(a, bp, K, y, 0, bp.shape[0])
+
+
 def gemv_pack(b, trans_b: bool) -> np.ndarray:
-    """B (K, N), or (N, K) with ``trans_b``, as float32 64-column panels for :func:`_gemv_kernel`: (G, K * 64)."""
+    """B (K, N), or (N, K) with ``trans_b``, as float32 64-column panels for :func:`_gemv_panels`: (G, K * 64)."""
     bt = np.asarray(b, np.float32)
     bt = bt.T if trans_b else bt
     K, N = bt.shape
@@ -205,7 +224,7 @@ class Gemm(Op):
         if attrs.gemv_b is not None and dt == np.float32 and a.shape[0] == 1:
             n = b.shape[1]
             y = np.empty(attrs.gemv_b.shape[0] * _GEMV_NR, np.float32)
-            _gemv_kernel(np.ascontiguousarray(a).reshape(-1), attrs.gemv_b, a.shape[1], y)
+            _gemv(np.ascontiguousarray(a).reshape(-1), attrs.gemv_b, a.shape[1], y)
             y = y[:n].reshape(1, n)
         else:
             y = np.matmul(a, b)
