@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import onnumba
 from onnumba.ops._geometry import conv_transpose_geometry, window_array
 from onnumba.ops.conv_transpose import _fast_path
-from tests.helpers import assert_matches_ort, run_onnumba
+from tests.helpers import assert_matches_ort, run_onnumba, run_ort
 from tests.ops.test_slice import make_node_model
 from tests.reference.conv_transpose import conv_transpose_pads, conv_transpose_ref
 
@@ -165,6 +165,30 @@ def test_error_bias_shape_and_dtype():
         onnumba.InferenceSession(ct_model(x, w, rand(4)).SerializeToString())
     with pytest.raises(onnumba.ModelError, match=r"input 1 'W': W has element type float64 but X has float32"):
         onnumba.InferenceSession(ct_model(x, w.astype(np.float64)).SerializeToString())
+
+
+@pytest.mark.parametrize("xs,ws,attrs", [
+    ((0, 2, 3, 3), (2, 3, 3, 3), {}),                       # empty batch
+    ((1, 0, 3, 3), (0, 3, 3, 3), {}),                       # no input channels: the output is the bias
+    ((1, 2, 3, 3), (2, 0, 3, 3), {}),                       # no output channels
+    ((1, 2, 0, 3), (2, 3, 3, 3), {}),                       # empty spatial axis: s*(0-1) + 3 = 2 rows of bias
+    ((2, 2, 0, 3), (2, 3, 3, 3), {"strides": [2, 1]}),      # 2*(0-1) + 3 = 1 row
+])
+def test_empty_tensors(xs, ws, attrs):
+    x, w = rand(xs), rand(ws, seed=1)
+    b = rand(ws[1], seed=2)
+    m = ct_model(x, w, b, **attrs)
+    (y,) = run_onnumba(m, {"X": x})
+    (want,) = run_ort(m, {"X": x})
+    assert y.shape == want.shape and y.dtype == want.dtype
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+
+
+def test_empty_spatial_axis_same_padding():
+    # SAME's output is in * stride = 0 per the spec (onnxruntime refuses "output dimension <= 0")
+    x, w = rand((1, 2, 0)), rand((2, 3, 2), seed=1)
+    (y,) = run_onnumba(ct_model(x, w, auto_pad="SAME_UPPER", strides=[2]), {"X": x})
+    assert y.shape == (1, 3, 0) and y.dtype == np.float32
 
 
 def test_error_rank():
