@@ -63,7 +63,7 @@ class SessionOptions:
             the first plan is made: at load for a model whose inputs are all static, else at the first run, for
             that run's input shapes).
         enable_profiling: record each node's run time; ``session.end_profiling()`` writes them as onnxruntime's
-            JSON trace (chrome://tracing, Perfetto) to ``<profile_file_prefix><date>.json``.
+            JSON trace (chrome://tracing, Perfetto) to ``<profile_file_prefix>_<date>_<time>_<ms>.json``.
         profile_file_prefix: path prefix of the profile file.
         log_severity_level: accepted for compatibility.
         compile_progress: optional callable receiving an ``onnumba.progress.CompileEvent`` at the start and end of

@@ -29,6 +29,7 @@ class Profiler:
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.t0 = time.perf_counter()
+        self.start_ns = time.time_ns()
         self.pid = os.getpid()
         self.records: list = []  # ("session", name, t0, dt, tid) or (step, t0, dt, plan) from planner.execute
         self.active = True
@@ -58,9 +59,10 @@ class Profiler:
         return out
 
     def end(self) -> str:
-        """Write the trace to ``<prefix><date>_<time>_<ms>.json``; returns its path. Profiling stops."""
+        """Write the trace to ``<prefix>_<date>_<time>_<ms>.json`` (onnxruntime's naming); returns its path.
+        Profiling stops."""
         stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f"_{int(time.time() * 1000) % 1000:03d}"
-        path = f"{self.prefix}{stamp}.json"
+        path = f"{self.prefix}_{stamp}.json"
         events = self.events()
         with open(path, "w") as f:
             f.write("[\n" + ",\n".join(json.dumps(e) for e in events) + "\n]\n")

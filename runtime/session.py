@@ -251,6 +251,21 @@ class InferenceSession:
         """Provider name -> its options (``{'CPUExecutionProvider': {}}``)."""
         return {k: dict(v) for k, v in self._provider_options.items()}
 
+    def set_providers(self, providers=None, provider_options=None) -> None:
+        """Choose providers again (onnxruntime re-creates its session); the CPU provider is the only one, so this
+        only validates the list and warns about unavailable providers as the constructor does."""
+        self._providers, self._provider_options = resolve_providers(providers, provider_options)
+
+    def enable_fallback(self) -> None:
+        """Accepted for onnxruntime compatibility: there is no other provider to fall back from."""
+
+    def disable_fallback(self) -> None:
+        """Accepted for onnxruntime compatibility: there is no other provider to fall back from."""
+
+    def get_profiling_start_time_ns(self) -> int:
+        """When profiling started, in nanoseconds since the epoch (0 when profiling is off)."""
+        return 0 if self._profiler is None else self._profiler.start_ns
+
     def get_session_options(self) -> SessionOptions:
         """The :class:`SessionOptions` the session was made with."""
         return self._options
@@ -258,7 +273,7 @@ class InferenceSession:
     def end_profiling(self) -> str:
         """Stop profiling and write what was recorded (``enable_profiling``) as onnxruntime's JSON trace.
 
-        Like onnxruntime, returns the file's path (``<profile_file_prefix><date>_<time>_<ms>.json``), or ``""``
+        Like onnxruntime, returns the file's path (``<profile_file_prefix>_<date>_<time>_<ms>.json``), or ``""``
         when profiling is off or already ended. The format is described in :mod:`onnumba.profiling`.
         """
         if self._profiler is None or not self._profiler.active:
