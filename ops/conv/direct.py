@@ -13,7 +13,7 @@ from numba import uintp
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW
 from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
 from onnumba.ops.conv.im2col import _ow_range
-from onnumba.ops.kernels.epilogue import epilogue_row
+from onnumba.ops.kernels.epilogue import activate, epilogue_row
 
 #: the zero-padded plane is skipped (rows accumulate tap by tap over their valid columns instead) when it would
 #: exceed this many times the input plane plus the output plane, plus ``_PLANE_SLACK`` elements: huge pads or
@@ -44,9 +44,10 @@ def _axpy_strided(acc, xs, s, wv):
 
 
 @njit(**KERNEL)
-def _conv_kernel_direct(x, w5, bias, out, group, g, HP, WP, act, a0, a1):
+def _conv_kernel_direct(x, w5, bias, out, group, g, HP, WP, per, act, a0, a1):
     """One input channel per group (depthwise, any multiplier): x (N, C, D, H, W), w5 (M, 1, KD, KH, KW),
-    out (N, M, OD, OH, OW); one chunk per (n, m, od).
+    out (N, M, OD, OH, OW); one chunk per ``per`` consecutive (n, m, od) jobs, its scratch buffers allocated
+    once per chunk (a late depthwise layer has hundreds of channels of a few pixels each).
 
     With ``HP > 0`` (kernel depth 1; the caller bounds HP * WP) the input plane is first copied into a
     zero-padded (HP, WP) buffer, so every output row is computed over its full width without border
@@ -54,117 +55,167 @@ def _conv_kernel_direct(x, w5, bias, out, group, g, HP, WP, act, a0, a1):
     Hot loops run in small helpers over slices indexed from 0, so Numba emits no negative-index
     wraparound and LLVM vectorises them.
     """
+    N, W = x.shape[0], x.shape[4]
+    M, KW = w5.shape[0], w5.shape[4]
+    sw, dw, pw, OW = g[G_SW], g[G_DW], g[G_PW], g[G_OW]
+    Mg = M // group
+    njob = N * M * g[G_OD]
+    for chunk in prange((njob + per - 1) // per):
+        buf = np.empty((max(HP, 1), max(WP, 1)), out.dtype)
+        acc = np.empty(OW, out.dtype)
+        los = np.empty(KW, np.int64)
+        his = np.empty(KW, np.int64)
+        for kw in range(KW):
+            los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
+        for job in range(chunk * per, min((chunk + 1) * per, njob)):
+            _direct_job(x, w5, bias, out, job, Mg, g, HP, WP, buf, acc, los, his, act, a0, a1)
+
+
+@njit(**SERIAL)
+def _direct_job(x, w5, bias, out, job, Mg, g, HP, WP, buf, acc, los, his, act, a0, a1):
+    """One (n, m, od) job of ``_conv_kernel_direct`` with the chunk's scratch buffers."""
     N, C, D, H, W = x.shape
     M, _, KD, KH, KW = w5.shape
     sd, sh, sw = g[G_SD], g[G_SH], g[G_SW]
     dd, dh, dw = g[G_DD], g[G_DH], g[G_DW]
     pd, ph, pw = g[G_PD], g[G_PH], g[G_PW]
     OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
-    Mg = M // group
-    for job in prange(N * M * OD):
-        od = job % OD
-        m = (job // OD) % M
-        n = job // (OD * M)
-        ci = m // Mg
-        bv = bias[m]
-        idd0 = od * sd - pd
-        if HP > 0:
-            if idd0 < 0 or idd0 >= D:
-                for oh in range(OH):
-                    orow = out[n, m, od, oh]
-                    for j in range(OW):
-                        orow[j] = bv
-                    epilogue_row(orow, a0, False, act, a0, a1)
-                continue
-            buf = np.empty((HP, WP), out.dtype)
-            ncopy = max(min(W, WP - pw), 0)
-            nrows = max(min(H, HP - ph), 0)
-            # zero only the padding around the copied plane
-            for i in range(HP):
-                if i < ph or i >= ph + nrows:
-                    for j in range(WP):
-                        buf[i, j] = 0.0
-                    continue
-                # a pad may exceed the width the windows reach (huge stride): never write past WP
-                for j in range(min(pw, WP)):
-                    buf[i, j] = 0.0
-                bi = buf[i]
-                xi = x[n, ci, idd0, i - ph]
-                for j in range(uintp(0), uintp(ncopy)):
-                    bi[uintp(pw) + j] = xi[j]
-                for j in range(pw + ncopy, WP):
-                    buf[i, j] = 0.0
-            three = KH == 3 and KW == 3
-            w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = w5[m, 0, 0, 0, 0]
-            if three:
-                w01, w02 = w5[m, 0, 0, 0, 1], w5[m, 0, 0, 0, 2]
-                w10, w11, w12 = w5[m, 0, 0, 1, 0], w5[m, 0, 0, 1, 1], w5[m, 0, 0, 1, 2]
-                w20, w21, w22 = w5[m, 0, 0, 2, 0], w5[m, 0, 0, 2, 1], w5[m, 0, 0, 2, 2]
-            # unsigned index arithmetic: Numba emits no negative-index wraparound for it
-            su = uintp(sw)
-            du = uintp(dw)
-            uOW = uintp(OW)
+    od = job % OD
+    m = (job // OD) % M
+    n = job // (OD * M)
+    ci = m // Mg
+    bv = bias[m]
+    idd0 = od * sd - pd
+    if HP > 0:
+        if idd0 < 0 or idd0 >= D:
             for oh in range(OH):
                 orow = out[n, m, od, oh]
-                r = oh * sh
-                if three and sw == 1 and dw == 1:
-                    # 2-d indexing, no row views: each view costs an atomic refcount pair per row
-                    r1 = r + dh
-                    r2 = r + 2 * dh
-                    for t in range(OW):
-                        out[n, m, od, oh, t] = (bv + w00 * buf[r, t] + w01 * buf[r, t + 1] + w02 * buf[r, t + 2]
-                                                + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
-                                                + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2])
-                elif three:
-                    p = buf[r]
-                    q = buf[r + dh]
-                    u = buf[r + 2 * dh]
-                    for t in range(uintp(0), uOW):
-                        c = t * su
-                        orow[t] = (bv + w00 * p[c] + w01 * p[c + du] + w02 * p[c + 2 * du]
-                                   + w10 * q[c] + w11 * q[c + du] + w12 * q[c + 2 * du]
-                                   + w20 * u[c] + w21 * u[c + du] + w22 * u[c + 2 * du])
-                else:
-                    for t in range(OW):
-                        orow[t] = bv
-                    for kh in range(KH):
-                        brow = buf[r + kh * dh]
-                        for kw in range(KW):
-                            wv = w5[m, 0, 0, kh, kw]
-                            off = uintp(kw) * du
-                            if sw == 1:
-                                for t in range(uintp(0), uOW):
-                                    orow[t] += wv * brow[t + off]
-                            else:
-                                for t in range(uintp(0), uOW):
-                                    orow[t] += wv * brow[t * su + off]
-                if act != 0:
-                    epilogue_row(orow, a0, False, act, a0, a1)
-            continue
-        acc = np.empty(OW, out.dtype)
-        los = np.empty(KW, np.int64)
-        his = np.empty(KW, np.int64)
-        for kw in range(KW):
-            los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
+                for j in range(OW):
+                    orow[j] = bv
+                epilogue_row(orow, a0, False, act, a0, a1)
+            return
+        ncopy = max(min(W, WP - pw), 0)
+        nrows = max(min(H, HP - ph), 0)
+        # zero only the padding around the copied plane
+        for i in range(HP):
+            if i < ph or i >= ph + nrows:
+                for j in range(WP):
+                    buf[i, j] = 0.0
+                continue
+            # a pad may exceed the width the windows reach (huge stride): never write past WP
+            for j in range(min(pw, WP)):
+                buf[i, j] = 0.0
+            bi = buf[i]
+            xi = x[n, ci, idd0, i - ph]
+            for j in range(uintp(0), uintp(ncopy)):
+                bi[uintp(pw) + j] = xi[j]
+            for j in range(pw + ncopy, WP):
+                buf[i, j] = 0.0
+        three = KH == 3 and KW == 3
+        w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = w5[m, 0, 0, 0, 0]
+        if three:
+            w01, w02 = w5[m, 0, 0, 0, 1], w5[m, 0, 0, 0, 2]
+            w10, w11, w12 = w5[m, 0, 0, 1, 0], w5[m, 0, 0, 1, 1], w5[m, 0, 0, 1, 2]
+            w20, w21, w22 = w5[m, 0, 0, 2, 0], w5[m, 0, 0, 2, 1], w5[m, 0, 0, 2, 2]
+        # unsigned index arithmetic: Numba emits no negative-index wraparound for it
+        su = uintp(sw)
+        du = uintp(dw)
+        uOW = uintp(OW)
         for oh in range(OH):
             orow = out[n, m, od, oh]
-            ih0 = oh * sh - ph
-            for j in range(OW):
-                acc[j] = bv
-            for kd in range(KD):
-                idd = idd0 + kd * dd
-                if idd < 0 or idd >= D:
-                    continue
+            r = oh * sh
+            if three and sw == 1 and dw == 1:
+                # 2-d indexing, no row views: each view costs an atomic refcount pair per row
+                r1 = r + dh
+                r2 = r + 2 * dh
+                for t in range(OW):
+                    out[n, m, od, oh, t] = (bv + w00 * buf[r, t] + w01 * buf[r, t + 1] + w02 * buf[r, t + 2]
+                                            + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
+                                            + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2])
+            elif three:
+                p = buf[r]
+                q = buf[r + dh]
+                u = buf[r + 2 * dh]
+                for t in range(uintp(0), uOW):
+                    c = t * su
+                    orow[t] = (bv + w00 * p[c] + w01 * p[c + du] + w02 * p[c + 2 * du]
+                               + w10 * q[c] + w11 * q[c + du] + w12 * q[c + 2 * du]
+                               + w20 * u[c] + w21 * u[c + du] + w22 * u[c + 2 * du])
+            else:
+                for t in range(OW):
+                    orow[t] = bv
                 for kh in range(KH):
-                    ih = ih0 + kh * dh
+                    brow = buf[r + kh * dh]
+                    for kw in range(KW):
+                        wv = w5[m, 0, 0, kh, kw]
+                        off = uintp(kw) * du
+                        if sw == 1:
+                            for t in range(uintp(0), uOW):
+                                orow[t] += wv * brow[t + off]
+                        else:
+                            for t in range(uintp(0), uOW):
+                                orow[t] += wv * brow[t * su + off]
+            if act != 0:
+                epilogue_row(orow, a0, False, act, a0, a1)
+        return
+    for oh in range(OH):
+        orow = out[n, m, od, oh]
+        ih0 = oh * sh - ph
+        for j in range(OW):
+            acc[j] = bv
+        for kd in range(KD):
+            idd = idd0 + kd * dd
+            if idd < 0 or idd >= D:
+                continue
+            for kh in range(KH):
+                ih = ih0 + kh * dh
+                if ih < 0 or ih >= H:
+                    continue
+                xrow = x[n, ci, idd, ih]
+                for kw in range(KW):
+                    lo = los[kw]
+                    hi = his[kw]
+                    if hi > lo:
+                        _axpy_strided(acc[lo:hi], xrow[lo * sw + kw * dw - pw:], sw, w5[m, 0, kd, kh, kw])
+        for j in range(OW):
+            orow[j] = acc[j]
+        epilogue_row(orow, a0, False, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_dw_channels(x, wt, bias, out, g, per, act, a0, a1):
+    """Depthwise 2-d conv (one output channel per input channel) on a small map, vectorised across channels:
+    x (N, C, H, W), wt (KH, KW, C) the weights with the channel last, out (N, C, OH, OW); one chunk per ``per``
+    channels of one image. A late mobile-net layer has hundreds of channels of a few pixels each, where a
+    row-at-a-time kernel spends its time on per-channel set-up rather than on the few taps."""
+    N, C, H, W = x.shape
+    KH, KW = wt.shape[0], wt.shape[1]
+    sh, sw = g[G_SH], g[G_SW]
+    dh, dw = g[G_DH], g[G_DW]
+    ph, pw = g[G_PH], g[G_PW]
+    OH, OW = g[G_OH], g[G_OW]
+    nblk = (C + per - 1) // per
+    for job in prange(N * nblk):
+        n = job // nblk
+        c0 = (job % nblk) * per
+        c1 = min(c0 + per, C)
+        acc = np.empty(c1 - c0, out.dtype)
+        for oh in range(OH):
+            for ow in range(OW):
+                for j in range(c1 - c0):
+                    acc[j] = bias[c0 + j]
+                for kh in range(KH):
+                    ih = oh * sh - ph + kh * dh
                     if ih < 0 or ih >= H:
                         continue
-                    xrow = x[n, ci, idd, ih]
                     for kw in range(KW):
-                        lo = los[kw]
-                        hi = his[kw]
-                        if hi > lo:
-                            _axpy_strided(acc[lo:hi], xrow[lo * sw + kw * dw - pw:], sw, w5[m, 0, kd, kh, kw])
-            for j in range(OW):
-                orow[j] = acc[j]
-            epilogue_row(orow, a0, False, act, a0, a1)
+                        iw = ow * sw - pw + kw * dw
+                        if iw < 0 or iw >= W:
+                            continue
+                        wk = wt[kh, kw, c0:c1]
+                        for j in range(c1 - c0):
+                            acc[j] += wk[j] * x[n, c0 + j, ih, iw]
+                for j in range(c1 - c0):
+                    out[n, c0 + j, oh, ow] = activate(acc[j], act, a0, a1)
+
+

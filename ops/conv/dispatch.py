@@ -8,9 +8,9 @@ import numpy as np
 from onnumba.ops._common import compute_dtype
 from onnumba.ops._geometry import Padding, window_array, window_output_sizes
 from onnumba.ops.conv import schedule as _schedule
-from onnumba.ops.conv.direct import _conv_kernel_direct, padded_plane
+from onnumba.ops.conv.direct import _conv_kernel_direct, _conv_kernel_dw_channels, padded_plane
 from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_im2col_packed, _conv_kernel_smalln_packed
-from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed
+from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv
 from onnumba.ops.conv.winograd import _conv_kernel_winograd, _conv_kernel_winograd_packed, winograd_packed, \
     winograd_weights
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
@@ -73,9 +73,14 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
     packed = cdt == np.float32
     algo = _schedule.choose_algorithm(x5.shape, w5.shape, s3, p3, d3, o3, group, cdt, winograd=winograd,
                                       transformed=winograd_u is not None)
-    if algo in ("direct", "depthwise"):
+    if algo == "depthwise-channels":
+        wt = np.ascontiguousarray(w5.reshape(M, k3[1], k3[2]).transpose(1, 2, 0))
+        _conv_kernel_dw_channels(x5.reshape(N, C, x5.shape[3], x5.shape[4]), wt, bias,
+                                 out.reshape(N, M, o3[1], o3[2]), g, _schedule._DW_CHANNELS_PER_JOB, act, a0, a1)
+    elif algo in ("direct", "depthwise"):
         HP, WP = padded_plane(x5.shape[3:], o3, k3, s3, d3)
-        _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, HP, WP, act, a0, a1)
+        per = _schedule.direct_jobs_per_chunk(N * M * o3[0])
+        _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, HP, WP, per, act, a0, a1)
     elif algo == "winograd":
         per = _schedule.winograd_rows_per_job(N, C, M, o3[1], o3[2])
         out4 = out.reshape(N, M, o3[1], o3[2])
@@ -87,6 +92,9 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         else:
             _blas.ensure_ready()
             _conv_kernel_winograd(x4, u, bias, has_bias, out4, g, per, act, a0, a1)
+    elif algo == "1x1-gemv":
+        xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
+        _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
     elif algo != "empty":
         w2 = w5.reshape(M, -1)
         if packed:

@@ -3,14 +3,45 @@
 x is read as (N, C, P) with P the flattened output map; each ``prange`` chunk (image, group, tile of columns)
 multiplies the group's weights (Mg, Cg) by its column tile. float32 uses the packed GEMM of
 ``ops/kernels/packed_gemm.py`` with the epilogue fused into its stores; float64 a single-threaded BLAS GEMM
-(``ops/kernels/blas.py``) followed by the epilogue.
+(``ops/kernels/blas.py``) followed by the epilogue. A float32 1x1 conv with only a few output columns per batch
+(squeeze-excitation convs on a 1x1 map, the last stages of small-input nets) runs ``_conv_kernel_gemv`` instead:
+a row of dot products per output channel, so no GEMM panel is padded from a few columns to ``NR``.
 """
 
 from __future__ import annotations
 
-from onnumba.ops._numba import KERNEL, njit, prange
+import numpy as np
+
+from onnumba.ops._numba import KERNEL, REASSOC, njit, prange
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
-from onnumba.ops.kernels.epilogue import epilogue_rows
+from onnumba.ops.kernels.epilogue import activate, epilogue_rows
+
+#: output channels per chunk of ``_conv_kernel_gemv``
+GEMV_ROWS = 64
+
+
+@njit(**REASSOC)
+def _dot32(a, b):
+    """float32 dot product of two equal-length 1-d arrays; the sum is reassociated into SIMD lanes."""
+    s = np.float32(0.0)
+    for k in range(a.shape[0]):
+        s += a[k] * b[k]
+    return s
+
+
+@njit(**KERNEL)
+def _conv_kernel_gemv(xt, w2, bias, out, act, a0, a1):
+    """float32 1x1 conv as dot products: xt (N * P, C) the input columns made contiguous, w2 (M, C), bias (M,),
+    out (N, M, P); ``out[n, m, p] = activate(w2[m] . xt[n * P + p] + bias[m])``. One chunk per ``GEMV_ROWS``
+    output channels."""
+    N, M, P = out.shape
+    nchunk = (M + GEMV_ROWS - 1) // GEMV_ROWS
+    for c in prange(nchunk):
+        for m in range(c * GEMV_ROWS, min((c + 1) * GEMV_ROWS, M)):
+            wm = w2[m]
+            bv = bias[m]
+            for q in range(N * P):
+                out[q // P, m, q % P] = activate(_dot32(wm, xt[q]) + bv, act, a0, a1)
 
 
 @njit(**KERNEL)

@@ -7,11 +7,15 @@ the ISA they were taken on, are in ``benchmarks/PERFORMANCE.md`` (section "Conv"
 Algorithms (the labels :func:`choose_algorithm` returns, shown in plan views):
 
 * ``"depthwise"`` / ``"direct"``: one input channel per group (``ops/conv/direct.py``);
+* ``"depthwise-channels"``: 2-d depthwise (one output channel per group) on a map of at most
+  ``_DW_CHANNELS_MAX_PIXELS`` output pixels, vectorised across channels (``direct._conv_kernel_dw_channels``);
 * ``"winograd"``: 2-d 3x3, stride 1, dilation 1, one group, enough channels and pixels (``winograd.py``);
 * ``"1x1"``: 1x1 kernel, stride 1, no pads (``pointwise.py``);
 * ``"im2col"``: everything else (``im2col.py``);
 * ``"1x1-smallmap"`` / ``"im2col-smallmap"``: float32, one group, a small output map: B packed once per
   image, the chunks split the output channels (``im2col._conv_kernel_smalln_packed``);
+* ``"1x1-gemv"``: float32, one group, a 1x1 conv with at most ``_GEMV_MAX_COLS`` output columns per batch:
+  dot products per output channel (``pointwise._conv_kernel_gemv``);
 * ``"empty"``: nothing to compute (an empty batch, channel or map).
 """
 
@@ -35,6 +39,10 @@ _WINO_TILES = 256
 #: Winograd chunk buffers (v and z: 16 * (C + M) elements per tile) stay within this many elements (2 MiB of f32)
 _WINO_BUFFER_ELEMS = 2 ** 19
 
+#: float32 one-group 1x1 convs with at most this many output columns (N * pixels) run as dot products: the packed
+#: GEMM would pad them to NR columns
+_GEMV_MAX_COLS = 4
+
 #: float32 one-group convs with at most this many output pixels per image take the small-map path
 _SMALLN_MAX_PIXELS = 400
 
@@ -54,8 +62,16 @@ _US_PER_FLOP = 1 / 1.3e5
 _US_PER_OUT = 1 / 6e3
 #: ... and per im2col element written (paths with a column buffer)
 _US_PER_COL = 1 / 3e3
+#: ... and per multiply-add of a dot-product 1x1 conv ("1x1-gemv"): it streams its weights once, memory bound
+_US_PER_GEMV_MAC = 1 / 1.2e4
 #: one-input-channel (depthwise) convs are memory bound: parallel from this many input + output elements
 _PAR_MIN_DIRECT_ELEMS = 300_000
+#: 2-d depthwise convs with at most this many output pixels run vectorised across channels
+_DW_CHANNELS_MAX_PIXELS = 16
+#: channels per chunk of that kernel
+_DW_CHANNELS_PER_JOB = 256
+#: direct-kernel chunks per thread (a few, so uneven channels still balance)
+_DIRECT_CHUNKS_PER_THREAD = 4
 
 
 def _threads() -> int:
@@ -92,10 +108,12 @@ def run_serially(x_shape, w_shape, group, strides, pads, out_sizes) -> bool:
         return math.prod(x_shape) + out < _PAR_MIN_DIRECT_ELEMS
     # the packed GEMM computes whole panels of NR columns: a 1x1 output map (a conv as a fully connected
     # layer) costs NR columns
+    is1x1 = all(k == 1 for k in w_shape[2:]) and all(s == 1 for s in strides) and not any(pads)
+    if is1x1 and group == 1 and N * P <= _GEMV_MAX_COLS:
+        return N * P * M * Cg * _US_PER_GEMV_MAC < _PAR_MIN_US
     Pg = -(-P // _gemm.NR) * _gemm.NR
     flops = 2.0 * N * M * Pg * Cg * math.prod(w_shape[2:])
     est = flops * _US_PER_FLOP + out * _US_PER_OUT
-    is1x1 = all(k == 1 for k in w_shape[2:]) and all(s == 1 for s in strides) and not any(pads)
     if not is1x1:
         est += N * group * Cg * math.prod(w_shape[2:]) * P * _US_PER_COL  # im2col elements written
     return est < _PAR_MIN_US
@@ -122,12 +140,16 @@ def choose_algorithm(x5_shape, w5_shape, s3, p3, d3, o3, group, dtype, *, winogr
     if not N * M * P:
         return "empty"
     if Cg == 1:
+        if group > 1 and M == group and x5_shape[2] == 1 and w5_shape[2] == 1 and P <= _DW_CHANNELS_MAX_PIXELS:
+            return "depthwise-channels"
         return "depthwise" if group > 1 else "direct"
     if (winograd and winograd_applies(x5_shape, w5_shape, s3, d3, group) and P >= _WINOGRAD_MIN_PIXELS
             and (transformed or N * P >= _WINOGRAD_MIN_PIXELS_UNTRANSFORMED)):
         return "winograd"
     is1x1 = (tuple(w5_shape[2:]) == (1, 1, 1) and tuple(s3) == (1, 1, 1) and tuple(p3) == (0, 0, 0)
              and tuple(o3) == tuple(x5_shape[2:]))
+    if np.dtype(dtype) == np.float32 and group == 1 and is1x1 and N * P <= _GEMV_MAX_COLS:
+        return "1x1-gemv"
     if np.dtype(dtype) == np.float32 and group == 1 and P <= _SMALLN_MAX_PIXELS:
         return "1x1-smallmap" if is1x1 else "im2col-smallmap"
     return "1x1" if is1x1 else "im2col"
@@ -157,6 +179,12 @@ def im2col_rows_per_tile(KK, Mg, o3, N, group) -> int:
     3-channel stem prefer small tiles)."""
     cols = max(_IM2COL_MIN_COLS, _IM2COL_TILE_ELEMS // (KK + Mg))
     return _tiles(o3[0] * o3[1], N * group, o3[2], budget=max(cols, o3[2]))
+
+
+def direct_jobs_per_chunk(njob) -> int:
+    """(n, m, od) jobs per chunk of the direct (depthwise) kernel: ``_DIRECT_CHUNKS_PER_THREAD`` chunks per
+    thread, so scratch buffers are allocated per chunk rather than per channel."""
+    return max(1, -(-njob // (_DIRECT_CHUNKS_PER_THREAD * _threads())))
 
 
 def smallmap_panels_per_job(M) -> int:

@@ -421,7 +421,9 @@ def test_small_convs_run_serially_large_ones_in_parallel():
     assert not run_serially((1, 3, 224, 224), (64, 3, 7, 7), 1, (2, 2), (3, 3, 3, 3), (112, 112))
     assert not run_serially((1, 256, 56, 56), (128, 256, 1, 1), 1, (1, 1), (0, 0, 0, 0), (56, 56))
     assert not run_serially((1, 112, 56, 56), (112, 1, 3, 3), 112, (2, 2), (1, 1, 1, 1), (28, 28))
-    assert not run_serially((1, 1024, 1, 1), (1000, 1024, 1, 1), 1, (1, 1), (0, 0, 0, 0), (1, 1))
+    assert not run_serially((1, 4096, 1, 1), (1000, 4096, 1, 1), 1, (1, 1), (0, 0, 0, 0), (1, 1))
+    # a squeeze-excitation 1x1 on a 1x1 map streams its weights once: serial
+    assert run_serially((1, 1152, 1, 1), (48, 1152, 1, 1), 1, (1, 1), (0, 0, 0, 0), (1, 1))
 
 
 @pytest.mark.parametrize("xs,ws,attrs", [
@@ -504,6 +506,11 @@ def test_with_epilogue_on_bound_attrs_runs_fused():
     ((1, 8, 9, 9), (4, 8, 1, 1), {}, "1x1-smallmap"),
     ((1, 3, 60, 60), (8, 3, 3, 3), {"strides": [2, 2]}, "im2col"),
     ((1, 8, 9, 9), (8, 2, 3, 3), {"group": 4}, "im2col"),                    # grouped: no small-map path
+    ((1, 40, 4, 4), (40, 1, 3, 3), {"group": 40, "pads": [1] * 4}, "depthwise-channels"),
+    ((1, 40, 4, 4), (80, 1, 3, 3), {"group": 40, "pads": [1] * 4}, "depthwise"),  # multiplier 2
+    ((1, 64, 1, 1), (16, 64, 1, 1), {}, "1x1-gemv"),
+    ((2, 64, 1, 2), (16, 64, 1, 1), {}, "1x1-gemv"),
+    ((2, 64, 1, 3), (16, 64, 1, 1), {}, "1x1-smallmap"),                      # 6 columns: past the GEMV limit
 ])
 def test_bound_algorithm(xs, ws, attrs, want):
     x, w, b = _arrays(xs, ws)
@@ -511,3 +518,32 @@ def test_bound_algorithm(xs, ws, attrs, want):
     plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
     (step,) = plan.steps
     assert step.attrs.algorithm == want
+
+
+# late mobile-net layers: depthwise convs on maps of a few pixels (vectorised across channels) and 1x1 convs on
+# 1x1 maps (dot products, the squeeze-excitation convs)
+@pytest.mark.parametrize("xs,ws,attrs", [
+    ((1, 70, 1, 1), (70, 1, 5, 5), {"group": 70, "pads": [2] * 4}),
+    ((2, 33, 2, 2), (33, 1, 3, 3), {"group": 33, "pads": [1] * 4}),
+    ((1, 300, 7, 7), (300, 1, 5, 5), {"group": 300, "strides": [2, 2], "pads": [2] * 4}),
+    ((1, 20, 5, 6), (20, 1, 3, 3), {"group": 20, "strides": [2, 2], "dilations": [2, 1], "pads": [1, 0, 2, 1]}),
+    ((1, 9, 3, 3), (9, 1, 1, 2), {"group": 9}),
+    ((1, 1152, 1, 1), (48, 1152, 1, 1), {}),
+    ((2, 48, 1, 1), (1152, 48, 1, 1), {}),
+    ((1, 96, 2, 2), (200, 96, 1, 1), {}),
+    ((1, 7, 1, 1), (3, 7, 1, 1), {}),
+])
+@pytest.mark.parametrize("ep,fn", [(None, None), ("HardSwish", lambda v: v * np.clip(v / 6 + 0.5, 0, 1))])
+def test_small_map_depthwise_and_gemv_match_ort(xs, ws, attrs, ep, fn):
+    from onnumba.ops.conv.dispatch import conv_nchw
+    from onnumba.ops.kernels.epilogue import Epilogue
+
+    x, w, b = _arrays(xs, ws)
+    ref = _ref(x, w, b, attrs)
+    (y,) = assert_matches_ort(_model(x, w, b, attrs), {"X": x})
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
+    if ep is not None:
+        p = attrs.get("pads", [0] * 4)
+        y = conv_nchw(x, w, b, attrs.get("strides"), attrs.get("dilations"), p[:2], p[2:], attrs.get("group", 1),
+                      Epilogue.of(ep, 1 / 6, 0.5))
+        np.testing.assert_allclose(y, fn(ref), rtol=1e-4, atol=1e-4)
