@@ -198,3 +198,57 @@ def test_empty_batch(op):
         assert (a.shape, a.dtype) == (b.shape, b.dtype), f"output {k}"
         if a.size:  # outputs that are not empty (statistics, Shape, Size, recurrent states of batch 0 ...)
             np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=1e-5, atol=1e-6)
+
+
+# zero-size channel, spatial, weight and reduced axes (not only the batch) for the families that shape them
+P = c([0, 1, 0, 1])
+OTHER_AXES = [
+    ("ReduceSum", T({"x": z(0, 3), "a": c([0])}, {"keepdims": 1}, opset=13, consts=("a",))),  # over the empty axis
+    ("ReduceMax", T({"x": z(0, 3), "a": c([0])}, {"keepdims": 0}, opset=18, consts=("a",))),
+    ("ReduceProd", T({"x": z(0, 3)}, {"keepdims": 0}, opset=18)),
+    ("ReduceLogSumExp", T({"x": z(3, 0), "a": c([1])}, opset=18, consts=("a",))),
+    ("TopK", T({"x": z(3, 0), "k": c([0])}, {"axis": 1}, outs=2, consts=("k",))),
+    ("CumSum", T({"x": z(3, 0), "a": c(1)}, consts=("a",))),
+    ("ConvTranspose", T({"x": z(1, 0, 3, 3), "w": z(0, 2, 3, 3), "b": np.ones(2, F)}, consts=("w", "b"))),
+    ("ConvTranspose", T({"x": z(1, 2, 3, 3), "w": z(2, 0, 3, 3)}, consts=("w",))),
+    ("ConvTranspose", T({"x": z(1, 2, 0, 3), "w": np.ones((2, 2, 3, 3), F)}, consts=("w",))),
+    ("LRN", T({"x": z(2, 0, 3, 3)}, {"size": 3})),
+    ("BatchNormalization", T({"x": z(2, 0, 3), "s": z(0), "b": z(0), "m": z(0), "v": z(0)}, opset=15,
+                             consts=("s", "b", "m", "v"))),
+    ("BatchNormalization", T({"x": z(2, 3, 0), "s": np.ones(3, F), "b": z(3), "m": z(3), "v": np.ones(3, F)},
+                             opset=15, consts=("s", "b", "m", "v"))),
+    ("BatchNormalization", T({"x": z(0, 3, 2), "s": np.ones(3, F), "b": z(3), "m": z(3), "v": np.ones(3, F)},
+                             {"training_mode": 1}, opset=15, outs=3, consts=("s", "b", "m", "v"))),
+    ("Pad", T({"x": z(2, 0), "p": c([1, 0, 1, 0])}, opset=19, consts=("p",))),
+    ("Pad", T({"x": z(0, 3), "p": P}, {"mode": "reflect"}, opset=19, consts=("p",))),
+    ("Pad", T({"x": z(0, 3), "p": P}, {"mode": "wrap"}, opset=19, consts=("p",))),
+    ("Resize", T({"x": z(1, 1, 0, 4), "r": z(0), "s": c([1, 1, 2, 2], F)}, {"mode": "cubic"}, opset=19,
+                 consts=("r", "s"))),
+    ("Resize", T({"x": z(1, 1, 2, 4), "r": z(0), "q": z(0), "s": c([1, 1, 0, 3])}, {"mode": "linear"}, opset=19,
+                 consts=("r", "q", "s"))),
+    ("Slice", T({"x": z(3, 0), "s": c([0]), "e": c([5]), "a": c([1])}, consts=("s", "e", "a"))),
+    ("Slice", T({"x": z(0, 3), "s": c([-1]), "e": c([-10]), "a": c([0]), "t": c([-1])}, consts=("s", "e", "a", "t"))),
+    ("Dropout", T({"x": z(0, 3), "r": c(0.5, F), "t": c(True, bool)}, {"seed": 1}, outs=2, consts=("r", "t"))),
+    ("Transpose", T({"x": z(3, 0, 2)}, {"perm": [2, 0, 1]})),
+    ("Reshape", T({"x": z(3, 0, 2), "s": c([0, 5, -1])}, consts=("s",))),
+    ("Expand", T({"x": z(3, 1), "s": c([3, 0])}, consts=("s",))),
+    ("Concat", T({"x": z(0, 3), "y": z(2, 3)}, {"axis": 0})),
+    ("Sum", T({"x": z(3, 0), "y": z(1, 1), "w": z(3, 1)})),
+    ("Where", T({"c": z(3, 1, dtype=bool), "x": z(1, 0), "y": z(3, 0)}, opset=16)),
+    ("Shape", T({"x": z(3, 0)}, {"start": 1}, opset=15)),
+]
+
+
+@pytest.mark.parametrize("op,t", OTHER_AXES, ids=[f"{op}-{k}" for k, (op, _) in enumerate(OTHER_AXES)])
+def test_empty_other_axes(op, t):
+    model = _model(op, t)
+    feeds = {n: a for n, a in t["inputs"].items() if n and n not in t["consts"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = onnumba.InferenceSession(model.SerializeToString()).run(None, feeds)
+    theirs = _theirs(model, feeds)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        a, b = np.asarray(a), np.asarray(b)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=1e-5, atol=1e-6)
