@@ -14,6 +14,8 @@ import onnx
 from onnx import helper
 from onnx.backend.base import Backend, BackendRep
 
+from onnumba.errors import InputError
+from onnumba.providers import get_device
 from onnumba.session import InferenceSession, SessionOptions
 
 
@@ -45,12 +47,12 @@ class OnnumbaBackend(Backend):
 
     @classmethod
     def supports_device(cls, device: str) -> bool:
-        return str(device).upper().startswith("CPU")
+        return str(device).upper().startswith(get_device())
 
     @classmethod
     def prepare(cls, model, device: str = "CPU", **kwargs) -> OnnumbaRep:
         if not cls.supports_device(device):
-            raise ValueError(f"onnumba runs on the CPU only, not on {device!r}")
+            raise InputError(f"onnumba runs on the CPU only, not on {device!r}")
         opts = SessionOptions()
         for k, v in kwargs.items():
             if hasattr(opts, k):
