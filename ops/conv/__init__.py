@@ -34,7 +34,7 @@ from onnumba.ops._common import FLOATS, check_dtype, check_rank, check_same_dtyp
 from onnumba.ops._geometry import AUTO_PADS, MAX_DIM, GeometryError, Padding, check_pads, check_window, pad3, \
     resolve_padding, window_array, window_output_sizes
 from onnumba.ops.conv import schedule
-from onnumba.ops.conv.dispatch import conv_nchw
+from onnumba.ops.conv.dispatch import channels_last_weights, conv_nchw, conv_run, conv_setup
 from onnumba.ops.conv.im2col import packed_weights
 from onnumba.ops.conv.schedule import choose_algorithm, run_serially
 from onnumba.ops.conv.winograd import winograd_packed, winograd_weights
@@ -99,6 +99,8 @@ class ConvAttrs:
     packed_w: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: set by bind when the conv is too small to repay waking a second thread (``schedule.run_serially``)
     serial: bool = False
+    #: ``dispatch.conv_setup`` of the bound shapes: run does no geometry or algorithm work in Python
+    setup: object = field(default=None, compare=False, repr=False)
     # the old description of the epilogue, accepted by the constructor and dataclasses.replace
     activation: InitVar[str | None] = None
     alpha: InitVar[float | None] = None
@@ -208,10 +210,17 @@ class Conv(Op):
         serial = run_serially(x.shape, w.shape, attrs.group, strides, padding.onnx_pads, out_sizes)
         algorithm = choose_algorithm(x5, w5, s3, p3, d3, o3, attrs.group, compute_dtype(x.dtype),
                                      transformed=u is not None)
+        cdt = compute_dtype(x.dtype)
+        if wc is not None and consistent and algorithm == "depthwise-channels":
+            pw = memo_by_array(wc, f"channels_last/{np.dtype(cdt).name}", lambda a: channels_last_weights(a, cdt))
+        geometry = window_array(kernel, strides, dilations, padding.begins, out_sizes, x.shape[2:])
+        setup = None
+        if consistent:
+            setup = conv_setup(x.shape, w.shape, x.dtype, strides, dilations, padding.begins, padding.ends,
+                               attrs.group, transformed=u is not None, geometry=geometry)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
-                       out_sizes=out_sizes, algorithm=algorithm,
-                       geometry=window_array(kernel, strides, dilations, padding.begins, out_sizes, x.shape[2:]),
-                       winograd_u=u, packed_w=pw, winograd_up=up, serial=serial)
+                       out_sizes=out_sizes, algorithm=algorithm, geometry=geometry,
+                       winograd_u=u, packed_w=pw, winograd_up=up, serial=serial, setup=setup)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -254,6 +263,9 @@ class Conv(Op):
 
     @staticmethod
     def _run(attrs: ConvAttrs, x, w, b):
+        if attrs.setup is not None:
+            return [conv_run(attrs.setup, x, w, b, attrs.epilogue, attrs.winograd_u, attrs.packed_w,
+                             attrs.winograd_up)]
         p = attrs.padding
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group, attrs.epilogue,
                           winograd_u=attrs.winograd_u, packed_w=attrs.packed_w, winograd_up=attrs.winograd_up,

@@ -3,6 +3,9 @@ chooses. ``Conv.run`` calls it with what ``Conv.bind`` precomputed (transformed 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numba
 import numpy as np
 
 from onnumba.ops._common import compute_dtype
@@ -34,7 +37,8 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         epilogue: the activation applied after the bias (``ops/kernels/epilogue.py``).
         winograd: allow Winograd F(2x2, 3x3) where the schedule chooses it.
         winograd_u: :func:`winograd_weights` of ``w``, precomputed (else computed here on each call).
-        packed_w: :func:`packed_weights` of ``w``, precomputed (else packed here on each call).
+        packed_w: :func:`packed_weights` of ``w`` (for the depthwise-channels path :func:`channels_last_weights`),
+            precomputed (else packed here on each call).
         winograd_up: :func:`winograd_packed` of ``winograd_u``, precomputed (else packed here on each call).
         geometry: ``ops/_geometry.window_array`` of this conv, precomputed (else built here).
 
@@ -42,59 +46,134 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
         (N, M, *out) array of x's dtype. Shapes are NOT validated here (the op's ``infer`` does that);
         callers outside the op must pass consistent arguments.
     """
-    nsp = x.ndim - 2
+    setup = conv_setup(x.shape, w.shape, x.dtype, strides, dilations, pads_begin, pads_end, group,
+                       winograd=winograd, transformed=winograd_u is not None, geometry=geometry)
+    return conv_run(setup, x, w, b, epilogue, winograd_u, packed_w, winograd_up)
+
+
+@dataclass(frozen=True)
+class ConvSetup:
+    """Everything about a conv that its shapes fix (:func:`conv_setup`), so that a bound Conv's run does no
+    geometry or algorithm work in Python."""
+
+    algo: str
+    cdt: np.dtype
+    x5: tuple  # input shape in the internal 5-d layout
+    w5: tuple
+    o3: tuple  # output sizes, 3 axes
+    out_shape: tuple  # (N, M, *out) in the caller's rank
+    group: int
+    g: np.ndarray = field(compare=False, repr=False)
+    HP: int = 0
+    WP: int = 0
+    zero_bias: np.ndarray = field(default=None, compare=False, repr=False)
+    #: thread count -> tiling parameter of the chosen path (the schedule splits work per thread)
+    tiling: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def conv_setup(x_shape, w_shape, dtype, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1, *,
+               winograd=True, transformed=False, geometry=None) -> ConvSetup:
+    """The :class:`ConvSetup` of a conv of these shapes (``transformed``: W's Winograd transform is given)."""
+    nsp = len(x_shape) - 2
     one = (1,) * nsp
     strides = tuple(strides or one)
     dilations = tuple(dilations or one)
     pads_begin = tuple(pads_begin or (0,) * nsp)
     pads_end = tuple(pads_end or (0,) * nsp)
-    ksz = tuple(w.shape[2:])
-    out_sp = window_output_sizes(x.shape[2:], ksz, strides, dilations, Padding(pads_begin, pads_end))
-    dtype = x.dtype
-    cdt = compute_dtype(dtype)
-    N, C = x.shape[:2]
-    M = w.shape[0]
+    ksz = tuple(w_shape[2:])
+    out_sp = window_output_sizes(tuple(x_shape[2:]), ksz, strides, dilations, Padding(pads_begin, pads_end))
+    cdt = np.dtype(compute_dtype(np.dtype(dtype)))
+    N, C = x_shape[:2]
+    M = w_shape[0]
     pad3 = (3 - nsp)
-    x5 = np.ascontiguousarray(x, dtype=cdt).reshape((N, C) + (1,) * pad3 + tuple(x.shape[2:]))
-    w5 = np.ascontiguousarray(w, dtype=cdt).reshape((M, w.shape[1]) + (1,) * pad3 + ksz)
-    has_bias = b is not None
-    # always M values (zeros without B), and epilogue scalars in the compute dtype, so no float64 promotion
-    bias = np.ascontiguousarray(b, dtype=cdt) if has_bias else np.zeros(M, cdt)
+    x5 = (N, C) + (1,) * pad3 + tuple(x_shape[2:])
+    w5 = (M, w_shape[1]) + (1,) * pad3 + ksz
     s3 = (1,) * pad3 + strides
     d3 = (1,) * pad3 + dilations
     p3 = (0,) * pad3 + pads_begin
-    o3 = (1,) * pad3 + out_sp
-    k3 = w5.shape[2:]
-    g = window_array(ksz, strides, dilations, pads_begin, out_sp, x.shape[2:]) if geometry is None else geometry
+    o3 = (1,) * pad3 + tuple(out_sp)
+    g = window_array(ksz, strides, dilations, pads_begin, out_sp, tuple(x_shape[2:])) if geometry is None \
+        else geometry
+    algo = _schedule.choose_algorithm(x5, w5, s3, p3, d3, o3, group, cdt, winograd=winograd,
+                                      transformed=transformed)
+    HP = WP = 0
+    if algo in ("direct", "depthwise"):
+        HP, WP = padded_plane(x5[3:], o3, w5[2:], s3, d3)
+    return ConvSetup(algo, cdt, x5, w5, o3, (N, M) + tuple(out_sp), group, g, HP, WP, np.zeros(M, cdt))
+
+
+def channels_last_weights(w, dtype=None) -> np.ndarray:
+    """Depthwise 2-d weights (M, 1, KH, KW) as (KH, KW, M), for ``direct._conv_kernel_dw_channels``."""
+    w = np.asarray(w, dtype)
+    return np.ascontiguousarray(w.reshape(w.shape[0], w.shape[-2], w.shape[-1]).transpose(1, 2, 0))
+
+
+def _tiling(st: ConvSetup):
+    threads = numba.get_num_threads()
+    t = st.tiling.get(threads)
+    if t is None:
+        N, C = st.x5[:2]
+        M, Cg = st.w5[:2]
+        o3 = st.o3
+        P = o3[0] * o3[1] * o3[2]
+        if st.algo in ("direct", "depthwise"):
+            t = _schedule.direct_jobs_per_chunk(N * M * o3[0])
+        elif st.algo == "winograd":
+            t = _schedule.winograd_rows_per_job(N, C, M, o3[1], o3[2])
+        elif st.algo.endswith("-smallmap"):
+            t = _schedule.smallmap_panels_per_job(M)
+        elif st.algo == "1x1":
+            t = _schedule.pointwise_cols_per_tile(P, N, st.group, Cg)
+        elif st.algo == "im2col":
+            t = _schedule.im2col_rows_per_tile(Cg * st.w5[2] * st.w5[3] * st.w5[4], M // st.group, o3, N, st.group)
+        else:
+            t = 0
+        st.tiling[threads] = t
+    return t
+
+
+def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winograd_u=None, packed_w=None,
+             winograd_up=None):
+    """Run a conv set up by :func:`conv_setup` (arguments as :func:`conv_nchw`)."""
+    dtype = x.dtype
+    cdt = st.cdt
+    algo = st.algo
+    N, C = st.x5[:2]
+    M = st.w5[0]
+    o3 = st.o3
+    group = st.group
+    g = st.g
+    x5 = (x if x.dtype == cdt and x.flags.c_contiguous else np.ascontiguousarray(x, dtype=cdt)).reshape(st.x5)
+    w5 = (w if w.dtype == cdt and w.flags.c_contiguous else np.ascontiguousarray(w, dtype=cdt)).reshape(st.w5)
+    has_bias = b is not None
+    # always M values (zeros without B), and epilogue scalars in the compute dtype, so no float64 promotion
+    bias = np.ascontiguousarray(b, dtype=cdt) if has_bias else st.zero_bias
     act, a0, a1 = epilogue.args(cdt)
     P = o3[0] * o3[1] * o3[2]
     out = np.empty((N, M, P), cdt)
     Cg = C // group
     packed = cdt == np.float32
-    algo = _schedule.choose_algorithm(x5.shape, w5.shape, s3, p3, d3, o3, group, cdt, winograd=winograd,
-                                      transformed=winograd_u is not None)
     if algo == "depthwise-channels":
-        wt = np.ascontiguousarray(w5.reshape(M, k3[1], k3[2]).transpose(1, 2, 0))
-        _conv_kernel_dw_channels(x5.reshape(N, C, x5.shape[3], x5.shape[4]), wt, bias,
+        wt = channels_last_weights(w5, cdt) if packed_w is None else packed_w
+        _conv_kernel_dw_channels(x5.reshape(N, C, st.x5[3], st.x5[4]), wt, bias,
                                  out.reshape(N, M, o3[1], o3[2]), g, _schedule._DW_CHANNELS_PER_JOB, act, a0, a1)
     elif algo in ("direct", "depthwise"):
-        HP, WP = padded_plane(x5.shape[3:], o3, k3, s3, d3)
-        per = _schedule.direct_jobs_per_chunk(N * M * o3[0])
-        _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, HP, WP, per, act, a0, a1)
+        _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, st.HP, st.WP, _tiling(st), act, a0,
+                            a1)
+    elif algo == "1x1-gemv":
+        xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
+        _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
     elif algo == "winograd":
-        per = _schedule.winograd_rows_per_job(N, C, M, o3[1], o3[2])
+        per = _tiling(st)
         out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
-        x4 = x5.reshape(N, C, x5.shape[3], x5.shape[4])
+        x4 = x5.reshape(N, C, st.x5[3], st.x5[4])
         if packed:
             up = winograd_packed(u) if winograd_up is None or winograd_u is None else winograd_up
             _conv_kernel_winograd_packed(x4, up, bias, out4, M, g, per, act, a0, a1)
         else:
             _blas.ensure_ready()
             _conv_kernel_winograd(x4, u, bias, has_bias, out4, g, per, act, a0, a1)
-    elif algo == "1x1-gemv":
-        xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
-        _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
     elif algo != "empty":
         w2 = w5.reshape(M, -1)
         if packed:
@@ -103,20 +182,20 @@ def conv_nchw(x, w, b=None, strides=None, dilations=None, pads_begin=None, pads_
             _blas.ensure_ready()
         if algo.endswith("-smallmap"):
             _conv_kernel_smalln_packed(x5, ap, M, w2.shape[1], bias, has_bias, out.reshape(-1), g,
-                                       algo == "1x1-smallmap", _schedule.smallmap_panels_per_job(M), act, a0, a1)
+                                       algo == "1x1-smallmap", _tiling(st), act, a0, a1)
         elif algo == "1x1":
-            cols = _schedule.pointwise_cols_per_tile(P, N, group, Cg)
+            cols = _tiling(st)
             if packed:
                 _conv_kernel_1x1_packed(x5.reshape(-1), ap, M // group, Cg, P, bias, has_bias, out.reshape(-1), N,
                                         group, cols, act, a0, a1)
             else:
                 _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
         else:
-            rows = _schedule.im2col_rows_per_tile(w2.shape[1], M // group, o3, N, group)
+            rows = _tiling(st)
             if packed:
                 _conv_kernel_im2col_packed(x5, ap, M // group, w2.shape[1], bias, has_bias, out.reshape(-1), group,
                                            g, rows, act, a0, a1)
             else:
                 _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, g, rows, act, a0, a1)
-    out = out.reshape((N, M) + out_sp)
+    out = out.reshape(st.out_shape)
     return out.astype(dtype) if cdt != dtype else out
