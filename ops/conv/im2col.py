@@ -18,6 +18,7 @@ Numba cannot prove non-negative gets a wraparound test that stops LLVM from vect
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import uintp
 
@@ -116,10 +117,9 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, g, rows_per_tile, act
         epilogue_rows(y, bias[gi * Mg:(gi + 1) * Mg], has_bias, act, a0, a1)
 
 
-@njit(**KERNEL)
-def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1):
-    """float32 ``_conv_kernel_im2col`` with the packed GEMM: ap (group, packed A of the group's (Mg, KK)
-    weights); out (N*M*OD*OH*OW,) flat; bias and activation fused into the GEMM's stores."""
+@njit(**SERIAL)
+def _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, j0, j1):
+    """Jobs j0..j1 of :func:`_conv_kernel_im2col_packed` (a job: one image, group and tile of output rows)."""
     N, C, D, H, W = x.shape
     OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
     Cg = C // group
@@ -127,7 +127,7 @@ def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, row
     R = OD * OH
     P = R * OW
     ntile = (R + rows_per_tile - 1) // rows_per_tile
-    for job in prange(N * group * ntile):
+    for job in range(j0, j1):
         t = job % ntile
         gi = (job // ntile) % group
         n = job // (ntile * group)
@@ -141,30 +141,83 @@ def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, row
                    has_bias, act, a0, a1)
 
 
+def _njobs(x, group, g, rows_per_tile):
+    R = int(g[G_OD]) * int(g[G_OH])
+    return x.shape[0] * group * ((R + rows_per_tile - 1) // rows_per_tile)
+
+
 @njit(**KERNEL)
-def _conv_kernel_smalln_packed(x, ap, M, KK, bias, has_bias, out, g, direct, pan_per_job, act, a0, a1):
-    """float32 one-group conv on a small output map (P = OD*OH*OW pixels): per image, B (KK x P: x itself when
-    ``direct``, i.e. a 1x1 stride-1 conv without pads, else its im2col) is packed once for the packed GEMM, then
-    the chunks split the output channels (``pan_per_job`` panels of ``MR`` rows each), so each chunk multiplies
-    all P columns and reads its rows of the weights ``ap`` (packed A, one group) once."""
+def _im2col_packed_parallel(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob):
+    for job in prange(njob):
+        _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, job, job + 1)
+
+
+def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1):
+    """float32 ``_conv_kernel_im2col`` with the packed GEMM: ap (group, packed A of the group's (Mg, KK)
+    weights); out (N*M*OD*OH*OW,) flat; bias and activation fused into the GEMM's stores.
+
+    On one thread (a conv that ``schedule.run_serially`` keeps on the calling thread, or a 1-thread process) the
+    jobs run in the serial kernel directly, in the same order: a model whose convs are all small never compiles
+    the parallel driver (compile time, see benchmarks/PERFORMANCE.md).
+    """
+    njob = _njobs(x, group, g, rows_per_tile)
+    if numba.get_num_threads() == 1:
+        _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, 0, njob)
+    else:
+        _im2col_packed_parallel(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob)
+
+
+@njit(**SERIAL)
+def _smalln_pack(x, n, direct, g, KK, col1, bp):
+    """Image n's B (KK x P) for :func:`_conv_kernel_smalln_packed`, packed into bp."""
     N, C, D, H, W = x.shape
     OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
     P = OD * OH * OW
+    if direct:
+        _gemm.pack_b(x.reshape(-1), n * C * P, P, KK, P, bp)
+    else:
+        _im2col_tile(x, col1.reshape((KK, P)), n, 0, C, g, 0, OD * OH)
+        _gemm.pack_b(col1, 0, P, KK, P, bp)
+
+
+@njit(**SERIAL)
+def _smalln_packed_serial(x, ap, M, KK, bias, has_bias, out, g, direct, act, a0, a1):
+    N = x.shape[0]
+    P = g[G_OD] * g[G_OH] * g[G_OW]
+    npan = (M + _gemm.MR - 1) // _gemm.MR
+    bp = np.empty(KK * ((P + _gemm.NR - 1) // _gemm.NR * _gemm.NR), np.float32)
+    col1 = np.empty(0 if direct else KK * P, np.float32)
+    for n in range(N):
+        _smalln_pack(x, n, direct, g, KK, col1, bp)
+        _gemm.gemm_prepacked(ap, M, KK, bp, P, out, n * M * P, P, 0, npan, bias, 0, has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _smalln_packed_parallel(x, ap, M, KK, bias, has_bias, out, g, direct, pan_per_job, act, a0, a1):
+    N = x.shape[0]
+    P = g[G_OD] * g[G_OH] * g[G_OW]
     npan = (M + _gemm.MR - 1) // _gemm.MR
     njob = (npan + pan_per_job - 1) // pan_per_job
     bp = np.empty(KK * ((P + _gemm.NR - 1) // _gemm.NR * _gemm.NR), np.float32)
-    xf = x.reshape(-1)
     col1 = np.empty(0 if direct else KK * P, np.float32)
     for n in range(N):
-        if direct:
-            _gemm.pack_b(xf, n * C * P, P, KK, P, bp)
-        else:
-            _im2col_tile(x, col1.reshape((KK, P)), n, 0, C, g, 0, OD * OH)
-            _gemm.pack_b(col1, 0, P, KK, P, bp)
+        _smalln_pack(x, n, direct, g, KK, col1, bp)
         for job in prange(njob):
             ip0 = job * pan_per_job
             _gemm.gemm_prepacked(ap, M, KK, bp, P, out, n * M * P, P, ip0, min(ip0 + pan_per_job, npan), bias, 0,
                                  has_bias, act, a0, a1)
+
+
+def _conv_kernel_smalln_packed(x, ap, M, KK, bias, has_bias, out, g, direct, pan_per_job, act, a0, a1):
+    """float32 one-group conv on a small output map (P = OD*OH*OW pixels): per image, B (KK x P: x itself when
+    ``direct``, i.e. a 1x1 stride-1 conv without pads, else its im2col) is packed once for the packed GEMM, then
+    the chunks split the output channels (``pan_per_job`` panels of ``MR`` rows each), so each chunk multiplies
+    all P columns and reads its rows of the weights ``ap`` (packed A, one group) once. On one thread the serial
+    kernel runs every panel (see :func:`_conv_kernel_im2col_packed`)."""
+    if numba.get_num_threads() == 1:
+        _smalln_packed_serial(x, ap, M, KK, bias, has_bias, out, g, direct, act, a0, a1)
+    else:
+        _smalln_packed_parallel(x, ap, M, KK, bias, has_bias, out, g, direct, pan_per_job, act, a0, a1)
 
 
 def packed_weights(w, group):
