@@ -32,7 +32,7 @@ def measure(path: str, repeats: int) -> dict:
 
     import onnumba
     from benchmarks._common import ours_session
-    from benchmarks._timing import interleaved
+    from benchmarks._timing import first_call, interleaved
     from tests.corpus.corpus import feeds, first_divergence, max_rel_diff, missing_ops, ort_session, outputs_match
 
     model = onnx.load(path)
@@ -60,7 +60,10 @@ def measure(path: str, repeats: int) -> dict:
             row["divergence"] = first_divergence(model, feed)
         except Exception as e:
             row["divergence"] = f"(localizing failed: {type(e).__name__}: {str(e).splitlines()[0][:200]})"
-    med = interleaved({"ours": lambda: ours.run(None, feed), "ort": lambda: theirs.run(None, feed)}, repeats)
+    fns = {"ours": lambda: ours.run(None, feed), "ort": lambda: theirs.run(None, feed)}
+    # small models get more runs (about a second per runtime, at most 50): their medians are noisier
+    one = max(first_call(f) for f in fns.values())
+    med = interleaved(fns, max(repeats, min(50, int(1.0 / max(one, 1e-4)))))
     row.update(ours_ms=med["ours"] * 1e3, ort_ms=med["ort"] * 1e3, ratio=med["ours"] / med["ort"])
     return row
 
@@ -94,8 +97,11 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
               "family accepts, exported by torch.onnx's TorchScript exporter (`tests/corpus/"
               "make_torchvision_corpus.py`). Feeds: seeded standard normal. *max rel diff*: max |onnumba - "
               "onnxruntime| / max |onnxruntime| over every output; *matches*: every output within rtol 1e-3, "
-              "atol 1e-4 x the output's scale. Times: 1 thread, median of interleaved runs after a warm-up; "
-              "ratio = onnumba / onnxruntime (lower is better).", ""]
+              "atol 1e-4 x the output's scale. Times: 1 thread, median of interleaved runs (at least 5; about 1 s "
+              "per runtime for small models) after a warm-up; ratio = onnumba / onnxruntime (lower is better). "
+              "Rows marked *dynamic batch 2* were exported with a dynamic batch axis (`--dynamic-batch`) and run "
+              "at batch 2; opset 18 rows are extra exports of the families that use ReduceMean, LayerNormalization "
+              "or attention.", ""]
     lines += table_head(["model", "opset", "nodes", "loads", "matches", "max rel diff", "onnumba ms",
                          "onnxruntime ms", "ratio", "why not"], "llrllrrrrl")
     for r in rows:
@@ -121,9 +127,11 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
     good = [r for r in ok if r.get("matches")]
     lines += ["", f"- {n} exported models: {len(ok)} load, {len(good)} match onnxruntime; "
                   f"{len(refused)} family/opset pairs torch.onnx does not export."]
-    for op in sorted({r.get("opset") for r in good if r.get("opset")}):
-        g = geomean([r["ratio"] for r in good if r.get("opset") == op])
-        lines.append(f"- geometric mean ratio at 1 thread, opset {op}: **{g:.2f}**")
+    groups = sorted({(r["opset"], r["model"].endswith("_dyn")) for r in good})
+    for op, dyn in groups:
+        sel = [r["ratio"] for r in good if (r["opset"], r["model"].endswith("_dyn")) == (op, dyn)]
+        lines.append(f"- geometric mean ratio at 1 thread, opset {op}{', dynamic batch 2' if dyn else ''} "
+                     f"({len(sel)} models): **{geomean(sel):.2f}**")
     blockers = Counter(m.split(" (x")[0] for r in rows if not r.get("loads") for m in r.get("missing", []))
     if blockers:
         lines.append("- missing operators (models needing each): " +
@@ -138,6 +146,7 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per model (child process)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the raw rows here")
+    p.add_argument("--table-only", action="store_true", help="rewrite corpus.md from the rows in --json")
     p.add_argument("--merge", action="store_true",
                    help="start from the rows already in --json and re-run only --models (or the failures)")
     args = p.parse_args(argv)
@@ -145,6 +154,12 @@ def main(argv=None):
         print(json.dumps(measure(args.child, args.repeats)))
         return
     from tests.corpus.corpus import manifest, model_files
+
+    if args.table_only:
+        with open(args.json) as fh:
+            rows = json.load(fh)
+        write_results(rows, [e for e in manifest() if e["status"] != "ok"], os.path.join(RESULTS, "corpus.md"))
+        return
 
     files = model_files()
     if args.models:
