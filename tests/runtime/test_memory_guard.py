@@ -61,7 +61,8 @@ def _bombs():
     x1 = helper.make_tensor_value_info("x", F, [1, 3])
     y = helper.make_tensor_value_info("y", F, None)
     return [
-        (_model([helper.make_node("ConstantOfShape", ["s"], ["y"], name="cos")], [], [y], [_i64("s", [1 << 16, 1 << 16])]),
+        (_model([helper.make_node("ConstantOfShape", ["s"], ["y"], name="cos")], [], [y],
+                [_i64("s", [1 << 16, 1 << 16])]),
          {}, "cos", "ConstantOfShape"),
         (_model([helper.make_node("Expand", ["x", "s"], ["y"], name="exp")], [x1], [y], [_i64("s", [1 << 31, 3])]),
          {"x": np.ones((1, 3), np.float32)}, "exp", "Expand"),
@@ -104,7 +105,8 @@ def test_zero_turns_the_guard_off_and_small_models_pass_a_small_limit():
         np.testing.assert_array_equal(out, 0)
     assert memory.limit_from_options(_opts(0)) is None
     with pytest.raises(MemoryLimitError, match=r"Node 'n' \(Relu\)"):
-        bad = _model([helper.make_node("Relu", ["x"], ["y"], name="n")], [x], [helper.make_tensor_value_info("y", F, None)])
+        bad = _model([helper.make_node("Relu", ["x"], ["y"], name="n")], [x],
+                     [helper.make_tensor_value_info("y", F, None)])
         onnumba.InferenceSession(bad, _opts(16))  # 24 bytes of output over a 16-byte limit
 
 

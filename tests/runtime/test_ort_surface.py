@@ -35,7 +35,8 @@ def _mlp() -> bytes:
     g = helper.make_graph([helper.make_node("Add", ["x", "b"], ["s"], name="add"),
                            helper.make_node("Relu", ["s"], ["y"], name="relu")], "g",
                           [helper.make_tensor_value_info("x", F, [2, 3])],
-                          [helper.make_tensor_value_info("y", F, [2, 3]), helper.make_tensor_value_info("s", F, [2, 3])],
+                          [helper.make_tensor_value_info("y", F, [2, 3]),
+                           helper.make_tensor_value_info("s", F, [2, 3])],
                           [b])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
@@ -139,7 +140,8 @@ def test_session_config_entries(rt):
 def test_execution_mode(rt):
     so = rt.SessionOptions()
     assert so.execution_mode == rt.ExecutionMode.ORT_SEQUENTIAL
-    assert int(rt.ExecutionMode.ORT_PARALLEL) == 1 and str(rt.ExecutionMode.ORT_PARALLEL) == "ExecutionMode.ORT_PARALLEL"
+    assert int(rt.ExecutionMode.ORT_PARALLEL) == 1
+    assert str(rt.ExecutionMode.ORT_PARALLEL) == "ExecutionMode.ORT_PARALLEL"
     so.execution_mode = rt.ExecutionMode.ORT_PARALLEL
     assert so.execution_mode == rt.ExecutionMode.ORT_PARALLEL
     sess = rt.InferenceSession(_cnn().SerializeToString(), so, providers=["CPUExecutionProvider"])
@@ -162,7 +164,8 @@ def test_optimized_model_filepath(rt, tmp_path):
     so = rt.SessionOptions()
     so.optimized_model_filepath = path
     x = _x((2, 3, 8, 8))
-    (ours,) = rt.InferenceSession(_cnn().SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    sess = rt.InferenceSession(_cnn().SerializeToString(), so, providers=["CPUExecutionProvider"])
+    (ours,) = sess.run(None, {"x": x})
     assert os.path.isfile(path)
     (theirs,) = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})
     np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)
@@ -240,7 +243,8 @@ def test_exception_classes(rt, tmp_path):
         rt.InferenceSession(str(tmp_path / "missing.onnx"), providers=["CPUExecutionProvider"])
     with pytest.raises(E.InvalidProtobuf):
         rt.InferenceSession(b"not a model at all", providers=["CPUExecutionProvider"])
-    g = helper.make_graph([helper.make_node("NoSuchOp", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", F, [2])],
+    g = helper.make_graph([helper.make_node("NoSuchOp", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", F, [2])],
                           [helper.make_tensor_value_info("y", F, [2])])
     with pytest.raises(E.InvalidGraph):
         rt.InferenceSession(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
@@ -321,6 +325,7 @@ def test_optimized_zoo_model_is_valid_onnx_and_runs_on_onnxruntime(name, tmp_pat
     m = onnx.load(so.optimized_model_filepath)
     onnx.checker.check_model(m, full_check=True)
     assert len(m.graph.node) < len(model.graph.node)
-    theirs = onnxruntime.InferenceSession(so.optimized_model_filepath, providers=["CPUExecutionProvider"]).run(None, feeds)
+    ort_sess = onnxruntime.InferenceSession(so.optimized_model_filepath, providers=["CPUExecutionProvider"])
+    theirs = ort_sess.run(None, feeds)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.abs(b).max()))
