@@ -15,6 +15,7 @@ import pytest
 import onnumba
 from tests.corpus.corpus import (SMALL_BYTES, atol_for, corpus_dir, feeds, manifest, max_rel_diff, missing_ops,
                                  model_files, ort_session)
+from tests.corpus.make_torchvision_corpus import model_bytes
 
 _FILES = model_files()
 _NO_CORPUS = (f"no torchvision corpus in {corpus_dir()}: run python tests/corpus/make_torchvision_corpus.py "
@@ -33,8 +34,8 @@ def _case(path):
 @pytest.mark.parametrize("path", [_case(p) for p in _FILES] or
                          [pytest.param(None, id="empty", marks=pytest.mark.skip(reason=_NO_CORPUS))])
 def test_corpus_model_matches_onnxruntime(path, request):
-    if os.path.getsize(path) >= SMALL_BYTES and not _full_sweep(request.config):
-        pytest.skip(f"{os.path.getsize(path) / 1e6:.0f} MB model: full sweep only (-m corpus)")
+    if model_bytes(path) >= SMALL_BYTES and not _full_sweep(request.config):
+        pytest.skip(f"{model_bytes(path) / 1e6:.0f} MB model: full sweep only (-m corpus)")
     model = onnx.load(path)
     missing = missing_ops(model)
     assert not missing, f"{os.path.basename(path)}: onnumba lacks {', '.join(missing)}"

@@ -127,23 +127,25 @@ def randomize_constants(model, torch) -> None:
                 t.mul_(0.5 + torch.rand(t.shape, generator=g))
 
 
-def file_name(family: str, opset: int, dynamic_batch: bool = False) -> str:
-    return f"{family}_op{opset}{'_dyn' if dynamic_batch else ''}.onnx"
+def file_name(family: str, opset: int, dynamic_batch: bool = False, dynamo: bool = False) -> str:
+    return f"{family}_op{opset}{'_dyn' if dynamic_batch else ''}{'_dynamo' if dynamo else ''}.onnx"
 
 
-def export_one(family: str, opset: int, out_dir: str, dynamic_batch: bool = False) -> dict:
+def export_one(family: str, opset: int, out_dir: str, dynamic_batch: bool = False, dynamo: bool = False) -> dict:
     """Export one family at one opset; the manifest entry (``status`` "ok" or "export_failed" with the error).
 
     ``dynamic_batch`` declares the batch axis dynamic (``dynamic_axes``), as most published exports do: the
     graph then computes shapes at run time (Shape / Gather / Concat / Reshape chains) instead of constants.
+    ``dynamo`` uses torch's default exporter instead (torch.export + onnxscript, opset 18 at least; needs
+    ``pip install onnxscript``); it keeps the weights in ``<file>.data`` beside the model, as it does for users.
     """
     torch, torchvision = import_torchvision()
-    fname = file_name(family, opset, dynamic_batch)
+    fname = file_name(family, opset, dynamic_batch, dynamo)
     path = os.path.join(out_dir, fname)
     entry = {"family": family, "opset": opset, "file": fname, "builder": FAMILIES[family][0],
              "input_shape": [1, 3, FAMILIES[family][2], FAMILIES[family][2]], "size_reason": FAMILIES[family][3],
              "constants_randomized": True, "torch": torch.__version__, "torchvision": torchvision.__version__,
-             "exporter": "torchscript", "dynamic_batch": dynamic_batch}
+             "exporter": "dynamo" if dynamo else "torchscript", "dynamic_batch": dynamic_batch}
     t0 = time.perf_counter()
     try:
         model, x = build(family)
@@ -153,18 +155,32 @@ def export_one(family: str, opset: int, out_dir: str, dynamic_batch: bool = Fals
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tmp = path + ".part"
-            torch.onnx.export(model, (x,), tmp, opset_version=opset, dynamo=False, input_names=["input"],
-                              output_names=["output"], do_constant_folding=True,
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch else None)
+            if dynamo:  # it names the weights file after the model file, so it writes in place
+                tmp = path
+                torch.onnx.export(model, (x,), path, opset_version=opset, dynamo=True, input_names=["input"],
+                                  output_names=["output"], external_data=True,
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},) if dynamic_batch else None)
+            else:
+                torch.onnx.export(model, (x,), tmp, opset_version=opset, dynamo=False, input_names=["input"],
+                                  output_names=["output"], do_constant_folding=True,
+                                  dynamic_axes=({"input": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch
+                                                else None))
         os.replace(tmp, path)
-        entry.update(status="ok", bytes=os.path.getsize(path))
+        entry.update(status="ok", bytes=model_bytes(path))
     except Exception as e:  # recorded, not dropped: the manifest says which family/opset torch.onnx refuses
         entry.update(status="export_failed", error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}",
                      traceback=traceback.format_exc(limit=3)[-1500:])
-        if os.path.exists(path):
-            os.remove(path)
+        for leftover in (path, path + ".data", path + ".part"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
     entry["seconds"] = round(time.perf_counter() - t0, 1)
     return entry
+
+
+def model_bytes(path: str) -> int:
+    """Size of a model file plus its external weights file (``<file>.data``), if any."""
+    data = path + ".data"
+    return os.path.getsize(path) + (os.path.getsize(data) if os.path.exists(data) else 0)
 
 
 def load_manifest(out_dir: str) -> dict:
@@ -191,6 +207,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=corpus_dir(), help="cache folder (default: $ONNUMBA_CORPUS_DIR or "
                                                         "~/.cache/onnumba/corpus)")
     p.add_argument("--force", action="store_true", help="re-export models already present")
+    p.add_argument("--dynamo", action="store_true",
+                   help="torch's default (torch.export) exporter instead, opset >= 18 (files <...>_dynamo.onnx)")
     p.add_argument("--dynamic-batch", action="store_true",
                    help="export with a dynamic batch axis instead (files <family>_op<opset>_dyn.onnx)")
     args = p.parse_args(argv)
@@ -198,12 +216,12 @@ def main(argv=None) -> int:
     entries = load_manifest(args.out)
     for family in args.families:
         for opset in args.opsets:
-            fname = file_name(family, opset, args.dynamic_batch)
+            fname = file_name(family, opset, args.dynamic_batch, args.dynamo)
             if not args.force and fname in entries and (entries[fname]["status"] != "ok" or
                                                         os.path.exists(os.path.join(args.out, fname))):
                 print(f"{fname:45s} kept ({entries[fname]['status']})", flush=True)
                 continue
-            e = export_one(family, opset, args.out, args.dynamic_batch)
+            e = export_one(family, opset, args.out, args.dynamic_batch, args.dynamo)
             entries[fname] = e
             save_manifest(args.out, entries)
             what = f"{e['bytes'] / 1e6:.1f} MB" if e["status"] == "ok" else e["error"]
