@@ -157,6 +157,25 @@ def _read_inputs(items) -> dict:
     return feeds
 
 
+def _profile_chart(prof: dict, runs: int, path: str, title: str) -> None:
+    """A horizontal bar chart of milliseconds per run by op type (needs matplotlib)."""
+    try:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        raise InputError("--profile-chart needs matplotlib: pip install matplotlib") from None
+    items = list(prof.items())[:20][::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(items) + 1.2))
+    ax.barh([op for op, _ in items], [v["total_ms"] / runs for _, v in items], color="#4472c4")
+    ax.set_xlabel("ms per run")
+    ax.set_title(f"{title}: time by op type ({runs} run{'s' if runs > 1 else ''}, compile excluded)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def cmd_run(args) -> int:
     import time  # noqa: PLC0415
 
@@ -170,7 +189,7 @@ def cmd_run(args) -> int:
     opts = onnumba.SessionOptions()
     if args.threads:
         opts.intra_op_num_threads = args.threads
-    opts.enable_profiling = bool(args.profile)
+    opts.enable_profiling = bool(args.profile or args.profile_chart)
     from onnumba.progress import stderr_reporter  # noqa: PLC0415
 
     reporter = stderr_reporter()  # a first run compiles kernels: say so, never wait silently
@@ -213,11 +232,19 @@ def cmd_run(args) -> int:
     if times:
         msg += f", median of {len(times)} runs {np.median(times) * 1e3:.2f} ms"
     print(msg)
-    if args.profile:
-        total = sum(v["total_ms"] for v in sess.profile_summary().values()) or 1.0
-        print(f"profile over {1 + len(times)} runs (op type, calls, total ms, share):")
-        for op, v in list(sess.profile_summary().items())[: args.profile]:
-            print(f"  {op:24s} {v['calls']:6d} {v['total_ms']:10.2f} {100 * v['total_ms'] / total:5.1f}%")
+    if args.profile or args.profile_chart:
+        # the first run compiles or loads kernels: profile the timed runs only, when there are any
+        prof = sess.profile_summary(skip_runs=1 if times else 0)
+        total = sum(v["total_ms"] for v in prof.values()) or 1.0
+        runs = len(times) or 1
+        print(f"profile over {runs} run{'s' if runs > 1 else ''}"
+              f"{'' if times else ' (the first, which includes compiling: add --repeat N)'} "
+              f"(op type, calls, ms per run, share):")
+        for op, v in list(prof.items())[: args.profile or 15]:
+            print(f"  {op:24s} {v['calls']:6d} {v['total_ms'] / runs:10.3f} {100 * v['total_ms'] / total:5.1f}%")
+        if args.profile_chart:
+            _profile_chart(prof, runs, args.profile_chart, os.path.basename(args.model))
+            print(f"wrote {args.profile_chart}")
     if args.output:
         np.savez(args.output, **{vi.name: o for vi, o in zip(sess.get_outputs(), outs)})
         print(f"wrote {args.output}")
@@ -292,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=0, help="intra-op threads (default: all)")
     s.add_argument("--output", help="write the outputs to this .npz file")
     s.add_argument("--profile", type=int, nargs="?", const=15, default=0, metavar="N",
-                   help="print the N op types that took longest (default 15)")
+                   help="print the N op types that took longest over the --repeat runs (default 15)")
+    s.add_argument("--profile-chart", metavar="FILE.png",
+                   help="also draw the per-op-type profile as a bar chart (needs matplotlib)")
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("ops", help="the supported-ops table",
                        description="Every supported operator with its domain and the onnx versions implemented.",

@@ -280,11 +280,21 @@ class InferenceSession:
             return ""
         return self._profiler.end()
 
-    def profile_summary(self) -> dict:
-        """op_type -> {"calls", "total_ms"} over the runs recorded so far, slowest first."""
+    def profile_summary(self, skip_runs: int = 0) -> dict:
+        """op_type -> {"calls", "total_ms"} over the runs recorded so far, slowest first.
+
+        Args:
+            skip_runs: leave out the first runs (e.g. 1: the first run, which compiles or loads kernels).
+        """
         if self._profiler is None:
             return {}
-        return summary(self._profiler.node_records())
+        records, runs = [], 0
+        for r in self._profiler.records:  # each run's node records come before its "model_run" event
+            if r[0] == "session":
+                runs += r[1] == "model_run"
+            elif runs >= skip_runs:
+                records.append(r)
+        return summary(records)
 
     def run_with_ort_values(self, *args, **kwargs):
         """Not supported: onnumba runs on numpy arrays; use :meth:`run`."""

@@ -60,3 +60,26 @@ def test_every_command_and_argument_has_help_and_an_example():
         for a in p._actions:
             if a.dest != "help":
                 assert a.help, f"`onnumba {name}`: argument {a.dest!r} has no help text"
+
+
+def test_profile_excludes_the_compile_run_and_draws_a_chart(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "prof.png"
+    assert main(["run", TINY, "--random", "--repeat", "3", "--profile", "4", "--profile-chart", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "profile over 3 runs" in out and "Conv" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_profile_summary_skip_runs():
+    import onnumba
+
+    so = onnumba.SessionOptions()
+    so.enable_profiling = True
+    sess = onnumba.InferenceSession(TINY, so)
+    x = np.zeros((1, 3, 32, 32), np.float32)
+    for _ in range(3):
+        sess.run(None, {"x": x})
+    assert sess.profile_summary()["Conv"]["calls"] == 6
+    assert sess.profile_summary(skip_runs=1)["Conv"]["calls"] == 4
+    assert sess.profile_summary(skip_runs=3) == {}
