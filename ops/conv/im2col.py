@@ -117,6 +117,10 @@ def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, g, rows_per_tile, act
         epilogue_rows(y, bias[gi * Mg:(gi + 1) * Mg], has_bias, act, a0, a1)
 
 
+#: an int64 zero for kernel-to-kernel calls (a numpy int64 global is typed int64, a literal 0 is typed Literal[int](0))
+_ZERO = np.int64(0)
+
+
 @njit(**SERIAL)
 def _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, j0, j1):
     """Jobs j0..j1 of :func:`_conv_kernel_im2col_packed` (a job: one image, group and tile of output rows)."""
@@ -137,7 +141,7 @@ def _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_t
         col1 = np.empty(KK * ncol, np.float32)
         col = col1.reshape((KK, ncol))
         _im2col_tile(x, col, n, gi * Cg, Cg, g, q0, q1)
-        _gemm.gemm(ap[gi], Mg, KK, col1, 0, ncol, ncol, out, (n * M + gi * Mg) * P + q0 * OW, P, bias, gi * Mg,
+        _gemm.gemm(ap[gi], Mg, KK, col1, _ZERO, ncol, ncol, out, (n * M + gi * Mg) * P + q0 * OW, P, bias, gi * Mg,
                    has_bias, act, a0, a1)
 
 
@@ -173,11 +177,12 @@ def _smalln_pack(x, n, direct, g, KK, col1, bp):
     N, C, D, H, W = x.shape
     OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
     P = OD * OH * OW
+    zero = _ZERO  # a literal 0 argument would compile one more specialisation of the callee
     if direct:
         _gemm.pack_b(x.reshape(-1), n * C * P, P, KK, P, bp)
     else:
-        _im2col_tile(x, col1.reshape((KK, P)), n, 0, C, g, 0, OD * OH)
-        _gemm.pack_b(col1, 0, P, KK, P, bp)
+        _im2col_tile(x, col1.reshape((KK, P)), n, zero, C, g, zero, OD * OH)
+        _gemm.pack_b(col1, zero, P, KK, P, bp)
 
 
 @njit(**SERIAL)
@@ -187,9 +192,10 @@ def _smalln_packed_serial(x, ap, M, KK, bias, has_bias, out, g, direct, act, a0,
     npan = (M + _gemm.MR - 1) // _gemm.MR
     bp = np.empty(KK * ((P + _gemm.NR - 1) // _gemm.NR * _gemm.NR), np.float32)
     col1 = np.empty(0 if direct else KK * P, np.float32)
+    zero = _ZERO
     for n in range(N):
         _smalln_pack(x, n, direct, g, KK, col1, bp)
-        _gemm.gemm_prepacked(ap, M, KK, bp, P, out, n * M * P, P, 0, npan, bias, 0, has_bias, act, a0, a1)
+        _gemm.gemm_prepacked(ap[0], M, KK, bp, P, out, n * M * P, P, zero, npan, bias, zero, has_bias, act, a0, a1)
 
 
 @njit(**KERNEL)
@@ -200,19 +206,21 @@ def _smalln_packed_parallel(x, ap, M, KK, bias, has_bias, out, g, direct, pan_pe
     njob = (npan + pan_per_job - 1) // pan_per_job
     bp = np.empty(KK * ((P + _gemm.NR - 1) // _gemm.NR * _gemm.NR), np.float32)
     col1 = np.empty(0 if direct else KK * P, np.float32)
+    zero = _ZERO
     for n in range(N):
         _smalln_pack(x, n, direct, g, KK, col1, bp)
         for job in prange(njob):
             ip0 = job * pan_per_job
-            _gemm.gemm_prepacked(ap, M, KK, bp, P, out, n * M * P, P, ip0, min(ip0 + pan_per_job, npan), bias, 0,
-                                 has_bias, act, a0, a1)
+            _gemm.gemm_prepacked(ap[0], M, KK, bp, P, out, n * M * P, P, ip0, min(ip0 + pan_per_job, npan), bias,
+                                 zero, has_bias, act, a0, a1)
 
 
 def _conv_kernel_smalln_packed(x, ap, M, KK, bias, has_bias, out, g, direct, pan_per_job, act, a0, a1):
     """float32 one-group conv on a small output map (P = OD*OH*OW pixels): per image, B (KK x P: x itself when
     ``direct``, i.e. a 1x1 stride-1 conv without pads, else its im2col) is packed once for the packed GEMM, then
     the chunks split the output channels (``pan_per_job`` panels of ``MR`` rows each), so each chunk multiplies
-    all P columns and reads its rows of the weights ``ap`` (packed A, one group) once. On one thread the serial
+    all P columns and reads its rows of the weights ``ap`` (packed A of the one group, passed on as ``ap[0]``, the
+    1-d array the im2col path passes: one specialisation of the GEMM for both) once. On one thread the serial
     kernel runs every panel (see :func:`_conv_kernel_im2col_packed`)."""
     if numba.get_num_threads() == 1:
         _smalln_packed_serial(x, ap, M, KK, bias, has_bias, out, g, direct, act, a0, a1)
