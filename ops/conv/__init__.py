@@ -250,22 +250,21 @@ class Conv(Op):
     def run(cls, node, attrs: ConvAttrs, arrays):
         x, w = arrays[0], arrays[1]
         b = arrays[2] if len(arrays) > 2 else None
-        if attrs.serial:
-            threads = numba.get_num_threads()
-            if threads > 1:
-                # thread-local (about 1 us); restored even if the kernel raises
-                numba.set_num_threads(1)
-                try:
-                    return cls._run(attrs, x, w, b)
-                finally:
-                    numba.set_num_threads(threads)
-        return cls._run(attrs, x, w, b)
+        threads = numba.get_num_threads()
+        if attrs.serial and threads > 1:
+            # thread-local (about 1 us); restored even if the kernel raises
+            numba.set_num_threads(1)
+            try:
+                return cls._run(attrs, x, w, b, 1)
+            finally:
+                numba.set_num_threads(threads)
+        return cls._run(attrs, x, w, b, threads)
 
     @staticmethod
-    def _run(attrs: ConvAttrs, x, w, b):
+    def _run(attrs: ConvAttrs, x, w, b, threads):
         if attrs.setup is not None:
             return [conv_run(attrs.setup, x, w, b, attrs.epilogue, attrs.winograd_u, attrs.packed_w,
-                             attrs.winograd_up)]
+                             attrs.winograd_up, threads)]
         p = attrs.padding
         return [conv_nchw(x, w, b, attrs.strides, attrs.dilations, p.begins, p.ends, attrs.group, attrs.epilogue,
                           winograd_u=attrs.winograd_u, packed_w=attrs.packed_w, winograd_up=attrs.winograd_up,

@@ -55,20 +55,99 @@ def _conv_kernel_direct(x, w5, bias, out, group, g, HP, WP, per, act, a0, a1):
     Hot loops run in small helpers over slices indexed from 0, so Numba emits no negative-index
     wraparound and LLVM vectorises them.
     """
-    N, W = x.shape[0], x.shape[4]
-    M, KW = w5.shape[0], w5.shape[4]
-    sw, dw, pw, OW = g[G_SW], g[G_DW], g[G_PW], g[G_OW]
-    Mg = M // group
-    njob = N * M * g[G_OD]
+    njob = x.shape[0] * w5.shape[0] * g[G_OD]
     for chunk in prange((njob + per - 1) // per):
-        buf = np.empty((max(HP, 1), max(WP, 1)), out.dtype)
-        acc = np.empty(OW, out.dtype)
-        los = np.empty(KW, np.int64)
-        his = np.empty(KW, np.int64)
-        for kw in range(KW):
-            los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
-        for job in range(chunk * per, min((chunk + 1) * per, njob)):
+        _direct_chunk(x, w5, bias, out, group, g, HP, WP, chunk * per, min((chunk + 1) * per, njob), act, a0, a1)
+
+
+@njit(**SERIAL)
+def _conv_direct_serial(x, w5, bias, out, group, g, HP, WP, act, a0, a1):
+    """``_conv_kernel_direct`` on the calling thread alone, as one chunk (no parallel region to enter)."""
+    _direct_chunk(x, w5, bias, out, group, g, HP, WP, 0, x.shape[0] * w5.shape[0] * g[G_OD], act, a0, a1)
+
+
+@njit(**SERIAL)
+def _direct_chunk(x, w5, bias, out, group, g, HP, WP, j0, j1, act, a0, a1):
+    """Jobs j0 .. j1 - 1 of ``_conv_kernel_direct`` with one set of scratch buffers."""
+    D, W = x.shape[2], x.shape[4]
+    M, KW = w5.shape[0], w5.shape[4]
+    sd, sh, sw = g[G_SD], g[G_SH], g[G_SW]
+    dh, dw = g[G_DH], g[G_DW]
+    pd, ph, pw = g[G_PD], g[G_PH], g[G_PW]
+    OD, OW = g[G_OD], g[G_OW]
+    Mg = M // group
+    buf = np.empty((max(HP, 1), max(WP, 1)), out.dtype)
+    acc = np.empty(OW, out.dtype)
+    los = np.empty(KW, np.int64)
+    his = np.empty(KW, np.int64)
+    for kw in range(KW):
+        los[kw], his[kw] = _ow_range(kw, W, OW, sw, dw, pw)
+    for job in range(j0, j1):
+        od = job % OD
+        m = (job // OD) % M
+        n = job // (OD * M)
+        idd = od * sd - pd
+        if HP > 0 and idd >= 0 and idd < D:
+            _plane_job(x[n, m // Mg, idd], out[n, m, od], w5[m, 0, 0], bias[m], buf, ph, pw, sh, sw, dh, dw,
+                       act, a0, a1)
+        else:
             _direct_job(x, w5, bias, out, job, Mg, g, HP, WP, buf, acc, los, his, act, a0, a1)
+
+
+@njit(**SERIAL)
+def _plane3x3_s1(buf, o, w, bv, dh, act, a0, a1):
+    """o (OH, OW) = activate(3x3 stride-1 conv of the padded plane buf + bv), w (3, 3), row dilation dh: one
+    pass per output row over 2-d arrays (no views, shapes from the arrays, so LLVM vectorises the row)."""
+    w00, w01, w02 = w[0, 0], w[0, 1], w[0, 2]
+    w10, w11, w12 = w[1, 0], w[1, 1], w[1, 2]
+    w20, w21, w22 = w[2, 0], w[2, 1], w[2, 2]
+    OH, OW = o.shape
+    for oh in range(uintp(0), uintp(OH)):
+        r1 = oh + dh
+        r2 = oh + 2 * dh
+        for t in range(uintp(0), uintp(OW)):
+            o[oh, t] = activate(bv + w00 * buf[oh, t] + w01 * buf[oh, t + 1] + w02 * buf[oh, t + 2]
+                                + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
+                                + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2], act, a0, a1)
+
+
+@njit(**SERIAL)
+def _plane_job(xp, o, w, bv, buf, ph, pw, sh, sw, dh, dw, act, a0, a1):
+    """One channel plane on 2-d arrays: xp (H, W) input, o (OH, OW) output, w (KH, KW); buf (HP, WP) receives
+    the zero-padded plane (the windows never reach past it), then each output row accumulates the taps.
+    Geometry in unsigned ints: Numba emits no negative-index wraparound for them, so the row loops vectorise."""
+    H, W = xp.shape
+    HP, WP = buf.shape
+    OH, OW = o.shape
+    KH, KW = w.shape
+    uph, upw = uintp(ph), uintp(pw)
+    ush, usw, udh, udw = uintp(sh), uintp(sw), uintp(dh), uintp(dw)
+    for i in range(HP):
+        for j in range(WP):
+            buf[i, j] = 0.0
+    for i in range(uintp(0), uintp(max(min(H, HP - ph), 0))):
+        for j in range(uintp(0), uintp(max(min(W, WP - pw), 0))):
+            buf[uph + i, upw + j] = xp[i, j]
+    if KH == 3 and KW == 3 and sw == 1 and dw == 1:
+        _plane3x3_s1(buf, o, w, bv, udh, act, a0, a1)
+        return
+    for oh in range(uintp(0), uintp(OH)):
+        for t in range(OW):
+            o[oh, t] = bv
+        for kh in range(uintp(0), uintp(KH)):
+            r = oh * ush + kh * udh
+            for kw in range(uintp(0), uintp(KW)):
+                wv = w[kh, kw]
+                c = kw * udw
+                if sw == 1:
+                    for t in range(uintp(0), uintp(OW)):
+                        o[oh, t] += wv * buf[r, c + t]
+                else:
+                    for t in range(uintp(0), uintp(OW)):
+                        o[oh, t] += wv * buf[r, c + t * usw]
+        if act != 0:
+            for t in range(OW):
+                o[oh, t] = activate(o[oh, t], act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -105,10 +184,10 @@ def _direct_job(x, w5, bias, out, job, Mg, g, HP, WP, buf, acc, los, his, act, a
             # a pad may exceed the width the windows reach (huge stride): never write past WP
             for j in range(min(pw, WP)):
                 buf[i, j] = 0.0
-            bi = buf[i]
-            xi = x[n, ci, idd0, i - ph]
-            for j in range(uintp(0), uintp(ncopy)):
-                bi[uintp(pw) + j] = xi[j]
+            # 2-d indexing, no row views: each view costs an atomic refcount pair, per row of every channel
+            ih = i - ph
+            for j in range(ncopy):
+                buf[i, pw + j] = x[n, ci, idd0, ih, j]
             for j in range(pw + ncopy, WP):
                 buf[i, j] = 0.0
         three = KH == 3 and KW == 3
@@ -121,18 +200,13 @@ def _direct_job(x, w5, bias, out, job, Mg, g, HP, WP, buf, acc, los, his, act, a
         su = uintp(sw)
         du = uintp(dw)
         uOW = uintp(OW)
+        if three and sw == 1 and dw == 1:
+            _plane3x3_s1(buf, out[n, m, od], w5[m, 0, 0], bv, dh, act, a0, a1)
+            return
         for oh in range(OH):
             orow = out[n, m, od, oh]
             r = oh * sh
-            if three and sw == 1 and dw == 1:
-                # 2-d indexing, no row views: each view costs an atomic refcount pair per row
-                r1 = r + dh
-                r2 = r + 2 * dh
-                for t in range(OW):
-                    out[n, m, od, oh, t] = (bv + w00 * buf[r, t] + w01 * buf[r, t + 1] + w02 * buf[r, t + 2]
-                                            + w10 * buf[r1, t] + w11 * buf[r1, t + 1] + w12 * buf[r1, t + 2]
-                                            + w20 * buf[r2, t] + w21 * buf[r2, t + 1] + w22 * buf[r2, t + 2])
-            elif three:
+            if three:
                 p = buf[r]
                 q = buf[r + dh]
                 u = buf[r + 2 * dh]

@@ -11,7 +11,8 @@ import numpy as np
 from onnumba.ops._common import compute_dtype
 from onnumba.ops._geometry import Padding, window_array, window_output_sizes
 from onnumba.ops.conv import schedule as _schedule
-from onnumba.ops.conv.direct import _conv_kernel_direct, _conv_kernel_dw_channels, padded_plane
+from onnumba.ops.conv.direct import _conv_direct_serial, _conv_kernel_direct, _conv_kernel_dw_channels, \
+    padded_plane
 from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_im2col_packed, _conv_kernel_smalln_packed
 from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv
 from onnumba.ops.conv.winograd import _conv_kernel_winograd, _conv_kernel_winograd_packed, winograd_packed, \
@@ -108,8 +109,7 @@ def channels_last_weights(w, dtype=None) -> np.ndarray:
     return np.ascontiguousarray(w.reshape(w.shape[0], w.shape[-2], w.shape[-1]).transpose(1, 2, 0))
 
 
-def _tiling(st: ConvSetup):
-    threads = numba.get_num_threads()
+def _tiling(st: ConvSetup, threads):
     t = st.tiling.get(threads)
     if t is None:
         N, C = st.x5[:2]
@@ -133,8 +133,11 @@ def _tiling(st: ConvSetup):
 
 
 def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winograd_u=None, packed_w=None,
-             winograd_up=None):
-    """Run a conv set up by :func:`conv_setup` (arguments as :func:`conv_nchw`)."""
+             winograd_up=None, threads=None):
+    """Run a conv set up by :func:`conv_setup` (arguments as :func:`conv_nchw`; ``threads``: Numba's current
+    thread count, when the caller knows it)."""
+    if threads is None:
+        threads = numba.get_num_threads()
     dtype = x.dtype
     cdt = st.cdt
     algo = st.algo
@@ -158,13 +161,16 @@ def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winogra
         _conv_kernel_dw_channels(x5.reshape(N, C, st.x5[3], st.x5[4]), wt, bias,
                                  out.reshape(N, M, o3[1], o3[2]), g, _schedule._DW_CHANNELS_PER_JOB, act, a0, a1)
     elif algo in ("direct", "depthwise"):
-        _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, st.HP, st.WP, _tiling(st), act, a0,
-                            a1)
+        if threads == 1:
+            _conv_direct_serial(x5, w5, bias, out.reshape((N, M) + o3), group, g, st.HP, st.WP, act, a0, a1)
+        else:
+            _conv_kernel_direct(x5, w5, bias, out.reshape((N, M) + o3), group, g, st.HP, st.WP,
+                                _tiling(st, threads), act, a0, a1)
     elif algo == "1x1-gemv":
         xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
         _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
     elif algo == "winograd":
-        per = _tiling(st)
+        per = _tiling(st, threads)
         out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
         x4 = x5.reshape(N, C, st.x5[3], st.x5[4])
@@ -182,16 +188,16 @@ def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winogra
             _blas.ensure_ready()
         if algo.endswith("-smallmap"):
             _conv_kernel_smalln_packed(x5, ap, M, w2.shape[1], bias, has_bias, out.reshape(-1), g,
-                                       algo == "1x1-smallmap", _tiling(st), act, a0, a1)
+                                       algo == "1x1-smallmap", _tiling(st, threads), act, a0, a1)
         elif algo == "1x1":
-            cols = _tiling(st)
+            cols = _tiling(st, threads)
             if packed:
                 _conv_kernel_1x1_packed(x5.reshape(-1), ap, M // group, Cg, P, bias, has_bias, out.reshape(-1), N,
                                         group, cols, act, a0, a1)
             else:
                 _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
         else:
-            rows = _tiling(st)
+            rows = _tiling(st, threads)
             if packed:
                 _conv_kernel_im2col_packed(x5, ap, M // group, w2.shape[1], bias, has_bias, out.reshape(-1), group,
                                            g, rows, act, a0, a1)
