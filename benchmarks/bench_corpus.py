@@ -100,8 +100,9 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
               "atol 1e-4 x the output's scale. Times: 1 thread, median of interleaved runs (at least 5; about 1 s "
               "per runtime for small models) after a warm-up; ratio = onnumba / onnxruntime (lower is better). "
               "Rows marked *dynamic batch 2* were exported with a dynamic batch axis (`--dynamic-batch`) and run "
-              "at batch 2; opset 18 rows are extra exports of the families that use ReduceMean, LayerNormalization "
-              "or attention.", ""]
+              "at batch 2; *dynamo exporter* rows come from torch's default exporter (`--dynamo`: torch.export "
+              "+ onnxscript, weights in an external `.data` file); the other opset 18 rows are extra exports of "
+              "the families that use ReduceMean, LayerNormalization or attention.", ""]
     lines += table_head(["model", "opset", "nodes", "loads", "matches", "max rel diff", "onnumba ms",
                          "onnxruntime ms", "ratio", "why not"], "llrllrrrrl")
     for r in rows:
@@ -113,7 +114,8 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
         elif not r.get("matches"):
             why = "first divergent " + r.get("divergence", "")
         family, _, tail = r["model"].rpartition("_op")
-        family += " (dynamic batch 2)" if tail.endswith("_dyn") else ""
+        family += " (dynamic batch 2)" if tail.endswith("_dyn") else (" (dynamo exporter)" if "_dynamo" in tail
+                                                                       else "")
         lines.append(f"| {family} | {r.get('opset', tail.split('_')[0])} | "
                      f"{r.get('nodes', '-')} | {loads} | {matches} | {_fmt(r.get('max_rel_diff'), '.1e')} | "
                      f"{_fmt(r.get('ours_ms'), '.1f')} | {_fmt(r.get('ort_ms'), '.1f')} | "
@@ -127,11 +129,14 @@ def write_results(rows: list, refused: list, path_md: str) -> None:
     good = [r for r in ok if r.get("matches")]
     lines += ["", f"- {n} exported models: {len(ok)} load, {len(good)} match onnxruntime; "
                   f"{len(refused)} family/opset pairs torch.onnx does not export."]
-    groups = sorted({(r["opset"], r["model"].endswith("_dyn")) for r in good})
-    for op, dyn in groups:
-        sel = [r["ratio"] for r in good if (r["opset"], r["model"].endswith("_dyn")) == (op, dyn)]
-        lines.append(f"- geometric mean ratio at 1 thread, opset {op}{', dynamic batch 2' if dyn else ''} "
-                     f"({len(sel)} models): **{geomean(sel):.2f}**")
+    def kind(r):
+        return r["model"].rpartition("_op")[2].partition("_")[2]
+
+    label = {"": "", "dyn": ", dynamic batch 2", "dynamo": ", dynamo exporter"}
+    for op, k in sorted({(r["opset"], kind(r)) for r in good}):
+        sel = [r["ratio"] for r in good if (r["opset"], kind(r)) == (op, k)]
+        lines.append(f"- geometric mean ratio at 1 thread, opset {op}{label.get(k, ', ' + k)} ({len(sel)} models): "
+                     f"**{geomean(sel):.2f}**")
     blockers = Counter(m.split(" (x")[0] for r in rows if not r.get("loads") for m in r.get("missing", []))
     if blockers:
         lines.append("- missing operators (models needing each): " +

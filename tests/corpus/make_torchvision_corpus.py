@@ -1,6 +1,8 @@
 """Regenerate the real-model corpus: one torchvision model per family, random weights, exported by torch.onnx.
 
     python tests/corpus/make_torchvision_corpus.py [--families resnet18 vgg11] [--opsets 11 13 17] [--force]
+    python tests/corpus/make_torchvision_corpus.py --dynamic-batch --opsets 17   # batch axis dynamic
+    python tests/corpus/make_torchvision_corpus.py --dynamo --opsets 18          # torch's default exporter
 
 Writes ``<family>_op<opset>.onnx`` and ``manifest.json`` into ``$ONNUMBA_CORPUS_DIR`` (default
 ``~/.cache/onnumba/corpus``); the models are never committed. torch and torchvision are fixture tools only
