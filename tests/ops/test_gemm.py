@@ -327,6 +327,20 @@ def test_gemm_fc_gemv_constant_b(k, n, trans_a, trans_b):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
+def test_gemm_fc_gemv_parallel_driver_equals_serial(monkeypatch):
+    # small GEMVs run the serial kernel on the calling thread; the prange driver (large B at 2 threads) must give
+    # the same bits: each panel is summed in the same order by the same serial kernel
+    from onnumba.ops import gemm as gemm_mod
+
+    a, b = _r(1, 70), _r(70, 130)
+    m = make_node_model("Gemm", {"A": a, "B": b}, ["Y"], {}, opset=13, initializers={"B": b}, out_rank=2)
+    opts = onnumba.SessionOptions()
+    opts.intra_op_num_threads = 2
+    serial = run_onnumba(m, {"A": a}, sess_options=opts)[0]
+    monkeypatch.setattr(gemm_mod, "_GEMV_PAR_MIN_WEIGHTS", 0)
+    assert np.array_equal(run_onnumba(m, {"A": a}, sess_options=opts)[0], serial)
+
+
 def test_gemm_fc_gemv_identical_columns_are_equal():
     # every output feature with the same weights gives bitwise the same value wherever it falls in the panels
     a = _r(1, 700) * 100

@@ -364,3 +364,27 @@ def test_pool_property_vs_reference_and_ort(case):
 @given(pool_cases())
 def test_pool_property_vs_reference_and_ort_slow(case):
     _check_pool_property(case)
+
+
+@pytest.mark.parametrize("op, attrs", [
+    ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1)),
+    ("MaxPool", dict(kernel_shape=[5, 4], strides=[3, 3])),
+    ("GlobalAveragePool", {}),
+    ("GlobalMaxPool", {}),
+])
+def test_parallel_driver_equals_serial_kernel(op, attrs, monkeypatch):
+    # small passes run the serial kernels on the calling thread; the prange drivers (large passes at 2 threads)
+    # must give the same bits: every plane or row is reduced by the same serial kernel
+    from onnumba.ops import pool as pool_mod
+
+    x = _x((2, 5, 11, 13))
+    model = _model(op, x, attrs)
+    opts = onnumba.SessionOptions()
+    opts.intra_op_num_threads = 2
+    serial = run_onnumba(model, {"x": x}, sess_options=opts)[0]
+    monkeypatch.setattr(pool_mod, "_POOL_PAR_MIN_ELEMS", 0)
+    parallel = run_onnumba(model, {"x": x}, sess_options=opts)[0]
+    assert np.array_equal(parallel, serial, equal_nan=True)
+    assert_matches_ort(model, {"x": x})
