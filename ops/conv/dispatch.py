@@ -14,7 +14,8 @@ from onnumba.ops.conv import schedule as _schedule
 from onnumba.ops.conv.direct import _conv_direct_serial, _conv_kernel_direct, _conv_kernel_dw_channels, \
     padded_plane
 from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_im2col_packed, _conv_kernel_smalln_packed
-from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv
+from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv, \
+    _conv_kernel_patch_dot
 from onnumba.ops.conv.winograd import _conv_kernel_winograd, _conv_kernel_winograd_packed, winograd_packed, \
     winograd_weights
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
@@ -169,6 +170,8 @@ def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winogra
     elif algo == "1x1-gemv":
         xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
         _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
+    elif algo == "patch-dot":
+        _conv_kernel_patch_dot(x5, w5.reshape(M, -1), bias, out, group, g, act, a0, a1)
     elif algo == "winograd":
         per = _tiling(st, threads)
         out4 = out.reshape(N, M, o3[1], o3[2])

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_KD, G_KH, G_KW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, \
+    G_SH, G_SW
 from onnumba.ops._numba import KERNEL, REASSOC, njit, prange
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
 from onnumba.ops.kernels.epilogue import activate, epilogue_rows
@@ -78,3 +80,39 @@ def _conv_kernel_1x1_packed(x, ap, Mg, Cg, P, bias, has_bias, out, N, group, col
         p1 = min(p0 + cols_per_tile, P)
         _gemm.gemm(ap[g], Mg, Cg, x, (n * C + g * Cg) * P + p0, P, p1 - p0, out, (n * M + g * Mg) * P + p0, P,
                    bias, g * Mg, has_bias, act, a0, a1)
+
+
+@njit(**KERNEL)
+def _conv_kernel_patch_dot(x, w2, bias, out, group, g, act, a0, a1):
+    """float32 conv of any kernel and group count on a map of very few output pixels, as dot products:
+    x (N, C, D, H, W), w2 (M, Cg * KD * KH * KW), out (N, M, OD * OH * OW). Each chunk (image, output pixel)
+    gathers each group's input patch into a contiguous column (zeros where the window leaves the input),
+    then every output channel of the group is one dot product with it: no GEMM panel padded to NR columns."""
+    N, C, D, H, W = x.shape
+    M, K = w2.shape
+    Cg = C // group
+    Mg = M // group
+    OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
+    KD, KH, KW = g[G_KD], g[G_KH], g[G_KW]
+    P = OD * OH * OW
+    for job in prange(N * P):
+        n = job // P
+        p = job % P
+        od = p // (OH * OW)
+        oh = (p // OW) % OH
+        ow = p % OW
+        col = np.empty(K, np.float32)
+        for gi in range(group):
+            k = 0
+            for c in range(Cg):
+                for kd in range(KD):
+                    idd = od * g[G_SD] - g[G_PD] + kd * g[G_DD]
+                    for kh in range(KH):
+                        ih = oh * g[G_SH] - g[G_PH] + kh * g[G_DH]
+                        for kw in range(KW):
+                            iw = ow * g[G_SW] - g[G_PW] + kw * g[G_DW]
+                            inside = idd >= 0 and idd < D and ih >= 0 and ih < H and iw >= 0 and iw < W
+                            col[k] = x[n, gi * Cg + c, idd, ih, iw] if inside else np.float32(0.0)
+                            k += 1
+            for m in range(gi * Mg, (gi + 1) * Mg):
+                out[n, m, p] = activate(_dot32(w2[m], col) + bias[m], act, a0, a1)

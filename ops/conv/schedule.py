@@ -16,6 +16,9 @@ Algorithms (the labels :func:`choose_algorithm` returns, shown in plan views):
   image, the chunks split the output channels (``im2col._conv_kernel_smalln_packed``);
 * ``"1x1-gemv"``: float32, one group, a 1x1 conv with at most ``_GEMV_MAX_COLS`` output columns per batch:
   dot products per output channel (``pointwise._conv_kernel_gemv``);
+* ``"patch-dot"``: float32, any kernel and groups (more than one input channel per group), at most
+  ``_GEMV_MAX_COLS`` output pixels per batch: each group's input patch gathered once, one dot product per output
+  channel (``pointwise._conv_kernel_patch_dot``; regnet's grouped 3x3 convs on 1x1 maps);
 * ``"empty"``: nothing to compute (an empty batch, channel or map).
 """
 
@@ -109,8 +112,8 @@ def run_serially(x_shape, w_shape, group, strides, pads, out_sizes) -> bool:
     # the packed GEMM computes whole panels of NR columns: a 1x1 output map (a conv as a fully connected
     # layer) costs NR columns
     is1x1 = all(k == 1 for k in w_shape[2:]) and all(s == 1 for s in strides) and not any(pads)
-    if is1x1 and group == 1 and N * P <= _GEMV_MAX_COLS:
-        return N * P * M * Cg * _US_PER_GEMV_MAC < _PAR_MIN_US
+    if N * P <= _GEMV_MAX_COLS:  # the dot-product paths
+        return N * P * M * Cg * math.prod(w_shape[2:]) * _US_PER_GEMV_MAC < _PAR_MIN_US
     Pg = -(-P // _gemm.NR) * _gemm.NR
     flops = 2.0 * N * M * Pg * Cg * math.prod(w_shape[2:])
     est = flops * _US_PER_FLOP + out * _US_PER_OUT
@@ -148,8 +151,8 @@ def choose_algorithm(x5_shape, w5_shape, s3, p3, d3, o3, group, dtype, *, winogr
         return "winograd"
     is1x1 = (tuple(w5_shape[2:]) == (1, 1, 1) and tuple(s3) == (1, 1, 1) and tuple(p3) == (0, 0, 0)
              and tuple(o3) == tuple(x5_shape[2:]))
-    if np.dtype(dtype) == np.float32 and group == 1 and is1x1 and N * P <= _GEMV_MAX_COLS:
-        return "1x1-gemv"
+    if np.dtype(dtype) == np.float32 and N * P <= _GEMV_MAX_COLS:
+        return "1x1-gemv" if is1x1 and group == 1 else "patch-dot"
     if np.dtype(dtype) == np.float32 and group == 1 and P <= _SMALLN_MAX_PIXELS:
         return "1x1-smallmap" if is1x1 else "im2col-smallmap"
     return "1x1" if is1x1 else "im2col"

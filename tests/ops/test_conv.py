@@ -511,6 +511,7 @@ def test_with_epilogue_on_bound_attrs_runs_fused():
     ((1, 64, 1, 1), (16, 64, 1, 1), {}, "1x1-gemv"),
     ((2, 64, 1, 2), (16, 64, 1, 1), {}, "1x1-gemv"),
     ((2, 64, 1, 3), (16, 64, 1, 1), {}, "1x1-smallmap"),                      # 6 columns: past the GEMV limit
+    ((1, 64, 1, 1), (64, 16, 3, 3), {"group": 4, "pads": [1] * 4}, "patch-dot"),
 ])
 def test_bound_algorithm(xs, ws, attrs, want):
     x, w, b = _arrays(xs, ws)
@@ -532,6 +533,10 @@ def test_bound_algorithm(xs, ws, attrs, want):
     ((2, 48, 1, 1), (1152, 48, 1, 1), {}),
     ((1, 96, 2, 2), (200, 96, 1, 1), {}),
     ((1, 7, 1, 1), (3, 7, 1, 1), {}),
+    ((1, 64, 1, 1), (64, 16, 3, 3), {"group": 4, "pads": [1] * 4}),          # regnet: grouped 3x3 on 1x1
+    ((1, 40, 3, 3), (20, 8, 3, 3), {"group": 5, "strides": [2, 2], "pads": [1, 0, 1, 1]}),
+    ((2, 6, 2, 2), (4, 6, 2, 2), {}),
+    ((1, 6, 5, 4), (4, 3, 2, 2), {"group": 2, "dilations": [3, 2], "strides": [2, 2]}),
 ])
 @pytest.mark.parametrize("ep,fn", [(None, None), ("HardSwish", lambda v: v * np.clip(v / 6 + 0.5, 0, 1))])
 def test_small_map_depthwise_and_gemv_match_ort(xs, ws, attrs, ep, fn):
