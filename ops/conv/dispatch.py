@@ -15,7 +15,7 @@ from onnumba.ops.conv.direct import _conv_direct_serial, _conv_kernel_direct, _c
     padded_plane
 from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_im2col_packed, _conv_kernel_smalln_packed
 from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv, \
-    _conv_kernel_patch_dot
+    _conv_kernel_patch_dot, gemv_rows
 from onnumba.ops.conv.winograd import _conv_kernel_winograd, _conv_kernel_winograd_packed, winograd_packed, \
     winograd_weights
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
@@ -169,7 +169,10 @@ def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winogra
                                 _tiling(st, threads), act, a0, a1)
     elif algo == "1x1-gemv":
         xt = np.ascontiguousarray(x5.reshape(N, C, P).transpose(0, 2, 1)).reshape(N * P, C)
-        _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
+        if threads == 1:
+            gemv_rows(xt, w5.reshape(M, C), bias, out, 0, M, act, a0, a1)
+        else:
+            _conv_kernel_gemv(xt, w5.reshape(M, C), bias, out, act, a0, a1)
     elif algo == "patch-dot":
         _conv_kernel_patch_dot(x5, w5.reshape(M, -1), bias, out, group, g, act, a0, a1)
     elif algo == "winograd":

@@ -14,7 +14,7 @@ import numpy as np
 
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_KD, G_KH, G_KW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, \
     G_SH, G_SW
-from onnumba.ops._numba import KERNEL, REASSOC, njit, prange
+from onnumba.ops._numba import KERNEL, REASSOC, SERIAL, njit, prange
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
 from onnumba.ops.kernels.epilogue import activate, epilogue_rows
 
@@ -36,14 +36,22 @@ def _conv_kernel_gemv(xt, w2, bias, out, act, a0, a1):
     """float32 1x1 conv as dot products: xt (N * P, C) the input columns made contiguous, w2 (M, C), bias (M,),
     out (N, M, P); ``out[n, m, p] = activate(w2[m] . xt[n * P + p] + bias[m])``. One chunk per ``GEMV_ROWS``
     output channels."""
-    N, M, P = out.shape
+    M = out.shape[1]
     nchunk = (M + GEMV_ROWS - 1) // GEMV_ROWS
     for c in prange(nchunk):
-        for m in range(c * GEMV_ROWS, min((c + 1) * GEMV_ROWS, M)):
-            wm = w2[m]
-            bv = bias[m]
-            for q in range(N * P):
-                out[q // P, m, q % P] = activate(_dot32(wm, xt[q]) + bv, act, a0, a1)
+        gemv_rows(xt, w2, bias, out, c * GEMV_ROWS, min((c + 1) * GEMV_ROWS, M), act, a0, a1)
+
+
+@njit(**SERIAL)
+def gemv_rows(xt, w2, bias, out, m0, m1, act, a0, a1):
+    """Output channels m0 .. m1 - 1 of ``_conv_kernel_gemv`` (called directly when one thread runs it: no
+    parallel region to enter)."""
+    N, M, P = out.shape
+    for m in range(m0, m1):
+        wm = w2[m]
+        bv = bias[m]
+        for q in range(N * P):
+            out[q // P, m, q % P] = activate(_dot32(wm, xt[q]) + bv, act, a0, a1)
 
 
 @njit(**KERNEL)
