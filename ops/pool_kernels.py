@@ -248,21 +248,22 @@ def _global_pool_rows(x, out, r0, r1, scale, is_max):
                 for i in range(16, n16, 16):
                     for ln in range(16):
                         v = src[i + ln]
-                        acc[ln] = v if v > acc[ln] else acc[ln]
+                        # a NaN is taken and then kept (v > NaN is false): max propagates NaN, as the spec's max
+                        acc[ln] = v if (v > acc[ln] or v != v) else acc[ln]
                 m = acc[0]
                 for ln in range(1, 16):
-                    m = acc[ln] if acc[ln] > m else m
+                    m = acc[ln] if (acc[ln] > m or acc[ln] != acc[ln]) else m
             for i in range(n16, n):
                 v = src[i]
-                m = v if v > m else m
+                m = v if (v > m or v != v) else m
             out[r] = m
         else:
             for ln in range(16):
                 acc[ln] = 0
+            s = acc[0]  # a zero of the data's type (not acc[0] - acc[0] after summing: inf - inf is NaN)
             for i in range(0, n16, 16):
                 for ln in range(16):
                     acc[ln] += src[i + ln]
-            s = acc[0] - acc[0]
             for i in range(n16, n):
                 s += src[i]
             for ln in range(0, 16, 2):

@@ -51,7 +51,7 @@ def _all_same(xs, ys) -> bool:
 def _spec_reference(model: bytes):
     """A naive reference of the spec's formula for ops where onnx.reference is itself wrong, else None.
 
-    LRN: onnx.reference loops its channel window over the batch size (``range(x.shape[0])``) and onnxruntime's
+    GlobalMaxPool / GlobalAveragePool: see below. LRN: onnx.reference loops its channel window over the batch size (``range(x.shape[0])``) and onnxruntime's
     running channel sum turns one Inf into NaN for channels outside its window. ConvTranspose with
     ``output_shape``: onnx.reference derives pads from it only under SAME_*, the spec's text always does.
     The spec's text is the judge (tests/reference).
@@ -75,6 +75,19 @@ def _spec_reference(model: bytes):
 
         kw = {k: a[k] for k in ("alpha", "beta", "bias") if k in a}
         return lambda feeds: [lrn(args(feeds)[0], a["size"], **kw)]
+    if node.op_type in ("GlobalMaxPool", "GlobalAveragePool"):
+        # the spec's max / mean over the spatial axes (IEEE: a NaN in the plane gives NaN); onnx.reference's
+        # global pools lose NaNs in some planes and give a wrong rank for C = 0, onnxruntime skips NaNs
+        reduce = np.max if node.op_type == "GlobalMaxPool" else np.mean
+
+        def global_pool(feeds):
+            x = args(feeds)[0]
+            axes = tuple(range(2, x.ndim))
+            if x.size == 0:
+                return [np.zeros(x.shape[:2] + (1,) * len(axes), x.dtype)]
+            return [reduce(x.astype(np.float64), axis=axes, keepdims=True).astype(x.dtype)]
+
+        return global_pool
     if node.op_type == "ConvTranspose" and "output_shape" in a:
         from tests.reference.conv_transpose import conv_transpose_ref
 
