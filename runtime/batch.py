@@ -421,7 +421,9 @@ def _drive_dask(model, sources, specs, total, batch_size, scheduler, sink, prog)
     client, own = _client_for(scheduler)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        model_f = client.scatter(model, broadcast=True, hash=True)  # shipped once to every worker
+        # shipped once to every worker; a fresh key per call (hash=False): with a content key, the previous call's
+        # release of the same key can race this scatter and cancel the chunks ("lost dependencies")
+        model_f = client.scatter(model, broadcast=True, hash=False)
         in_flight = 2 * n_workers
         chunks = iter(_chunks(total, batch_size))
         futures = {}
