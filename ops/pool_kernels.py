@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_PD, G_PH, G_PW, G_SD, G_SH, G_SW
-from onnumba.ops._numba import KERNEL, SERIAL_IEEE, njit, prange
+from onnumba.ops._numba import INLINE, KERNEL, SERIAL_IEEE, njit, prange
 
+
+
+@njit(**INLINE)
+def _fmax(a, b):
+    """max(a, b) with NaN propagating from either side (IEEE maximum, numpy's max, the spec's max pooling);
+    a plain ``a if a > b else b`` keeps or drops a NaN depending on the argument order."""
+    return a if (a > b or a != a) else b
 
 @njit(**SERIAL_IEEE)
 def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init):
@@ -65,7 +72,7 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                 b = xs[r + d1, w0:]
                 if is_max:
                     for i in range(m):
-                        vm[i] = a[i] if a[i] > b[i] else b[i]
+                        vm[i] = _fmax(a[i], b[i])
                 else:
                     for i in range(m):
                         vm[i] = a[i] + b[i]
@@ -75,8 +82,8 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                 e = xs[r + 2 * d1, w0:]
                 if is_max:
                     for i in range(m):
-                        u = a[i] if a[i] > b[i] else b[i]
-                        vm[i] = u if u > e[i] else e[i]
+                        u = _fmax(a[i], b[i])
+                        vm[i] = _fmax(u, e[i])
                 else:
                     for i in range(m):
                         vm[i] = a[i] + b[i] + e[i]
@@ -90,7 +97,7 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                         for i in range(m):
                             u = a[i]
                             z = vm[i]
-                            vm[i] = u if u > z else z
+                            vm[i] = _fmax(u, z)
                     else:
                         for i in range(m):
                             vm[i] += a[i]
@@ -100,7 +107,7 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                 if is_max:
                     for q in range(ow_n):
                         j = 2 * q
-                        dst[q] = v[j] if v[j] > v[j + 1] else v[j + 1]
+                        dst[q] = _fmax(v[j], v[j + 1])
                 else:
                     for q in range(ow_n):
                         j = 2 * q
@@ -109,8 +116,8 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                 if is_max:
                     for q in range(ow_n):
                         j = 2 * q
-                        u = v[j] if v[j] > v[j + 1] else v[j + 1]
-                        dst[q] = u if u > v[j + 2] else v[j + 2]
+                        u = _fmax(v[j], v[j + 1])
+                        dst[q] = _fmax(u, v[j + 2])
                 else:
                     for q in range(ow_n):
                         j = 2 * q
@@ -118,8 +125,8 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
             elif hmode == 3:
                 if is_max:
                     for q in range(ow_n):
-                        u = v[q] if v[q] > v[q + 1] else v[q + 1]
-                        dst[q] = u if u > v[q + 2] else v[q + 2]
+                        u = _fmax(v[q], v[q + 1])
+                        dst[q] = _fmax(u, v[q + 2])
                 else:
                     for q in range(ow_n):
                         dst[q] = v[q] + v[q + 1] + v[q + 2]
@@ -132,7 +139,7 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                         for q in range(ow_n):
                             u = v[q * s2 + off]
                             z = dst[q]
-                            dst[q] = u if u > z else z
+                            dst[q] = _fmax(u, z)
                     else:
                         for q in range(ow_n):
                             dst[q] += v[q * s2 + off]
@@ -171,7 +178,7 @@ def _pool_kernel_outer(x, out, lo, hi, s, d, p, den, is_max, init):
                 for q in range(b_n):
                     v = src[q]
                     m = dst[q]
-                    dst[q] = v if v > m else m
+                    dst[q] = _fmax(v, m)
             else:
                 for q in range(b_n):
                     dst[q] += src[q]
@@ -201,7 +208,8 @@ def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, g, init, 
         for o2 in range(o2_n):
             orow[o2] = init
             irow[o2] = -1
-        # row-major window order with a strict '>': the first maximum wins, as in the spec's reference
+        # row-major window order with a strict '>': the first maximum wins (a NaN counts as the maximum, as in
+        # the max of the other paths)
         for j0 in range(lo0[o0], hi0[o0]):
             i0 = o0 * s0 - p0 + j0 * d0
             for j1 in range(lo1[o1], hi1[o1]):
@@ -214,7 +222,7 @@ def _maxpool_kernel_indices(x, out, idx, lo0, hi0, lo1, hi1, lo2, hi2, g, init, 
                     for j2 in range(lo2[o2], hi2[o2]):
                         i2 = base + j2 * d2
                         v = row[i2]
-                        if v > m or best < 0:
+                        if best < 0 or (m == m and (v > m or v != v)):  # the first NaN wins and stays
                             m = v
                             if col_major:
                                 best = i0 + i1 * n0 + i2 * n0 * n1

@@ -88,6 +88,19 @@ def _spec_reference(model: bytes):
             return [reduce(x.astype(np.float64), axis=axes, keepdims=True).astype(x.dtype)]
 
         return global_pool
+    if node.op_type in ("MaxPool", "AveragePool") and len(node.output) == 1:
+        # the spec's windows with IEEE max (a NaN in a window gives NaN); onnxruntime skips NaNs and
+        # onnx.reference drops some padded windows
+        from tests.reference.pool import average_pool, max_pool
+
+        keys = ("kernel_shape", "strides", "pads", "auto_pad", "ceil_mode") + \
+            (("dilations", "storage_order") if node.op_type == "MaxPool" else ("count_include_pad",))
+        kw = {k: a[k] for k in keys if k in a}
+        if max(list(a.get("pads", [0])) + [0]) > 64:  # the naive windows would take minutes
+            return None
+        if node.op_type == "MaxPool":
+            return lambda feeds: [max_pool(args(feeds)[0], **kw)[0]]
+        return lambda feeds: [average_pool(args(feeds)[0], **kw)]
     if node.op_type == "ConvTranspose" and "output_shape" in a:
         from tests.reference.conv_transpose import conv_transpose_ref
 
@@ -129,6 +142,10 @@ def run_case(model: bytes, feeds) -> dict:
         return out
     if theirs is not None and _all_same(ours, theirs):
         out["outcome"] = "match"
+        return out
+    if sum(np.asarray(o).size for o in ours) > 200_000:  # onnx.reference would take minutes: no verdict
+        out["outcome"] = "ours_only" if theirs is None else "mismatch"
+        out["note"] = "output too large for onnx.reference"
         return out
     try:  # onnxruntime refused or disagrees: the spec's reference decides
         from onnx.reference import ReferenceEvaluator

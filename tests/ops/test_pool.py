@@ -388,3 +388,24 @@ def test_parallel_driver_equals_serial_kernel(op, attrs, monkeypatch):
     parallel = run_onnumba(model, {"x": x}, sess_options=opts)[0]
     assert np.array_equal(parallel, serial, equal_nan=True)
     assert_matches_ort(model, {"x": x})
+
+
+def test_max_pools_propagate_nan_and_average_keeps_infinities():
+    """A NaN in a window gives NaN whatever its position (IEEE maximum, the spec's max; onnxruntime skips NaNs,
+    which is why this is pinned here and not compared with it); a plane holding -inf averages to -inf."""
+    from tests.helpers import make_node_model, run_onnumba
+
+    x = np.array([[[np.nan, 0.4, 2.0, -1.4, np.nan]]], np.float32)
+    m = make_node_model("MaxPool", {"x": x}, ["y"], {"kernel_shape": [3], "pads": [0, 1]})
+    np.testing.assert_array_equal(run_onnumba(m, {"x": x})[0].ravel(), [np.nan, 2.0, np.nan, np.nan])
+    m = make_node_model("MaxPool", {"x": x}, ["y", "i"], {"kernel_shape": [3], "pads": [0, 1]})
+    y, i = run_onnumba(m, {"x": x})
+    np.testing.assert_array_equal(y.ravel(), [np.nan, 2.0, np.nan, np.nan])
+    np.testing.assert_array_equal(i.ravel(), [0, 2, 4, 4])  # the first NaN's index
+    g = np.ones((1, 2, 40), np.float32)
+    g[0, 0, 17] = np.nan
+    g[0, 1, 3] = -np.inf
+    (gm,) = run_onnumba(make_node_model("GlobalMaxPool", {"x": g}, ["y"]), {"x": g})
+    (ga,) = run_onnumba(make_node_model("GlobalAveragePool", {"x": g}, ["y"]), {"x": g})
+    assert np.isnan(gm[0, 0, 0]) and gm[0, 1, 0] == 1.0
+    assert np.isnan(ga[0, 0, 0]) and ga[0, 1, 0] == -np.inf

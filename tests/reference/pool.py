@@ -74,9 +74,9 @@ def max_pool(x, kernel_shape, strides=None, dilations=None, pads=None, auto_pad=
         for b in range(x.shape[0]):
             for c in range(x.shape[1]):
                 best, arg = None, -1
-                for t in taps:  # row-major window order, strict '>': the first maximum wins
+                for t in taps:  # row-major window order, strict '>': the first maximum wins; NaN is a maximum
                     v = x[(b, c) + t]
-                    if best is None or v > best:
+                    if best is None or (best == best and (v > best or v != v)):
                         best, arg = v, t
                 if best is None:
                     best = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
