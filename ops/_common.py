@@ -181,7 +181,8 @@ def memo_by_array(arr: np.ndarray, tag: str, fn):
         return hit[1]
     value = fn(arr)
     try:
-        ref = weakref.ref(arr, lambda _, k=key: _MEMO.pop(k, None))
+        # the dict is bound now: at interpreter exit module globals are already None when the callback runs
+        ref = weakref.ref(arr, lambda _, k=key, memo=_MEMO: memo.pop(k, None))
     except TypeError:  # not weak-referenceable: do not cache
         return value
     _MEMO[key] = (ref, value)

@@ -111,6 +111,11 @@ def resolve_padding(auto_pad: str, pads, in_sizes, kernel, strides, dilations) -
     n = len(in_sizes)
     if auto_pad not in AUTO_PADS:
         raise GeometryError(f"expected one of {', '.join(AUTO_PADS)}, got {auto_pad!r}", "auto_pad")
+    if auto_pad != "NOTSET" and pads and any(pads):
+        # the spec: pads "cannot be used simultaneously with auto_pad" (all-zero pads, which some exporters
+        # write next to VALID, change nothing and are accepted)
+        raise GeometryError(f"pads {list(pads)} cannot be used together with auto_pad={auto_pad!r}; give one of "
+                            f"them", "pads")
     if auto_pad == "VALID":
         return Padding((0,) * n, (0,) * n)
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):

@@ -64,7 +64,7 @@ def test_same_padding(i, k, s, d, upper, pads):
 @pytest.mark.parametrize("auto_pad,pads,want", [
     ("NOTSET", None, ((0, 0), (0, 0))),
     ("NOTSET", [1, 2, 3, 4], ((1, 2), (3, 4))),
-    ("VALID", [1, 2, 3, 4], ((0, 0), (0, 0))),
+    ("VALID", [0, 0, 0, 0], ((0, 0), (0, 0))),  # all-zero pads beside auto_pad change nothing: accepted
     ("SAME_UPPER", None, ((1, 0), (1, 1))),
     ("SAME_LOWER", None, ((1, 1), (1, 0))),
 ])
@@ -72,6 +72,13 @@ def test_resolve_padding(auto_pad, pads, want):
     p = resolve_padding(auto_pad, pads, (5, 6), (3, 2), (1, 1), (1, 1))
     assert (p.begins, p.ends) == want
     assert p.onnx_pads == want[0] + want[1]
+
+
+@pytest.mark.parametrize("auto_pad", ["VALID", "SAME_UPPER", "SAME_LOWER"])
+def test_pads_with_auto_pad_are_refused(auto_pad):
+    """The spec: pads "cannot be used simultaneously with auto_pad" (Conv, ConvTranspose and the pools)."""
+    with pytest.raises(GeometryError, match=r"pads \[1, 2, 3, 4\] cannot be used together with auto_pad"):
+        resolve_padding(auto_pad, [1, 2, 3, 4], (5, 6), (3, 2), (1, 1), (1, 1))
 
 
 @pytest.mark.parametrize("pads,n,match", [
