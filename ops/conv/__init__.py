@@ -101,6 +101,8 @@ class ConvAttrs:
     serial: bool = False
     #: ``dispatch.conv_setup`` of the bound shapes: run does no geometry or algorithm work in Python
     setup: object = field(default=None, compare=False, repr=False)
+    #: W was a plan-time constant whose finiteness bind already took into account (else run checks fed weights)
+    weights_known: bool = False
     # the old description of the epilogue, accepted by the constructor and dataclasses.replace
     activation: InitVar[str | None] = None
     alpha: InitVar[float | None] = None
@@ -199,7 +201,9 @@ class Conv(Op):
         consistent = x.shape[1] == w.shape[1] * attrs.group and w.shape[0] % attrs.group == 0
         u = pw = up = None
         wc = consts[1] if len(consts) > 1 else None
-        if (wc is not None and consistent and schedule.winograd_applies(x5, w5, s3, d3, attrs.group)
+        padded = any(padding.begins) or any(padding.ends)
+        zero_taps = bool(wc is not None and padded and not np.isfinite(wc).all())
+        if (wc is not None and not zero_taps and consistent and schedule.winograd_applies(x5, w5, s3, d3, attrs.group)
                 and o3[1] * o3[2] >= schedule._WINOGRAD_MIN_PIXELS):
             u = memo_by_array(wc, "winograd_u", winograd_weights)
             if u.dtype == np.float32:
@@ -209,7 +213,7 @@ class Conv(Op):
             pw = memo_by_array(wc, f"packed_w/{attrs.group}", lambda a: packed_weights(a, attrs.group))
         serial = run_serially(x.shape, w.shape, attrs.group, strides, padding.onnx_pads, out_sizes)
         algorithm = choose_algorithm(x5, w5, s3, p3, d3, o3, attrs.group, compute_dtype(x.dtype),
-                                     transformed=u is not None)
+                                     transformed=u is not None, zero_taps=zero_taps)
         cdt = compute_dtype(x.dtype)
         if wc is not None and consistent and algorithm == "depthwise-channels":
             pw = memo_by_array(wc, f"channels_last/{np.dtype(cdt).name}", lambda a: channels_last_weights(a, cdt))
@@ -217,10 +221,11 @@ class Conv(Op):
         setup = None
         if consistent:
             setup = conv_setup(x.shape, w.shape, x.dtype, strides, dilations, padding.begins, padding.ends,
-                               attrs.group, transformed=u is not None, geometry=geometry)
+                               attrs.group, transformed=u is not None, geometry=geometry, zero_taps=zero_taps)
         return replace(attrs, kernel_shape=kernel, strides=strides, dilations=dilations, padding=padding,
                        out_sizes=out_sizes, algorithm=algorithm, geometry=geometry,
-                       winograd_u=u, packed_w=pw, winograd_up=up, serial=serial, setup=setup)
+                       winograd_u=u, packed_w=pw, winograd_up=up, serial=serial, setup=setup,
+                       weights_known=wc is not None or not padded)
 
     @classmethod
     def infer(cls, node, attrs: ConvAttrs, inputs, consts):
@@ -262,6 +267,12 @@ class Conv(Op):
 
     @staticmethod
     def _run(attrs: ConvAttrs, x, w, b, threads):
+        if (attrs.setup is not None and not attrs.weights_known and attrs.setup.algo != "im2col"
+                and not np.isfinite(w).all()):  # fed weights with Inf / NaN in a padded conv: multiply the zeros
+            p = attrs.padding
+            setup = conv_setup(x.shape, w.shape, x.dtype, attrs.strides, attrs.dilations, p.begins, p.ends,
+                               attrs.group, geometry=attrs.geometry, zero_taps=True)
+            return [conv_run(setup, x, w, b, attrs.epilogue, None, None, None, threads)]
         if attrs.setup is not None:
             return [conv_run(attrs.setup, x, w, b, attrs.epilogue, attrs.winograd_u, attrs.packed_w,
                              attrs.winograd_up, threads)]

@@ -74,8 +74,9 @@ class ConvSetup:
 
 
 def conv_setup(x_shape, w_shape, dtype, strides=None, dilations=None, pads_begin=None, pads_end=None, group=1, *,
-               winograd=True, transformed=False, geometry=None) -> ConvSetup:
-    """The :class:`ConvSetup` of a conv of these shapes (``transformed``: W's Winograd transform is given)."""
+               winograd=True, transformed=False, geometry=None, zero_taps=False) -> ConvSetup:
+    """The :class:`ConvSetup` of a conv of these shapes (``transformed``: W's Winograd transform is given;
+    ``zero_taps``: see :func:`schedule.choose_algorithm`)."""
     nsp = len(x_shape) - 2
     one = (1,) * nsp
     strides = tuple(strides or one)
@@ -97,7 +98,7 @@ def conv_setup(x_shape, w_shape, dtype, strides=None, dilations=None, pads_begin
     g = window_array(ksz, strides, dilations, pads_begin, out_sp, tuple(x_shape[2:])) if geometry is None \
         else geometry
     algo = _schedule.choose_algorithm(x5, w5, s3, p3, d3, o3, group, cdt, winograd=winograd,
-                                      transformed=transformed)
+                                      transformed=transformed, zero_taps=zero_taps)
     HP = WP = 0
     if algo in ("direct", "depthwise"):
         HP, WP = padded_plane(x5[3:], o3, w5[2:], s3, d3)

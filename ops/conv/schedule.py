@@ -131,17 +131,22 @@ def winograd_applies(x5_shape, w5_shape, s3, d3, group) -> bool:
 
 
 def choose_algorithm(x5_shape, w5_shape, s3, p3, d3, o3, group, dtype, *, winograd=True,
-                     transformed=False) -> str:
+                     transformed=False, zero_taps=False) -> str:
     """The algorithm label (see the module docstring) for a conv in the internal 5-d layout.
 
     ``transformed``: W's Winograd transform is precomputed (a plan-time constant), so Winograd pays off on
     every map of at least ``_WINOGRAD_MIN_PIXELS`` pixels, not only large batches.
+    ``zero_taps``: padded taps must be multiplied like any other (W holds an Inf or NaN and the conv is padded:
+    the spec's zero padding gives 0 * Inf = NaN there). The direct, depthwise, patch-dot and Winograd kernels skip
+    or transform padded taps; im2col writes the zeros and multiplies them.
     """
     N, C = x5_shape[:2]
     M, Cg = w5_shape[:2]
     P = o3[0] * o3[1] * o3[2]
     if not N * M * P:
         return "empty"
+    if zero_taps:
+        return "im2col"
     if Cg == 1:
         if group > 1 and M == group and x5_shape[2] == 1 and w5_shape[2] == 1 and P <= _DW_CHANNELS_MAX_PIXELS:
             return "depthwise-channels"

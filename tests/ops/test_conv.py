@@ -552,3 +552,26 @@ def test_small_map_depthwise_and_gemv_match_ort(xs, ws, attrs, ep, fn):
         y = conv_nchw(x, w, b, attrs.get("strides"), attrs.get("dilations"), p[:2], p[2:], attrs.get("group", 1),
                       Epilogue.of(ep, 1 / 6, 0.5))
         np.testing.assert_allclose(y, fn(ref), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("fed", [False, True])
+@pytest.mark.parametrize("group", [1, 2])
+def test_inf_weight_meets_zero_padding_as_the_spec_says(fed, group):
+    """Zero padding multiplies like any input (the spec, onnx.reference and onnxruntime): an Inf weight on a padded
+    tap gives 0 * Inf = NaN at the border, not a skipped tap. Depthwise / direct / Winograd kernels skip padded
+    taps, so such a conv runs im2col (constant W: chosen at bind; fed W: checked at run)."""
+    from onnx.reference import ReferenceEvaluator
+
+    from tests.helpers import make_node_model, run_onnumba
+
+    x = np.arange(1, 1 + 2 * 6 * 6, dtype=np.float32).reshape(1, 2, 6, 6)
+    w = np.ones((2, 2 // group, 3, 3), np.float32)
+    w[0, 0, 0, 0] = np.inf
+    m = make_node_model("Conv", {"x": x, "w": w}, ["y"], {"pads": [1, 1, 1, 1], "group": group},
+                        initializers={} if fed else {"w": w})
+    feeds = {"x": x, "w": w} if fed else {"x": x}
+    (ours,) = run_onnumba(m, feeds)
+    (ref,) = ReferenceEvaluator(m).run(None, feeds)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+    assert np.isnan(ours[0, 0, 0]).all() and np.isnan(ours[0, 0, :, 0]).all()  # the top row and left column
+    np.testing.assert_allclose(ours[~np.isnan(ours)], ref[~np.isnan(ref)], rtol=1e-5)
