@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 
-# Numba's OpenMP workers busy-wait between parallel regions by default. On a shared 2-core machine that is a
-# trap: measured here with one other busy process, a 2-thread Conv took 12.0 ms instead of 1.7 ms (Relu 11.9
-# ms instead of 0.08), while with passive waiting 2 threads cost at most 1.1x of 1 thread. A runtime must not
-# collapse when the machine is busy, so passive waiting is the default unless the user chose a policy. It is
-# read when libgomp loads, i.e. at the first parallel kernel, so setting it here (at import) takes effect.
+# Numba's OpenMP workers busy-wait between parallel regions by default, which on a busy machine makes every
+# 2-thread kernel wait for a descheduled spinner (measurements: benchmarks/PERFORMANCE.md, "Threads"). A runtime
+# must not collapse when the machine is busy, so passive waiting is the default unless the user chose a policy.
+# It is read when libgomp loads, i.e. at the first parallel kernel, so setting it here (at import) takes effect.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402

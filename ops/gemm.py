@@ -55,8 +55,8 @@ _GEMV_NR = 64
 
 
 #: a GEMV reading fewer weights than this runs on the calling thread (serial kernel, no parallel kernel
-#: compiled): streaming them takes under about 150 us on one core, less than waking a sleeping worker saves (the
-#: rule of ops/conv/schedule.py's ``_PAR_MIN_US``)
+#: compiled): streaming them takes less time on one core than waking a sleeping worker saves (the rule of
+#: ops/conv/schedule.py's ``_PAR_MIN_US``; the number: benchmarks/PERFORMANCE.md)
 _GEMV_PAR_MIN_WEIGHTS = 1 << 20
 
 

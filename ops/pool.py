@@ -23,8 +23,8 @@ from onnumba.ops.pool_kernels import _global_pool_kernel, _global_pool_rows, _ma
 from onnumba.registry import Op, TensorInfo, register
 
 #: a pooling pass over fewer input + output elements than this runs on the calling thread (serial kernel, no
-#: parallel kernel compiled): below it the pass takes under about 150 us on one thread, less than waking a
-#: sleeping worker saves (the rule of ops/conv/schedule.py's ``_PAR_MIN_US``)
+#: parallel kernel compiled): below it the pass takes less time on one thread than waking a sleeping worker
+#: saves (the rule of ops/conv/schedule.py's ``_PAR_MIN_US``; the number: benchmarks/PERFORMANCE.md)
 _POOL_PAR_MIN_ELEMS = 1 << 18
 
 

@@ -257,7 +257,7 @@ class Conv(Op):
         b = arrays[2] if len(arrays) > 2 else None
         threads = numba.get_num_threads()
         if attrs.serial and threads > 1:
-            # thread-local (about 1 us); restored even if the kernel raises
+            # thread-local and cheap; restored even if the kernel raises
             numba.set_num_threads(1)
             try:
                 return cls._run(attrs, x, w, b, 1)
