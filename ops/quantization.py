@@ -166,7 +166,8 @@ def saturate_round(q: np.ndarray, zp, out_dtype: np.dtype) -> np.ndarray:
 
 
 def _zp3(zp: np.ndarray | None, s3: tuple) -> np.ndarray:
-    return np.zeros((1, 1, 1), np.int64) if zp is None else zp.astype(np.int64).reshape(s3)
+    # the kernel reads the zero point at the scale's index, so a missing one takes the scale's full shape
+    return np.zeros(s3, np.int64) if zp is None else zp.astype(np.int64).reshape(s3)
 
 
 def _quantize_layout(attrs: QuantAttrs, x: np.ndarray, s: np.ndarray, zp: np.ndarray | None, out_dtype) -> np.ndarray:

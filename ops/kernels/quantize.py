@@ -99,6 +99,20 @@ def _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, ntasks):
         _dequantize_units(x, s3, z3, out, d_len, i_len, block, t * n // ntasks, (t + 1) * n // ntasks)
 
 
+def check_layout(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int,
+                 block: int) -> None:
+    """Refuse a layout the loops would read outside of (Numba does not bounds-check): callers validate the
+    model, this is the last line before raw indexing."""
+    n = x.shape[0]
+    o_len = n // (d_len * i_len) if d_len * i_len else 0
+    so, sd, si = s3.shape
+    ok = (out.shape[0] == n and o_len * d_len * i_len == n and z3.shape == s3.shape and block >= 1
+          and so in (1, o_len) and si in (1, i_len) and sd >= -(-d_len // block))
+    if not ok:
+        raise ValueError(f"quantize layout mismatch: x {n} elements as (O, {d_len}, {i_len}), block {block}, "
+                         f"scale {s3.shape}, zero point {z3.shape}, out {out.shape[0]}")
+
+
 def _tasks(n: int) -> int:
     return 1 if n < PAR_MIN or num_threads() == 1 else 4 * num_threads()
 
@@ -109,6 +123,7 @@ def quantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_l
     n = x.shape[0]
     if n == 0:
         return
+    check_layout(x, s3, z3, out, d_len, i_len, block)
     z3 = z3.astype(np.float32)  # exact: zero points are 16-bit
     lo, hi = np.float32(lo), np.float32(hi)
     t = _tasks(n)
@@ -124,6 +139,7 @@ def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d
     n = x.shape[0]
     if n == 0:
         return
+    check_layout(x, s3, z3, out, d_len, i_len, block)
     z3 = z3.astype(np.int64 if x.dtype == np.int32 else np.float32)
     t = _tasks(n)
     if t == 1:
@@ -180,6 +196,9 @@ def requantize(acc: np.ndarray, m3: np.ndarray, z3: np.ndarray, out: np.ndarray,
     n = acc.shape[0]
     if n == 0:
         return
+    check_layout(acc, m3, z3, out, d_len, i_len, 1 if m3.shape[1] > 1 else d_len)
+    if m3.shape[0] != 1:
+        raise ValueError(f"requantize multiplier must be (1, D or 1, I or 1), got {m3.shape}")
     t = _tasks(n)
     if t == 1:
         _requantize_units(acc, m3, z3, out, d_len, i_len, float(lo), float(hi), 0, n)

@@ -50,6 +50,9 @@ Q_TABLE = [
     ((2, 7), (2, 3), 1, 3, np.uint8),  # blocked, short last block
     ((6, 2, 3), (2, 2, 3), 0, 4, np.int16),  # blocked along axis 0 with a short block
     ((2, 3, 4), (), 1, 0, None),  # no zero point: uint8
+    # no zero point with a per-axis or blocked scale: the default zero point must cover every scale
+    ((2, 3, 4), (3,), 1, 0, None),
+    ((3, 4), (3, 2), 1, 2, None),
 ]
 
 
@@ -295,3 +298,13 @@ def test_empty_inputs():
     assert q.shape == (0, 3) and q.dtype == np.int8
     (d,) = run_onnumba(q_model("DequantizeLinear", q, sc, zp), feeds(q, sc, zp))
     assert d.shape == (0, 3) and d.dtype == np.float32
+
+
+def test_quantize_kernel_refuses_a_zero_point_smaller_than_the_scale():
+    # the loops index the zero point like the scale, without bounds checks: the wrapper must refuse a mismatch
+    from onnumba.ops.kernels.quantize import quantize
+
+    x = np.zeros(12, np.float32)
+    with pytest.raises(ValueError, match="zero point"):
+        quantize(x, np.ones((3, 2, 1), np.float32), np.zeros((1, 1, 1), np.int64), np.empty(12, np.int16), 4, 1, 2,
+                 -32768, 32767)
