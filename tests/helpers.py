@@ -75,6 +75,25 @@ def session(model: onnx.ModelProto, **kw) -> onnumba.InferenceSession:
     return onnumba.InferenceSession(model.SerializeToString(), **kw)
 
 
+def bind_single_node(model, feeds: dict):
+    """``(node, attrs)`` of a one-node model, bound for ``feeds``' shapes through the Op contract
+    (``parse_attrs`` at load, then ``bind``) the way the planner calls it, with initializers as constants.
+
+    For op-level tests that inspect or re-run an op's bound attributes; tests of what a session planned use
+    the public ``InferenceSession.get_plan()`` instead.
+    """
+    from onnumba.graph import build_graph, load_model
+    from onnumba.registry import PlanContext, TensorInfo
+
+    graph = build_graph(load_model(model.SerializeToString() if isinstance(model, onnx.ModelProto) else model))
+    (node,) = graph.nodes
+    infos = [None if not n else (TensorInfo(feeds[n].dtype, feeds[n].shape) if n in feeds else
+                                 TensorInfo(graph.initializers[n].dtype, graph.initializers[n].shape))
+             for n in node.inputs]
+    consts = [graph.initializers.get(n) if n else None for n in node.inputs]
+    return node, node.impl.bind(node, node.parsed, infos, consts, PlanContext())
+
+
 def run_onnumba(model, feeds: dict, **kw):
     return session(model, **kw).run(None, feeds)
 

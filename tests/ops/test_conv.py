@@ -13,7 +13,7 @@ from onnx import helper
 import onnumba
 from onnumba.ops.conv import Conv, conv_nchw
 from onnumba.ops.kernels.epilogue import Epilogue
-from tests.helpers import assert_matches_ort, make_node_model, np_to_elem, run_onnumba
+from tests.helpers import assert_matches_ort, bind_single_node, make_node_model, np_to_elem, run_onnumba
 from tests.reference.conv import conv as ref_conv
 
 RNG = np.random.default_rng(1234)
@@ -197,18 +197,16 @@ def test_winograd_matches_ort(xs, ws, attrs, w_const, winograd_small_maps):
 
 def test_winograd_weights_transformed_once_at_plan_time(winograd_small_maps):
     x, w, b = _arrays((1, 32, 6, 6), (32, 32, 3, 3))
-    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
-    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
-    (step,) = plan.steps
-    assert step.attrs.winograd_u is not None and step.attrs.winograd_u.shape == (16, 32, 32)
+    _, attrs = bind_single_node(_model(x, w, b, {"pads": [1, 1, 1, 1]}), {"X": x})
+    assert attrs.winograd_u is not None and attrs.winograd_u.shape == (16, 32, 32)
 
 
 def test_small_maps_use_im2col_not_winograd():
     """At 7x7 (49 outputs) the 2x2 tiles are too few to fill the GEMM: im2col is twice as fast there."""
     x, w, b = _arrays((1, 32, 7, 7), (32, 32, 3, 3))
     sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
-    (step,) = next(iter(sess._plans.values())).steps
-    assert step.attrs.winograd_u is None
+    (step,) = sess.get_plan()
+    assert step.algorithm == "im2col-smallmap"
     np.testing.assert_allclose(sess.run(None, {"X": x})[0], _ref(x, w, b, {"pads": [1, 1, 1, 1]}), rtol=1e-4,
                                atol=1e-4)
 
@@ -252,11 +250,9 @@ def test_fused_activation(ws, group, ep, fn):
 
 def test_fused_activation_through_attrs():
     x, w, b = _arrays((1, 3, 6, 6), (4, 3, 3, 3))
-    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
-    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
-    (step,) = plan.steps
-    attrs = replace(step.attrs, activation="leakyrelu", alpha=0.1)
-    (y,) = Conv.run(step.node, attrs, [x, w, b])
+    node, attrs = bind_single_node(_model(x, w, b, {"pads": [1, 1, 1, 1]}), {"X": x})
+    attrs = replace(attrs, activation="leakyrelu", alpha=0.1)
+    (y,) = Conv.run(node, attrs, [x, w, b])
     v = ref_conv(x, w, b, pads=[1, 1, 1, 1])
     np.testing.assert_allclose(y, np.where(v >= 0, v, 0.1 * v), rtol=1e-4, atol=1e-4)
 
@@ -489,11 +485,9 @@ def test_attrs_epilogue_and_compatibility_fields():
 
 def test_with_epilogue_on_bound_attrs_runs_fused():
     x, w, b = _arrays((1, 3, 6, 6), (4, 3, 3, 3))
-    sess = onnumba.InferenceSession(_model(x, w, b, {"pads": [1, 1, 1, 1]}).SerializeToString())
-    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
-    (step,) = plan.steps
-    attrs = Conv.with_epilogue(step.attrs, Epilogue.of("Clip", -0.5, 0.5))
-    (y,) = Conv.run(step.node, attrs, [x, w, b])
+    node, attrs = bind_single_node(_model(x, w, b, {"pads": [1, 1, 1, 1]}), {"X": x})
+    attrs = Conv.with_epilogue(attrs, Epilogue.of("Clip", -0.5, 0.5))
+    (y,) = Conv.run(node, attrs, [x, w, b])
     np.testing.assert_allclose(y, np.clip(ref_conv(x, w, b, pads=[1, 1, 1, 1]), -0.5, 0.5), rtol=1e-4, atol=1e-4)
 
 
@@ -515,10 +509,8 @@ def test_with_epilogue_on_bound_attrs_runs_fused():
 ])
 def test_bound_algorithm(xs, ws, attrs, want):
     x, w, b = _arrays(xs, ws)
-    sess = onnumba.InferenceSession(_model(x, w, b, attrs).SerializeToString())
-    plan = sess._plan_for({"X": onnumba.registry.TensorInfo(x.dtype, x.shape)}, frozenset(), False, None)
-    (step,) = plan.steps
-    assert step.attrs.algorithm == want
+    (step,) = onnumba.InferenceSession(_model(x, w, b, attrs).SerializeToString()).get_plan({"X": x.shape})
+    assert step.algorithm == want
 
 
 # late mobile-net layers: depthwise convs on maps of a few pixels (vectorised across channels) and 1x1 convs on

@@ -36,8 +36,7 @@ def _sessions(m):
 
 
 def _steps(sess):
-    (plan,) = sess._plans.values()
-    return [st.node.op_type for st in plan.steps]
+    return [st.op_type for st in sess.get_plan()]
 
 
 def _conv_bn(act_nodes, bias=True):

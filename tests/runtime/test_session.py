@@ -218,7 +218,6 @@ def test_shape_chain_is_folded_at_plan_time():
     sess = onnumba.InferenceSession(m)
     x = -np.arange(6, dtype=np.float32).reshape(2, 3) + 2
     np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))
-    assert len(sess._plans) == 1
     assert [st.op_type for st in sess.get_plan()] == ["Reshape", "Relu"]
 
 
