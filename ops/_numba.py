@@ -173,6 +173,22 @@ class BlasPinned:
     """
 
     _libs = None
+    #: contexts entered and not yet exited (a library loaded meanwhile is pinned in the outermost)
+    _active: list = []
+
+    @classmethod
+    def libraries_loaded(cls) -> None:
+        """Call after loading a BLAS library (``kernels/blas.py`` imports scipy's on first use): list the
+        libraries again, and pin the new ones now if a context is entered (its exit restores them)."""
+        if cls._libs is None:
+            return
+        known = {lib.filepath for lib in cls._libs}
+        cls._libs = None
+        for lib in cls._controllers():
+            n = lib.num_threads
+            if lib.filepath not in known and cls._active and n != 1:
+                lib.set_num_threads(1)
+                cls._active[0]._saved.append((lib, n))
 
     @classmethod
     def _controllers(cls):
@@ -192,9 +208,11 @@ class BlasPinned:
             if n != 1:
                 lib.set_num_threads(1)
                 self._saved.append((lib, n))
+        self._active.append(self)
         return self
 
     def __exit__(self, *exc):
+        self._active.remove(self)
         for lib, n in self._saved:
             lib.set_num_threads(n)
         return False

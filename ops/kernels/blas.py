@@ -13,8 +13,12 @@ Public helpers (use them from ``@njit`` code):
 
 * :func:`gemm` -- ``C = alpha * op(A) @ op(B) + beta * C`` on row-major 2-d arrays or views whose last axis
   is contiguous (row strides may be anything >= the row length: pass ``out[:, p0:p1]`` slices freely).
-* :func:`ensure_ready` -- call once from Python (not from a kernel) before the first parallel kernel that
-  uses :func:`gemm`, so the BLAS symbols are bound under the GIL on the main thread.
+* :func:`ensure_ready` -- call once from Python (not from a kernel) before the first kernel that uses
+  :func:`gemm`: it imports scipy's BLAS and binds its symbols under the GIL on the main thread.
+
+scipy's BLAS is imported by :func:`ensure_ready`, not by importing this module: ``scipy.linalg`` takes about
+0.3 s to import and most float32 models never call BLAS (the packed GEMM is onnumba's own), while compiling or
+loading the kernels that call :func:`gemm` from the cache needs only Numba's ``numba_xxgemm`` symbol.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ import os
 import sys
 
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+from onnumba.ops._numba import SERIAL, BlasPinned, njit
 
 
 def _avx512_cpu() -> bool:
@@ -51,14 +60,6 @@ def _load_scipy_blas() -> None:
     finally:
         del os.environ["OPENBLAS_CORETYPE"]
 
-
-_load_scipy_blas()
-
-from numba import types  # noqa: E402
-from numba.core import cgutils  # noqa: E402
-from numba.extending import intrinsic, overload  # noqa: E402
-
-from onnumba.ops._numba import SERIAL, njit  # noqa: E402
 
 _ready = False
 
@@ -140,9 +141,15 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
 
 
 def ensure_ready() -> None:
-    """Bind BLAS symbols on the calling (Python) thread; cheap after the first call."""
+    """Import scipy's BLAS and bind its symbols on the calling (Python) thread; cheap after the first call.
+
+    A library loaded here is new to :class:`~onnumba.ops._numba.BlasPinned`: it is pinned to one thread in
+    the run now in progress and in every later one."""
     global _ready
     if not _ready:
+        if "scipy.linalg.cython_blas" not in sys.modules:
+            _load_scipy_blas()
+            BlasPinned.libraries_loaded()
         for dt in (np.float32, np.float64):
             a = np.ones((2, 2), dt)
             c = np.empty((2, 2), dt)
