@@ -13,11 +13,9 @@ from onnumba.ops._geometry import Padding, window_array, window_output_sizes
 from onnumba.ops.conv import schedule as _schedule
 from onnumba.ops.conv.direct import _conv_direct_serial, _conv_kernel_direct, _conv_kernel_dw_channels, \
     padded_plane
-from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_im2col_packed, _conv_kernel_smalln_packed
-from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_1x1_packed, _conv_kernel_gemv, \
-    _conv_kernel_patch_dot, gemv_rows
-from onnumba.ops.conv.winograd import _conv_kernel_winograd, _conv_kernel_winograd_packed, winograd_packed, \
-    winograd_weights
+from onnumba.ops.conv.im2col import _conv_kernel_im2col, _conv_kernel_smalln_packed
+from onnumba.ops.conv.pointwise import _conv_kernel_1x1, _conv_kernel_gemv, _conv_kernel_patch_dot, gemv_rows
+from onnumba.ops.conv.winograd import _conv_kernel_winograd, winograd_packed, winograd_weights
 from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
 from onnumba.ops.kernels.epilogue import IDENTITY, Epilogue
 
@@ -177,38 +175,30 @@ def conv_run(st: ConvSetup, x, w, b=None, epilogue: Epilogue = IDENTITY, winogra
     elif algo == "patch-dot":
         _conv_kernel_patch_dot(x5, w5.reshape(M, -1), bias, out, group, g, act, a0, a1)
     elif algo == "winograd":
-        per = _tiling(st, threads)
-        out4 = out.reshape(N, M, o3[1], o3[2])
         u = winograd_weights(w5[:, :, 0]) if winograd_u is None else winograd_u
-        x4 = x5.reshape(N, C, st.x5[3], st.x5[4])
         if packed:
-            up = winograd_packed(u) if winograd_up is None or winograd_u is None else winograd_up
-            _conv_kernel_winograd_packed(x4, up, bias, out4, M, g, per, act, a0, a1)
+            wa = winograd_packed(u) if winograd_up is None or winograd_u is None else winograd_up
         else:
             _blas.ensure_ready()
-            _conv_kernel_winograd(x4, u, bias, has_bias, out4, g, per, act, a0, a1)
+            wa = u.reshape(16 * M, C)
+        _conv_kernel_winograd(x5.reshape(N, C, st.x5[3], st.x5[4]), wa, bias, out.reshape(N, M, o3[1], o3[2]), M, g,
+                              _tiling(st, threads), act, a0, a1)
     elif algo != "empty":
+        # the weights as ops/kernels/gemm_block.py takes them: packed per group for float32, plain for float64
         w2 = w5.reshape(M, -1)
         if packed:
-            ap = _gemm.pack_a(w2, group) if packed_w is None else packed_w
+            wa = _gemm.pack_a(w2, group) if packed_w is None else packed_w
         else:
             _blas.ensure_ready()
+            wa = w2
         if algo.endswith("-smallmap"):
-            _conv_kernel_smalln_packed(x5, ap, M, w2.shape[1], bias, has_bias, out.reshape(-1), g,
+            _conv_kernel_smalln_packed(x5, wa, M, w2.shape[1], bias, has_bias, out.reshape(-1), g,
                                        algo == "1x1-smallmap", _tiling(st, threads), act, a0, a1)
         elif algo == "1x1":
-            cols = _tiling(st, threads)
-            if packed:
-                _conv_kernel_1x1_packed(x5.reshape(-1), ap, M // group, Cg, P, bias, has_bias, out.reshape(-1), N,
-                                        group, cols, act, a0, a1)
-            else:
-                _conv_kernel_1x1(x5.reshape(N, C, P), w2, bias, has_bias, out, group, cols, act, a0, a1)
+            _conv_kernel_1x1(x5.reshape(-1), wa, M // group, Cg, P, bias, has_bias, out.reshape(-1), N, group,
+                             _tiling(st, threads), act, a0, a1)
         else:
-            rows = _tiling(st, threads)
-            if packed:
-                _conv_kernel_im2col_packed(x5, ap, M // group, w2.shape[1], bias, has_bias, out.reshape(-1), group,
-                                           g, rows, act, a0, a1)
-            else:
-                _conv_kernel_im2col(x5, w2, bias, has_bias, out, group, g, rows, act, a0, a1)
+            _conv_kernel_im2col(x5, wa, M // group, w2.shape[1], bias, has_bias, out.reshape(-1), group, g,
+                                _tiling(st, threads), act, a0, a1)
     out = out.reshape(st.out_shape)
     return out.astype(dtype) if cdt != dtype else out

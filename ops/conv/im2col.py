@@ -3,8 +3,8 @@
 Per ``prange`` chunk (image, group, tile of output rows) an im2col tile is built with row copies into a
 chunk-local buffer that stays in cache, multiplied by the group's weights, and the epilogue (bias, activation)
 is applied to the freshly written output tile. A strided 1x1 conv is this kernel with K = C: a strided gather,
-then the GEMM. float32 uses the packed GEMM of ``ops/kernels/packed_gemm.py`` (the epilogue fused into its
-stores); float64 a single-threaded BLAS GEMM (``ops/kernels/blas.py``) followed by the epilogue.
+then the GEMM of ``ops/kernels/gemm_block.py`` (float32: the packed GEMM with the epilogue fused into its stores;
+float64: a single-threaded BLAS GEMM followed by the epilogue).
 
 ``_conv_kernel_smalln_packed`` is the float32 path for small output maps: B (x itself for a 1x1 stride-1
 conv, else its im2col) is packed once per image and the chunks split the output channels instead of the
@@ -25,8 +25,8 @@ from numba import uintp
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_KD, G_KH, G_KW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, \
     G_SH, G_SW
 from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
-from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
-from onnumba.ops.kernels.epilogue import epilogue_rows
+from onnumba.ops.kernels import packed_gemm as _gemm
+from onnumba.ops.kernels.gemm_block import gemm_block
 
 
 @njit(**SERIAL)
@@ -89,32 +89,13 @@ def _im2col_tile(x, col, n, ci0, Cg, g, q0, q1):
                     r += 1
 
 
-@njit(**KERNEL)
-def _conv_kernel_im2col(x, w2, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1):
-    """x (N, C, D, H, W); w2 (M, C/group*KD*KH*KW); out (N, M, OD*OH*OW); one chunk per (n, group, tile).
-
-    The BLAS variant (float64): GEMM into the output tile, then the epilogue over it."""
-    N, C, D, H, W = x.shape
-    OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
-    M = w2.shape[0]
-    Cg = C // group
-    Mg = M // group
-    KK = w2.shape[1]
-    R = OD * OH
-    ntile = (R + rows_per_tile - 1) // rows_per_tile
-    for job in prange(N * group * ntile):
-        t = job % ntile
-        gi = (job // ntile) % group
-        n = job // (ntile * group)
-        q0 = t * rows_per_tile
-        q1 = min(q0 + rows_per_tile, R)
-        ncol = (q1 - q0) * OW
-        col = np.empty((KK, ncol), x.dtype)
-        _im2col_tile(x, col, n, gi * Cg, Cg, g, q0, q1)
-        p0 = q0 * OW
-        y = out[n, gi * Mg:(gi + 1) * Mg, p0:p0 + ncol]
-        _blas.gemm(w2[gi * Mg:(gi + 1) * Mg], col, y, 1.0, 0.0, False, False)
-        epilogue_rows(y, bias[gi * Mg:(gi + 1) * Mg], has_bias, act, a0, a1)
+@njit(**SERIAL)
+def tile_of_job(job, ntile, group, per, units):
+    """``(n, gi, lo, hi)`` of chunk ``job`` in the (image, group, tile) job order of the GEMM-based conv kernels:
+    image n, group gi, and units (output rows or columns) lo .. hi - 1 of tiles of ``per`` units."""
+    t = job % ntile
+    lo = t * per
+    return job // (ntile * group), (job // ntile) % group, lo, min(lo + per, units)
 
 
 #: an int64 zero for kernel-to-kernel calls (a numpy int64 global is typed int64, a literal 0 is typed Literal[int](0))
@@ -122,27 +103,21 @@ _ZERO = np.int64(0)
 
 
 @njit(**SERIAL)
-def _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, j0, j1):
-    """Jobs j0..j1 of :func:`_conv_kernel_im2col_packed` (a job: one image, group and tile of output rows)."""
-    N, C, D, H, W = x.shape
-    OD, OH, OW = g[G_OD], g[G_OH], g[G_OW]
+def _im2col_jobs(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, j0, j1):
+    """Jobs j0..j1 of :func:`_conv_kernel_im2col` (a job: one image, group and tile of output rows)."""
+    C = x.shape[1]
+    OW = g[G_OW]
     Cg = C // group
     M = Mg * group
-    R = OD * OH
-    P = R * OW
+    R = g[G_OD] * g[G_OH]
     ntile = (R + rows_per_tile - 1) // rows_per_tile
     for job in range(j0, j1):
-        t = job % ntile
-        gi = (job // ntile) % group
-        n = job // (ntile * group)
-        q0 = t * rows_per_tile
-        q1 = min(q0 + rows_per_tile, R)
+        n, gi, q0, q1 = tile_of_job(job, ntile, group, rows_per_tile, R)
         ncol = (q1 - q0) * OW
-        col1 = np.empty(KK * ncol, np.float32)
-        col = col1.reshape((KK, ncol))
-        _im2col_tile(x, col, n, gi * Cg, Cg, g, q0, q1)
-        _gemm.gemm(ap[gi], Mg, KK, col1, _ZERO, ncol, ncol, out, (n * M + gi * Mg) * P + q0 * OW, P, bias, gi * Mg,
-                   has_bias, act, a0, a1)
+        col1 = np.empty(KK * ncol, x.dtype)
+        _im2col_tile(x, col1.reshape((KK, ncol)), n, gi * Cg, Cg, g, q0, q1)
+        gemm_block(wa, gi, Mg, KK, col1, _ZERO, _ZERO, ncol, ncol, out, n * M + gi * Mg, q0 * OW, R * OW, bias,
+                   gi * Mg, has_bias, act, a0, a1)
 
 
 def _njobs(x, group, g, rows_per_tile):
@@ -151,14 +126,14 @@ def _njobs(x, group, g, rows_per_tile):
 
 
 @njit(**KERNEL)
-def _im2col_packed_parallel(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob):
+def _im2col_parallel(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob):
     for job in prange(njob):
-        _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, job, job + 1)
+        _im2col_jobs(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, job, job + 1)
 
 
-def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1):
-    """float32 ``_conv_kernel_im2col`` with the packed GEMM: ap (group, packed A of the group's (Mg, KK)
-    weights); out (N*M*OD*OH*OW,) flat; bias and activation fused into the GEMM's stores.
+def _conv_kernel_im2col(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1):
+    """x (N, C, D, H, W); out (N*M*OD*OH*OW,) flat; wa the weights for ``ops/kernels/gemm_block.py`` (float32:
+    (group, packed A of the group's (Mg, KK) weights); float64: (M, KK)); bias and activation fused.
 
     On one thread (a conv that ``schedule.run_serially`` keeps on the calling thread, or a 1-thread process) the
     jobs run in the serial kernel directly, in the same order: a model whose convs are all small never compiles
@@ -166,9 +141,9 @@ def _conv_kernel_im2col_packed(x, ap, Mg, KK, bias, has_bias, out, group, g, row
     """
     njob = _njobs(x, group, g, rows_per_tile)
     if numba.get_num_threads() == 1:
-        _im2col_packed_jobs(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, 0, njob)
+        _im2col_jobs(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, 0, njob)
     else:
-        _im2col_packed_parallel(x, ap, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob)
+        _im2col_parallel(x, wa, Mg, KK, bias, has_bias, out, group, g, rows_per_tile, act, a0, a1, njob)
 
 
 @njit(**SERIAL)
@@ -221,7 +196,7 @@ def _conv_kernel_smalln_packed(x, ap, M, KK, bias, has_bias, out, g, direct, pan
     the chunks split the output channels (``pan_per_job`` panels of ``MR`` rows each), so each chunk multiplies
     all P columns and reads its rows of the weights ``ap`` (packed A of the one group, passed on as ``ap[0]``, the
     1-d array the im2col path passes: one specialisation of the GEMM for both) once. On one thread the serial
-    kernel runs every panel (see :func:`_conv_kernel_im2col_packed`)."""
+    kernel runs every panel (see :func:`_conv_kernel_im2col`)."""
     if numba.get_num_threads() == 1:
         _smalln_packed_serial(x, ap, M, KK, bias, has_bias, out, g, direct, act, a0, a1)
     else:

@@ -1,22 +1,24 @@
 """Conv with a 1x1 kernel, stride 1 and no pads: a GEMM straight on the input, no im2col.
 
 x is read as (N, C, P) with P the flattened output map; each ``prange`` chunk (image, group, tile of columns)
-multiplies the group's weights (Mg, Cg) by its column tile. float32 uses the packed GEMM of
-``ops/kernels/packed_gemm.py`` with the epilogue fused into its stores; float64 a single-threaded BLAS GEMM
-(``ops/kernels/blas.py``) followed by the epilogue. A float32 1x1 conv with only a few output columns per batch
-(squeeze-excitation convs on a 1x1 map, the last stages of small-input nets) runs ``_conv_kernel_gemv`` instead:
-a row of dot products per output channel, so no GEMM panel is padded from a few columns to ``NR``.
+multiplies the group's weights (Mg, Cg) by its column tile with the GEMM of ``ops/kernels/gemm_block.py``
+(float32: the packed GEMM with the epilogue fused into its stores; float64: single-threaded BLAS, then the
+epilogue). A float32 1x1 conv with only a few output columns per batch (squeeze-excitation convs on a 1x1 map,
+the last stages of small-input nets) runs ``_conv_kernel_gemv`` instead: a row of dot products per output
+channel, so no GEMM panel is padded from a few columns to ``NR``.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_KD, G_KH, G_KW, G_OD, G_OH, G_OW, G_PD, G_PH, G_PW, G_SD, \
     G_SH, G_SW
 from onnumba.ops._numba import KERNEL, REASSOC, SERIAL, njit, prange
-from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
-from onnumba.ops.kernels.epilogue import activate, epilogue_rows
+from onnumba.ops.conv.im2col import tile_of_job
+from onnumba.ops.kernels.epilogue import activate
+from onnumba.ops.kernels.gemm_block import gemm_block
 
 #: output channels per chunk of ``_conv_kernel_gemv``
 GEMV_ROWS = 64
@@ -54,40 +56,31 @@ def gemv_rows(xt, w2, bias, out, m0, m1, act, a0, a1):
             out[q // P, m, q % P] = activate(_dot32(wm, xt[q]) + bv, act, a0, a1)
 
 
-@njit(**KERNEL)
-def _conv_kernel_1x1(x3, w2, bias, has_bias, out, group, cols_per_tile, act, a0, a1):
-    """x3 (N, C, P); w2 (M, C/group); out (N, M, P); one chunk per (n, group, tile)."""
-    N, C, P = x3.shape
-    M = w2.shape[0]
-    Cg = C // group
-    Mg = M // group
+@njit(**SERIAL)
+def _pointwise_jobs(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1, j0, j1):
+    """Jobs j0..j1 of :func:`_conv_kernel_1x1` (a job: one image, group and tile of output columns)."""
     ntile = (P + cols_per_tile - 1) // cols_per_tile
-    for job in prange(N * group * ntile):
-        t = job % ntile
-        g = (job // ntile) % group
-        n = job // (ntile * group)
-        p0 = t * cols_per_tile
-        p1 = min(p0 + cols_per_tile, P)
-        y = out[n, g * Mg:(g + 1) * Mg, p0:p1]
-        _blas.gemm(w2[g * Mg:(g + 1) * Mg], x3[n, g * Cg:(g + 1) * Cg, p0:p1], y, 1.0, 0.0, False, False)
-        epilogue_rows(y, bias[g * Mg:(g + 1) * Mg], has_bias, act, a0, a1)
+    for job in range(j0, j1):
+        n, gi, p0, p1 = tile_of_job(job, ntile, group, cols_per_tile, P)
+        gemm_block(wa, gi, Mg, Cg, x, (n * group + gi) * Cg, p0, P, p1 - p0, out, (n * group + gi) * Mg, p0, P,
+                   bias, gi * Mg, has_bias, act, a0, a1)
 
 
 @njit(**KERNEL)
-def _conv_kernel_1x1_packed(x, ap, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1):
-    """float32 ``_conv_kernel_1x1`` with the packed GEMM: x (N*C*P,) and out (N*M*P,) flat; ap (group, packed
-    A of the group's (Mg, Cg) weights)."""
-    C = Cg * group
-    M = Mg * group
-    ntile = (P + cols_per_tile - 1) // cols_per_tile
-    for job in prange(N * group * ntile):
-        t = job % ntile
-        g = (job // ntile) % group
-        n = job // (ntile * group)
-        p0 = t * cols_per_tile
-        p1 = min(p0 + cols_per_tile, P)
-        _gemm.gemm(ap[g], Mg, Cg, x, (n * C + g * Cg) * P + p0, P, p1 - p0, out, (n * M + g * Mg) * P + p0, P,
-                   bias, g * Mg, has_bias, act, a0, a1)
+def _pointwise_parallel(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1, njob):
+    for job in prange(njob):
+        _pointwise_jobs(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1, job, job + 1)
+
+
+def _conv_kernel_1x1(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1):
+    """x (N*C*P,) and out (N*M*P,) flat; wa the weights for ``ops/kernels/gemm_block.py`` (float32: (group, packed
+    A of the group's (Mg, Cg) weights); float64: (M, Cg)). On one thread the jobs run in the serial kernel
+    directly (see ``im2col._conv_kernel_im2col``)."""
+    njob = N * group * ((P + cols_per_tile - 1) // cols_per_tile)
+    if numba.get_num_threads() == 1:
+        _pointwise_jobs(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1, 0, njob)
+    else:
+        _pointwise_parallel(x, wa, Mg, Cg, P, bias, has_bias, out, N, group, cols_per_tile, act, a0, a1, njob)
 
 
 @njit(**KERNEL)

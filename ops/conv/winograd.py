@@ -2,20 +2,23 @@
 
 Per ``prange`` chunk (image, run of rows of 2x2 output tiles): input transform B^T d B, 16 GEMMs of the
 transformed weights u[i] (M, C) by the transformed tiles v[i] (C, T), output transform A^T z A with bias and
-activation. float32 uses the packed GEMM of ``ops/kernels/packed_gemm.py``; float64 single-threaded BLAS.
+activation; the GEMMs are ``ops/kernels/gemm_block.py``'s (float32: the packed GEMM; float64: single-threaded
+BLAS).
 W's transform (:func:`winograd_weights`, and its packed form :func:`winograd_packed`) is made once at plan time
 when W is a constant. Geometry comes as one int64 array ``g`` (``ops/_geometry.G_*``).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import uintp
 
 from onnumba.ops._geometry import G_OH, G_OW, G_PH, G_PW
 from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
-from onnumba.ops.kernels import blas as _blas, packed_gemm as _gemm
+from onnumba.ops.kernels import packed_gemm as _gemm
 from onnumba.ops.kernels.epilogue import epilogue_row
+from onnumba.ops.kernels.gemm_block import gemm_block
 
 
 @njit(**SERIAL)
@@ -135,65 +138,60 @@ def _winograd_padded_tiles(nt, C, M):
     return nt
 
 
+#: int64 zero and boolean false for kernel-to-kernel calls: literal arguments would compile another GEMM
+_ZERO = np.int64(0)
+_FALSE = np.bool_(False)
+
+
+@njit(**SERIAL)
+def _winograd_jobs(x, wa, bias, out, M, g, rows_per_job, act, a0, a1, j0, j1):
+    """Jobs j0..j1 of :func:`_conv_kernel_winograd` (a job: one image and run of rows of 2x2 output tiles)."""
+    N, C, H, W = x.shape
+    ph, pw, OH, OW = g[G_PH], g[G_PW], g[G_OH], g[G_OW]
+    TH = (OH + 1) // 2
+    TW = (OW + 1) // 2
+    WP = 2 * TW + 2
+    njob_img = (TH + rows_per_job - 1) // rows_per_job
+    ncopy = max(min(W, WP - pw), 0)
+    for job in range(j0, j1):
+        n = job // njob_img
+        th0 = (job % njob_img) * rows_per_job
+        th1 = min(th0 + rows_per_job, TH)
+        nt = (th1 - th0) * TW
+        ntp = _winograd_padded_tiles(nt, C, M)
+        v1 = np.empty(16 * C * ntp, x.dtype)
+        z1 = np.empty(16 * M * ntp, x.dtype)
+        rows = np.zeros((4, WP), x.dtype)
+        _winograd_input(x, v1.reshape((16, C, ntp)), rows, n, th0, th1, ph, pw, TW, WP, ncopy)
+        for i in range(16):
+            # z[i] = u[i] @ v[i]; bias and activation come after the output transform
+            gemm_block(wa, i, M, C, v1, i * C, _ZERO, ntp, nt, z1, i * M, _ZERO, ntp, bias, _ZERO, _FALSE, _ZERO,
+                       a0, a1)
+        _winograd_output(z1.reshape((16, M, ntp)), bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
+
+
 @njit(**KERNEL)
-def _conv_kernel_winograd(x, u, bias, has_bias, out, g, rows_per_job, act, a0, a1):
+def _winograd_parallel(x, wa, bias, out, M, g, rows_per_job, act, a0, a1, njob):
+    for job in prange(njob):
+        _winograd_jobs(x, wa, bias, out, M, g, rows_per_job, act, a0, a1, job, job + 1)
+
+
+def _conv_kernel_winograd(x, wa, bias, out, M, g, rows_per_job, act, a0, a1):
     """Winograd F(2x2, 3x3) for 3x3, stride 1, dilation 1, group 1: 2.25x fewer multiplications than im2col.
 
-    x (N, C, H, W); u (16, M, C) transformed weights G g G^T; out (N, M, OH, OW). One chunk per (n, run of
-    rows of 2x2 output tiles): input transform B^T d B into v (16, C, T), 16 GEMMs u[i] @ v[i] into
-    z (16, M, T), then output transform A^T z A, bias and activation. The transforms loop over the tiles
-    of a tile row (contiguous in v and z), reading four zero-padded input rows, so they vectorise.
-    The BLAS variant (float64).
+    x (N, C, H, W); wa the transformed weights G g G^T for ``ops/kernels/gemm_block.py`` (float32:
+    :func:`winograd_packed`, (16, packed A of u[i]); float64: u (16, M, C) as (16 * M, C)); out (N, M, OH, OW).
+    One job per (n, run of rows of 2x2 output tiles): input transform B^T d B into v (16, C, T), 16 GEMMs
+    u[i] @ v[i] into z (16, M, T), then output transform A^T z A, bias and activation. The transforms loop over
+    the tiles of a tile row (contiguous in v and z), reading four zero-padded input rows, so they vectorise. On
+    one thread the jobs run in the serial kernel directly (see ``im2col._conv_kernel_im2col``).
     """
-    N, C, H, W = x.shape
-    ph, pw, OH, OW = g[G_PH], g[G_PW], g[G_OH], g[G_OW]
-    M = u.shape[1]
-    TH = (OH + 1) // 2
-    TW = (OW + 1) // 2
-    WP = 2 * TW + 2
-    njob_img = (TH + rows_per_job - 1) // rows_per_job
-    ncopy = max(min(W, WP - pw), 0)
-    for job in prange(N * njob_img):
-        n = job // njob_img
-        th0 = (job % njob_img) * rows_per_job
-        th1 = min(th0 + rows_per_job, TH)
-        nt = (th1 - th0) * TW
-        ntp = _winograd_padded_tiles(nt, C, M)
-        v = np.empty((16, C, ntp), x.dtype)
-        z = np.empty((16, M, ntp), x.dtype)
-        rows = np.zeros((4, WP), x.dtype)
-        _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
-        for i in range(16):
-            _blas.gemm(u[i], v[i, :, :nt], z[i, :, :nt], 1.0, 0.0, False, False)
-        _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
-
-
-@njit(**KERNEL)
-def _conv_kernel_winograd_packed(x, up, bias, out, M, g, rows_per_job, act, a0, a1):
-    """float32 ``_conv_kernel_winograd`` with the packed GEMM (``ops/kernels/packed_gemm.py``): up (16, packed A
-    of u[i])."""
-    N, C, H, W = x.shape
-    ph, pw, OH, OW = g[G_PH], g[G_PW], g[G_OH], g[G_OW]
-    TH = (OH + 1) // 2
-    TW = (OW + 1) // 2
-    WP = 2 * TW + 2
-    njob_img = (TH + rows_per_job - 1) // rows_per_job
-    ncopy = max(min(W, WP - pw), 0)
-    for job in prange(N * njob_img):
-        n = job // njob_img
-        th0 = (job % njob_img) * rows_per_job
-        th1 = min(th0 + rows_per_job, TH)
-        nt = (th1 - th0) * TW
-        ntp = _winograd_padded_tiles(nt, C, M)
-        v1 = np.empty(16 * C * ntp, np.float32)
-        z1 = np.empty(16 * M * ntp, np.float32)
-        v = v1.reshape((16, C, ntp))
-        z = z1.reshape((16, M, ntp))
-        rows = np.zeros((4, WP), np.float32)
-        _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy)
-        for i in range(16):
-            _gemm.gemm(up[i], M, C, v1, i * C * ntp, ntp, nt, z1, i * M * ntp, ntp, bias, 0, False, 0, a0, a1)
-        _winograd_output(z, bias, out, n, th0, th1, OH, OW, TW, act, a0, a1)
+    OH = int(g[G_OH])
+    njob = x.shape[0] * -(-((OH + 1) // 2) // rows_per_job)
+    if numba.get_num_threads() == 1:
+        _winograd_jobs(x, wa, bias, out, M, g, rows_per_job, act, a0, a1, 0, njob)
+    else:
+        _winograd_parallel(x, wa, bias, out, M, g, rows_per_job, act, a0, a1, njob)
 
 
 def winograd_weights(w):
