@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnumba.ops._numba import KERNEL, SERIAL, njit, num_threads, prange
+from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, num_threads, prange
 
 #: below this many elements one thread does the whole pass (waking a worker costs more than it saves)
 PAR_MIN = 1 << 16
@@ -29,28 +29,31 @@ def _span(e, e1, d_len, i_len, block, per_o):
     return row * i_len, i0, i1, (o if per_o else 0), d // block
 
 
-#: adding and subtracting 1.5 * 2**23 rounds a float32 of magnitude <= 2**22 to an integer, halves to even
-_MAGIC = np.float32(12582912.0)
-#: quotients are clamped to +-2**22 first: far outside every quantized range, and inside the trick's
-_QCLAMP = np.float32(4194304.0)
+#: 1.5 * 2**52: adding and subtracting it rounds a float64 of magnitude <= 2**51 to an integer, halves to even
+_MAGIC = 6755399441055744.0
+
+
+@njit(**INLINE)
+def _round_clamp(v, z, lo, hi):
+    """round_half_even(clamp(v, lo - z, hi - z)) + z, all float64: the one rounding of quantize and requantize
+    (one specialisation for both). Equal to clamp(round_half_even(v) + z, lo, hi) since the bounds are integers,
+    and exact: the clamped value is far below 2**51. A NaN ``v`` fails the first comparison and lands on lo."""
+    c = v if v > lo - z else lo - z
+    c = c if c < hi - z else hi - z
+    return ((c + _MAGIC) - _MAGIC) + z
 
 
 @njit(**SERIAL)
 def _quantize_run(x, out, s, z, lo, hi, i0, i1):
-    """out[i] = clamp(round_half_even(x[i] / s) + z, lo, hi) for i in i0..i1, in float32 (exact: every value
-    stays below 2**23). A NaN quotient fails both clamp comparisons and lands on lo."""
+    """out[i] = clamp(round_half_even(x[i] / s) + z, lo, hi) for i in i0..i1; the quotient is float32 (the
+    spec's division in the input's type), rounded in float64 where every float32 is exact."""
     for i in range(i0, i1):
-        q = x[i] / s
-        c = q if q > -_QCLAMP else -_QCLAMP
-        c = c if c < _QCLAMP else _QCLAMP
-        v = ((c + _MAGIC) - _MAGIC) + z
-        v = v if v > lo else lo
-        out[i] = v if v < hi else hi
+        out[i] = _round_clamp(np.float64(x[i] / s), z, lo, hi)
 
 
 @njit(**SERIAL)
 def _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, e0, e1):
-    """Quantize flat elements e0..e1 (``s3`` float32, ``z3`` float32 holding integers, ``lo``/``hi`` float32)."""
+    """Quantize flat elements e0..e1 (``s3`` float32, ``z3`` float64 holding integers, ``lo``/``hi`` float64)."""
     per_o = s3.shape[0] > 1
     e = e0
     while e < e1:
@@ -124,8 +127,8 @@ def quantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_l
     if n == 0:
         return
     check_layout(x, s3, z3, out, d_len, i_len, block)
-    z3 = z3.astype(np.float32)  # exact: zero points are 16-bit
-    lo, hi = np.float32(lo), np.float32(hi)
+    z3 = z3.astype(np.float64)  # exact: zero points are 16-bit
+    lo, hi = float(lo), float(hi)
     t = _tasks(n)
     if t == 1:
         _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, 0, n)
@@ -148,22 +151,11 @@ def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d
         _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, t)
 
 
-#: 1.5 * 2**52: adding and subtracting it rounds a float64 of magnitude <= 2**51 to an integer, halves to even
-_MAGIC64 = 6755399441055744.0
-#: requantized values are clamped to +-2**40 first: far outside every quantized range, inside the trick's
-_CLAMP64 = 1099511627776.0
-
-
 @njit(**SERIAL)
 def _requantize_run(acc, out, m, z, lo, hi, i0, i1):
     """out[i] = clamp(round_half_even(float64(acc[i]) * m) + z, lo, hi); a NaN product lands on lo."""
     for i in range(i0, i1):
-        v = np.float64(acc[i]) * m
-        c = v if v > -_CLAMP64 else -_CLAMP64
-        c = c if c < _CLAMP64 else _CLAMP64
-        r = ((c + _MAGIC64) - _MAGIC64) + z
-        r = r if r > lo else lo
-        out[i] = r if r < hi else hi
+        out[i] = _round_clamp(np.float64(acc[i]) * m, z, lo, hi)
 
 
 @njit(**SERIAL)
@@ -171,9 +163,10 @@ def _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, e0, e1):
     """Requantize flat elements e0..e1 of an int32 (O, D, I) accumulator; ``m3`` / ``z3`` float64 (1, 1|D, 1|I)."""
     # a multiplier of one row along D is read at d // d_len = 0, as a per-axis one is at d // 1 = d
     block = 1 if m3.shape[1] > 1 else d_len
+    per_o = m3.shape[0] > 1  # False (the wrapper checks); a variable, so _span keeps one signature
     e = e0
     while e < e1:
-        base, i0, i1, _, sd = _span(e, e1, d_len, i_len, block, False)
+        base, i0, i1, _, sd = _span(e, e1, d_len, i_len, block, per_o)
         if m3.shape[2] > 1:
             for i in range(i0, i1):
                 _requantize_run(acc, out, m3[0, sd, i], z3[0, sd, i], lo, hi, base + i, base + i + 1)
