@@ -6,6 +6,7 @@ plain ints and every Shape / ConstantOfShape / Reshape-shape chain folds to a co
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 from dataclasses import dataclass
@@ -38,7 +39,56 @@ class Plan:
     consts: dict  # name -> np.ndarray, values known at plan time
     infos: dict  # name -> TensorInfo
     output_names: tuple
-    protected: frozenset | None = None  # ids of the buffers behind consts (filled on first use)
+    protected: frozenset | None = None  # ids of the buffers behind consts (filled with the program)
+    fed: tuple = ()  # names the session feeds to this plan (graph inputs and overridden initializers)
+    program: "Program | None" = None  # what execute runs, derived from the steps on first use
+
+
+@dataclass(frozen=True)
+class Program:
+    """A plan lowered for execution: every value is a slot in a list, every step a tuple of precomputed parts.
+
+    ``execute`` copies ``base`` (constants in their slots, None elsewhere), puts the feeds in their slots and runs
+    each ``(run, node, attrs, gather, out, free_slots)``: ``gather(env)`` is the step's input tuple, ``out`` the
+    slot of a single output or a tuple of slots. No dict or attribute lookups and no per-run re-derivation of
+    what the plan already knows. Slot 0 always holds None (an omitted input reads it); slot 1 receives omitted
+    outputs and is never read.
+    """
+
+    base: list
+    feeds: tuple  # (name, slot) per fed value that some step or output reads
+    steps: tuple  # (run, node, attrs, gather, out, free_slots) per plan step
+    outputs: tuple  # slot per wanted output, in order
+    plan_steps: tuple  # the Step behind each entry of ``steps`` (profiling, errors)
+
+
+def lower(plan: Plan) -> Program:
+    """Build (once) and return the plan's :class:`Program`."""
+    if plan.program is not None:
+        return plan.program
+    slots = {"": 0}
+    base = [None, None]
+    fed = set(plan.fed)
+
+    def slot(name: str) -> int:
+        k = slots.get(name)
+        if k is None:
+            k = slots[name] = len(base)
+            base.append(None if name in fed else plan.consts.get(name))
+        return k
+
+    steps = []
+    for st in plan.steps:
+        ins = tuple(slot(n) for n in st.inputs)
+        outs = tuple(slot(n) if n else 1 for n in st.outputs)
+        frees = tuple(slots[n] for n in st.free if n in slots)
+        steps.append((st.node.impl.run, st.node, st.attrs, _gather(ins), outs[0] if len(outs) == 1 else outs, frees))
+    outputs = tuple(slot(n) for n in plan.output_names)
+    feeds = tuple((n, k) for n, k in slots.items() if n in fed)
+    if plan.protected is None:
+        plan.protected = frozenset(id(_root(c)) for c in plan.consts.values() if isinstance(c, np.ndarray))
+    plan.program = Program(base, feeds, tuple(steps), outputs, tuple(plan.steps))
+    return plan.program
 
 
 def check_output(node, i: int, arr, info: TensorInfo) -> None:
@@ -183,7 +233,7 @@ def make_plan(graph, feeds_info: dict, fed_overrides: frozenset, ctx: PlanContex
         own = sum(c.nbytes for n, c in consts.items() if n not in graph.initializers and isinstance(c, np.ndarray))
         memory.check_plan(steps, own, memory_limit,
                           lambda st: _workspace(st.node, st.attrs, [infos[n] if n else None for n in st.inputs]))
-    return Plan(steps, consts, infos, wanted)
+    return Plan(steps, consts, infos, wanted, fed=tuple(feeds_info))
 
 
 def _workspace(node, attrs, in_infos) -> int:
@@ -234,35 +284,67 @@ def _record_fused(before: list, after: list) -> None:
             st.fused = tuple(sorted(nodes, key=lambda n: n.index)) + tuple(st.fused)
 
 
+def _gather(slots: tuple):
+    """``env -> tuple of env[k] for k in slots`` (itemgetter returns a bare item for one slot, so wrap it)."""
+    if len(slots) >= 2:
+        return operator.itemgetter(*slots)
+    if len(slots) == 1:
+        k = slots[0]
+        return lambda env: (env[k],)
+    return lambda env: ()
+
+
 def execute(plan: Plan, feeds: dict, profile: list | None = None) -> list:
     """Run the plan's steps on ``feeds`` (name -> array) and return the wanted outputs in order.
 
     With ``profile`` (a list), one ``(step, start perf_counter seconds, seconds, plan)`` record per step is appended.
     A ``MemoryError`` inside a step becomes a :class:`onnumba.errors.MemoryLimitError` naming its node.
     """
-    env = dict(plan.consts)
-    env.update(feeds)
+    prog = plan.program or lower(plan)
+    env = prog.base.copy()
+    for name, k in prog.feeds:
+        env[k] = feeds[name]
+    if profile is not None or CHECK_OUTPUTS:
+        _execute_checked(plan, prog, env, profile)
+    else:
+        node = None
+        try:
+            for run, node, attrs, gather, out, frees in prog.steps:
+                res = run(node, attrs, gather(env))
+                if out.__class__ is int:
+                    env[out] = res[0]
+                else:
+                    for k, arr in zip(out, res):
+                        env[k] = arr
+                for k in frees:
+                    env[k] = None
+        except MemoryError as e:
+            raise memory.out_of_memory(node, e) from None
+    protected = plan.protected
+    return [_own(env[k], protected, feeds) for k in prog.outputs]
+
+
+def _execute_checked(plan: Plan, prog: Program, env: list, profile: list | None) -> None:
+    """:func:`execute`'s loop with per-step timing records and (``CHECK_OUTPUTS``) output checks."""
     clock = time.perf_counter
-    for st in plan.steps:
-        node = st.node
-        arrays = [env[n] if n else None for n in st.inputs]
+    for st, (run, node, attrs, gather, out, frees) in zip(prog.plan_steps, prog.steps):
+        arrays = gather(env)
+        outs = (out,) if out.__class__ is int else out
         try:
             if profile is not None:
                 t0 = clock()
-                outs = node.impl.run(node, st.attrs, arrays)
+                res = run(node, attrs, arrays)
                 profile.append((st, t0, clock() - t0, plan))
             else:
-                outs = node.impl.run(node, st.attrs, arrays)
+                res = run(node, attrs, arrays)
         except MemoryError as e:
             raise memory.out_of_memory(node, e) from None
-        for i, (o, arr) in enumerate(zip(st.outputs, outs)):
-            if o:
-                if CHECK_OUTPUTS:
-                    check_output(node, i, arr, st.infos[i])
-                env[o] = arr
-        for n in st.free:
-            env.pop(n, None)
-    return [_own(env[n], plan, feeds) for n in plan.output_names]
+        for i, (k, arr) in enumerate(zip(outs, res)):
+            if CHECK_OUTPUTS and st.outputs[i]:
+                check_output(node, i, arr, st.infos[i])
+            env[k] = arr
+        for k in frees:
+            env[k] = None
 
 
 def _root(a: np.ndarray) -> np.ndarray:
@@ -271,14 +353,12 @@ def _root(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _own(arr, plan: Plan, feeds: dict):
+def _own(arr, protected: frozenset, feeds: dict):
     """An output that is (a view of) a constant or a feed is copied, as onnxruntime hands out fresh buffers:
     a caller writing into it must not change the model's weights or its own input."""
     if not isinstance(arr, np.ndarray):
         return arr
-    if plan.protected is None:
-        plan.protected = frozenset(id(_root(c)) for c in plan.consts.values() if isinstance(c, np.ndarray))
     r = id(_root(arr))
-    if r in plan.protected or any(r == id(_root(f)) for f in feeds.values() if isinstance(f, np.ndarray)):
+    if r in protected or any(r == id(_root(f)) for f in feeds.values() if isinstance(f, np.ndarray)):
         return arr.copy()
     return arr

@@ -148,6 +148,46 @@ def _feed_dtype_ok(arr: np.ndarray, want: np.dtype) -> bool:
     return arr.dtype == want
 
 
+def _feed_spec(vi) -> tuple:
+    """What a feed of ``vi`` is checked against, derived once: (vi, dtype, rank or None, ((axis, dim), ...) for
+    its static dims)."""
+    if vi.shape is None:
+        return vi, vi.dtype, None, ()
+    return vi, vi.dtype, len(vi.shape), tuple((k, d) for k, d in enumerate(vi.shape) if isinstance(d, int))
+
+
+def _thread_target(threads) -> int | None:
+    """The Numba thread count a session's runs use (None: leave the caller's)."""
+    threads = int(threads or 0)
+    return min(threads, numba.config.NUMBA_NUM_THREADS) if threads > 0 else None
+
+
+def _bind_thread_calls() -> tuple:
+    global _THREAD_CALLS
+    _THREAD_CALLS = _numba_thread_calls()
+    return _THREAD_CALLS
+
+
+def _numba_thread_calls():
+    """(get, set) for the calling thread's Numba thread count. numba.get/set_num_threads take two locks and
+    validate on every call (several microseconds); once the pool is launched, Numba's own ctypes entry points do
+    the same work directly. Counts passed to ``set`` come from :func:`_thread_target` (1..NUMBA_NUM_THREADS)."""
+    numba.get_num_threads()  # launches the pool, which binds the entry points below
+    try:
+        from numba.np.ufunc import parallel  # noqa: PLC0415
+
+        get, set_ = parallel._get_num_threads, parallel._set_num_threads
+        if callable(get) and callable(set_) and get() == numba.get_num_threads():
+            return get, set_
+    except (ImportError, AttributeError):
+        pass
+    return numba.get_num_threads, numba.set_num_threads
+
+
+_THREAD_CALLS: tuple | None = None  # (get, set), bound at the first run that sets a thread count
+_NO_CONTEXT = contextlib.nullcontext()
+
+
 class _Listening:
     """Context manager: ``fn`` receives compile events (``onnumba.progress.add_listener``) inside the block."""
 
@@ -206,6 +246,13 @@ class InferenceSession:
             # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
             self._value_inputs = value_inputs(graph)
             self._lock = threading.Lock()
+            self._feed_specs = {name: _feed_spec(vi) for name, vi in
+                                list(graph.overridable.items()) + list(self._inputs.items())}
+            self._required = frozenset(self._inputs)
+            # plans by (wanted, training, (name, dtype, shape) per feed in the caller's order): the run's lookup
+            # without sorting or TensorInfo; a miss falls back to _plan_for, the canonical cache
+            self._fast_plans: dict = {}
+            self._threads = _thread_target(self._options.intra_op_num_threads)
             self._last_plan = None  # the plan of the latest run (or the one made at load): what get_plan() shows
             # a model whose inputs are all fully static is planned now, so its errors show at load
             if all(vi.shape is not None and all(isinstance(d, int) for d in vi.shape) for vi in graph.inputs):
@@ -315,37 +362,40 @@ class InferenceSession:
             raise InputError(f"input_feed must be a dict of input name -> numpy array, got "
                              f"{type(input_feed).__name__}")
         feeds = {}
-        expected = list(self._inputs)
+        specs = self._feed_specs
         for name, value in input_feed.items():
-            vi = self._inputs.get(name) or self._graph.overridable.get(name)
-            if vi is None:
-                raise InputError(f"unknown input {name!r}; the model's inputs are {expected}")
+            spec = specs.get(name)
+            if spec is None:
+                raise InputError(f"unknown input {name!r}; the model's inputs are {list(self._inputs)}")
+            vi, want, rank, static = spec
             arr = value if isinstance(value, np.ndarray) else np.asarray(value)
-            want = vi.dtype
-            if not _feed_dtype_ok(arr, want):
+            if arr.dtype != want and not _feed_dtype_ok(arr, want):
                 raise InputTypeError(f"input {name!r}: expected element type {vi.type_name}, got "
                                      f"{dtype_to_type_name(arr.dtype) if arr.dtype.kind not in 'US' else 'string'}"
                                      f" (numpy {arr.dtype}); convert it with .astype(np.{want.name})")
-            if vi.shape is not None:
-                if arr.ndim != len(vi.shape):
-                    raise InputError(f"input {name!r}: expected rank {len(vi.shape)} with shape "
-                                     f"{shape_str(vi.shape)}, got rank {arr.ndim} with shape {shape_str(arr.shape)}")
-                for axis, (d, got) in enumerate(zip(vi.shape, arr.shape)):
-                    if isinstance(d, int) and d != got:
+            if rank is not None:
+                shape = arr.shape
+                if len(shape) != rank:
+                    raise InputError(f"input {name!r}: expected rank {rank} with shape "
+                                     f"{shape_str(vi.shape)}, got rank {arr.ndim} with shape {shape_str(shape)}")
+                for axis, d in static:
+                    if shape[axis] != d:
                         raise InputError(f"input {name!r}: dimension {axis} must be {d} (expected shape "
-                                         f"{shape_str(vi.shape)}), got shape {shape_str(arr.shape)}")
+                                         f"{shape_str(vi.shape)}), got shape {shape_str(shape)}")
             if want == object and arr.dtype != object:
                 memory.check_feed_copy(name, arr, self._memory_limit)
                 arr = arr.astype(object)
-            elif not (arr.flags.writeable and arr.flags.aligned):
-                # e.g. np.frombuffer data or a stride-0 broadcast view: kernels are compiled for writeable,
-                # aligned arrays only; the copy's size is checked first (a broadcast view may be tiny in memory)
-                memory.check_feed_copy(name, arr, self._memory_limit)
-                arr = np.array(arr, copy=True)
+            else:
+                flags = arr.flags
+                if not (flags.writeable and flags.aligned):
+                    # e.g. np.frombuffer data or a stride-0 broadcast view: kernels are compiled for writeable,
+                    # aligned arrays only; the copy's size is checked first (a broadcast view may be tiny in memory)
+                    memory.check_feed_copy(name, arr, self._memory_limit)
+                    arr = np.array(arr, copy=True)
             feeds[name] = arr
-        missing = [n for n in self._inputs if n not in feeds]
-        if missing:
-            raise InputError(f"missing input(s) {missing}; the model's inputs are {expected}")
+        if not self._required <= feeds.keys():
+            missing = [n for n in self._inputs if n not in feeds]
+            raise InputError(f"missing input(s) {missing}; the model's inputs are {list(self._inputs)}")
         return feeds
 
     def _plan_for(self, infos: dict, overrides: frozenset, training: bool | None, wanted, values: dict | None = None):
@@ -437,11 +487,46 @@ class InferenceSession:
                 if n not in self._outputs:
                     raise InputError(f"unknown output name {n!r}; the model's outputs are {self._outputs}")
             wanted = tuple(names)
-        t_run = time.perf_counter()
+        prof = self._profiler
+        t_run = time.perf_counter() if prof is not None else 0.0
         feeds = self._check_feeds(input_feed)
+        training = _training_flag(run_options)
+        plan = None
+        if not self._value_inputs:
+            fast_key = (wanted, training, tuple([(n, a.dtype, a.shape) for n, a in feeds.items()]))
+            plan = self._fast_plans.get(fast_key)
+            if plan is not None:
+                self._last_plan = plan
+        listener = getattr(self._options, "compile_progress", None)
+        with _Listening(listener) if listener is not None else _NO_CONTEXT:
+            if plan is None:
+                plan = self._plan_feeds(feeds, training, wanted)
+                if not self._value_inputs:
+                    if len(self._fast_plans) > 64:
+                        self._fast_plans.clear()
+                    self._fast_plans[fast_key] = plan
+            records = prof.records if prof is not None and prof.active else None
+            with BlasPinned():
+                want = self._threads
+                if want is not None:
+                    get, set_ = _THREAD_CALLS or _bind_thread_calls()
+                    prev = get()
+                if want is not None and want != prev:
+                    set_(want)
+                    try:
+                        outs = execute(plan, feeds, records)
+                    finally:
+                        set_(prev)
+                else:
+                    outs = execute(plan, feeds, records)
+        if prof is not None:
+            self._profile_event("model_run", t_run)
+        return [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
+
+    def _plan_feeds(self, feeds: dict, training: bool | None, wanted):
+        """The plan for these checked feeds (made or found in the canonical cache)."""
         infos = {n: TensorInfo(a.dtype, a.shape) for n, a in feeds.items()}
         overrides = frozenset(n for n in feeds if n in self._graph.overridable)
-        training = _training_flag(run_options)
         values = {}
         for n in self._value_inputs & feeds.keys():
             a = feeds[n]
@@ -449,21 +534,4 @@ class InferenceSession:
                 raise InputError(f"input {n!r} sets shapes or indices when the plan is made, so onnumba keys its "
                                  f"plans on its value; it has {a.size} elements, more than {_MAX_VALUE_INPUT}")
             values[n] = np.array(a, copy=True)
-        with self._compile_listener():
-            plan = self._plan_for(infos, overrides, training, wanted, values)
-            threads = int(self._options.intra_op_num_threads or 0)
-            prof = self._profiler
-            records = prof.records if prof is not None and prof.active else None
-            with BlasPinned():
-                prev = numba.get_num_threads()
-                want = min(threads, numba.config.NUMBA_NUM_THREADS) if threads > 0 else prev
-                if want != prev:
-                    numba.set_num_threads(want)
-                    try:
-                        outs = execute(plan, feeds, records)
-                    finally:
-                        numba.set_num_threads(prev)
-                else:
-                    outs = execute(plan, feeds, records)
-        self._profile_event("model_run", t_run)
-        return [np.asarray(o) for o in outs]
+        return self._plan_for(infos, overrides, training, wanted, values)
