@@ -28,15 +28,22 @@ _FASTMATH = os.environ.get("ONNUMBA_FASTMATH", "") not in ("", "0")
 # still wins, as Numba documents.
 
 
+_HOST_CPU: tuple = ()
+
+
 def _cpu_target() -> str:
     """``<cpu name>-<short hash of its features>``: the code Numba generates depends on both."""
+    global _HOST_CPU
     import hashlib  # noqa: PLC0415
 
-    import llvmlite.binding as llvm  # noqa: PLC0415
     from numba.core import config  # noqa: PLC0415
 
-    name = config.CPU_NAME or llvm.get_host_cpu_name()
-    feats = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    if not _HOST_CPU:  # asked once: about 1 ms, and every cached kernel's locator asks at import
+        import llvmlite.binding as llvm  # noqa: PLC0415
+
+        _HOST_CPU = (llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+    name = config.CPU_NAME or _HOST_CPU[0]
+    feats = config.CPU_FEATURES or _HOST_CPU[1]
     tile = os.environ.get("ONNUMBA_GEMM_TILE", "").strip().lower()  # a forced GEMM tile is other code too
     return f"{name}-{hashlib.sha1(feats.encode()).hexdigest()[:8]}" + (f"-tile{tile}" if tile else "")
 
@@ -53,6 +60,7 @@ def cache_dir() -> str:
 _PKG_ROOT = os.path.dirname(os.path.abspath(__file__))  # ops/ (or site-packages/onnumba/ops)
 _IMPORT_RE = None
 _STAMPS: dict = {}
+_WRITABLE: set = set()  # cache folders found writable by this process
 
 
 def _ops_imports(path: str) -> set:
@@ -128,6 +136,12 @@ def _install_cache_locator() -> None:
 
         def get_source_stamp(self):
             return _source_stamp(self._py_file)
+
+        def ensure_cache_path(self):
+            # Numba creates and deletes a temporary file per kernel to prove the folder writable: once per folder
+            if self._cache_path not in _WRITABLE or not os.path.isdir(self._cache_path):
+                super().ensure_cache_path()
+                _WRITABLE.add(self._cache_path)
 
         @classmethod
         def from_function(cls, py_func, py_file):
