@@ -1,7 +1,8 @@
 """The operator registry: explicit registration and version selection by opset.
 
-An operator implementation is a subclass of :class:`Op` decorated with :func:`register`. ``ops/__init__.py``
-imports every family module by name, so the registry is filled by imports, never by scanning namespaces.
+An operator implementation is a subclass of :class:`Op` decorated with :func:`register`, so the registry is
+filled by imports, never by scanning namespaces: :func:`resolve` imports the one family module that registers
+the op it is asked for (``onnumba.ops.FAMILIES`` names them), :func:`supported_ops` imports them all.
 
 Lifecycle of one node (see ``planner.py``)::
 
@@ -120,17 +121,34 @@ class OpSpec:
 
 # (domain, op_type) -> {since_version: OpSpec}
 _REGISTRY: dict[tuple[str, str], dict[int, OpSpec]] = {}
-_OPS_LOADED = False
+_OPS_LOADED = False  # every family module imported
 
 
 def _load_ops() -> None:
-    """Fill the registry on first use: importing ``onnumba.ops`` (numba and every kernel module) is the
-    expensive part of onnumba's start, so ``import onnumba`` leaves it to the first lookup."""
+    """Fill the registry with every op: importing all of ``onnumba.ops`` (numba and every kernel module) is
+    the expensive part of onnumba's start, so only the full table (:func:`supported_ops`) does it."""
     global _OPS_LOADED
     if not _OPS_LOADED:
-        import onnumba.ops  # noqa: F401, PLC0415  (each family module registers its ops)
+        import onnumba.ops  # noqa: PLC0415
 
+        onnumba.ops.load_all()
         _OPS_LOADED = True
+
+
+def _versions(domain: str, op_type: str) -> dict:
+    """``{since_version: OpSpec}`` of ``op_type``, importing the family module that registers it on first use
+    (all of them when no family declares it, or the one declaring it did not register it)."""
+    key = (_norm_domain(domain), op_type)
+    table = _REGISTRY.get(key)
+    if table is None and not _OPS_LOADED:
+        import onnumba.ops  # noqa: PLC0415
+
+        if onnumba.ops.load_family(key[0], op_type):
+            table = _REGISTRY.get(key)
+        if table is None:
+            _load_ops()
+            table = _REGISTRY.get(key)
+    return table or {}
 
 
 def _norm_domain(domain: str) -> str:
@@ -182,8 +200,7 @@ def resolve(domain: str, op_type: str, opset: int) -> type:
     The definition in force is the highest ``since_version`` <= opset that onnx defines; it must be one of
     the versions the implementation registered, otherwise :class:`UnsupportedOpError`.
     """
-    _load_ops()
-    table = _REGISTRY.get((_norm_domain(domain), op_type)) or {}
+    table = _versions(domain, op_type)
     return table[select_version(domain, op_type, opset, table)].impl
 
 
@@ -218,5 +235,4 @@ def supported_ops() -> list[dict]:
 
 
 def is_registered(domain: str, op_type: str) -> bool:
-    _load_ops()
-    return (_norm_domain(domain), op_type) in _REGISTRY
+    return bool(_versions(domain, op_type))
