@@ -10,6 +10,8 @@ Numerics only: callers validate the shapes and allocate ``out``.
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, num_threads, prange
 
@@ -43,63 +45,55 @@ def _round_clamp(v, z, lo, hi):
     return ((c + _MAGIC) - _MAGIC) + z
 
 
-@njit(**SERIAL)
-def _quantize_run(x, out, s, z, lo, hi, i0, i1):
-    """out[i] = clamp(round_half_even(x[i] / s) + z, lo, hi) for i in i0..i1; the quotient is float32 (the
-    spec's division in the input's type), rounded in float64 where every float32 is exact."""
-    for i in range(i0, i1):
-        out[i] = _round_clamp(np.float64(x[i] / s), z, lo, hi)
+def _run(x, out, s, z, lo, hi, i0, i1):  # pragma: no cover - a stub, replaced by the overload inside jitted code
+    raise NotImplementedError
+
+
+@overload(_run, jit_options=SERIAL)
+def _run_ol(x, out, s, z, lo, hi, i0, i1):
+    """``out[i0:i1]`` from ``x[i0:i1]`` with one scale ``s`` and zero point ``z``. The operation follows from the
+    types when Numba types the call (float output: dequantize; float input: quantize; else requantize), so the
+    one layout walk (:func:`_units`) serves all three and compiles once per type set it meets, with no flag."""
+    if isinstance(out.dtype, types.Float):
+        def dequantize_run(x, out, s, z, lo, hi, i0, i1):
+            for i in range(i0, i1):
+                # z is float32 for 8- and 16-bit x (the difference is exact and vectorises), int64 for int32 x
+                out[i] = np.float32(x[i] - z) * s
+        return dequantize_run
+    if isinstance(x.dtype, types.Float):
+        def quantize_run(x, out, s, z, lo, hi, i0, i1):
+            for i in range(i0, i1):
+                # the quotient in float32 (the spec divides in the input's type), rounded in float64: exact
+                out[i] = _round_clamp(np.float64(x[i] / s), z, lo, hi)
+        return quantize_run
+
+    def requantize_run(x, out, s, z, lo, hi, i0, i1):
+        for i in range(i0, i1):
+            out[i] = _round_clamp(np.float64(x[i]) * s, z, lo, hi)
+    return requantize_run
 
 
 @njit(**SERIAL)
-def _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, e0, e1):
-    """Quantize flat elements e0..e1 (``s3`` float32, ``z3`` float64 holding integers, ``lo``/``hi`` float64)."""
+def _units(x, s3, z3, out, d_len, i_len, block, lo, hi, e0, e1):
+    """Flat elements e0..e1 through :func:`_run`, each run of elements with its scale and zero point."""
     per_o = s3.shape[0] > 1
     e = e0
     while e < e1:
         base, i0, i1, so, sd = _span(e, e1, d_len, i_len, block, per_o)
         if s3.shape[2] > 1:
             for i in range(i0, i1):
-                _quantize_run(x, out, s3[so, sd, i], z3[so, sd, i], lo, hi, base + i, base + i + 1)
+                _run(x, out, s3[so, sd, i], z3[so, sd, i], lo, hi, base + i, base + i + 1)
         else:
-            _quantize_run(x, out, s3[so, sd, 0], z3[so, sd, 0], lo, hi, base + i0, base + i1)
+            _run(x, out, s3[so, sd, 0], z3[so, sd, 0], lo, hi, base + i0, base + i1)
         e += i1 - i0
 
 
 @njit(**KERNEL)
 def _quantize_kernel(x, s3, z3, out, d_len, i_len, block, lo, hi, ntasks):
+    """:func:`_units` over ``ntasks`` equal runs of the flat input in parallel (all three operations)."""
     n = x.shape[0]
     for t in prange(ntasks):
-        _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, t * n // ntasks, (t + 1) * n // ntasks)
-
-
-@njit(**SERIAL)
-def _dequantize_run(x, out, s, z, i0, i1):
-    for i in range(i0, i1):
-        # z is float32 for 8- and 16-bit x (the difference is exact and vectorises), int64 for int32 x
-        out[i] = np.float32(x[i] - z) * s
-
-
-@njit(**SERIAL)
-def _dequantize_units(x, s3, z3, out, d_len, i_len, block, e0, e1):
-    """out[e] = float32(x[e] - z) * s for flat elements e0..e1."""
-    per_o = s3.shape[0] > 1
-    e = e0
-    while e < e1:
-        base, i0, i1, so, sd = _span(e, e1, d_len, i_len, block, per_o)
-        if s3.shape[2] > 1:
-            for i in range(i0, i1):
-                _dequantize_run(x, out, s3[so, sd, i], z3[so, sd, i], base + i, base + i + 1)
-        else:
-            _dequantize_run(x, out, s3[so, sd, 0], z3[so, sd, 0], base + i0, base + i1)
-        e += i1 - i0
-
-
-@njit(**KERNEL)
-def _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, ntasks):
-    n = x.shape[0]
-    for t in prange(ntasks):
-        _dequantize_units(x, s3, z3, out, d_len, i_len, block, t * n // ntasks, (t + 1) * n // ntasks)
+        _units(x, s3, z3, out, d_len, i_len, block, lo, hi, t * n // ntasks, (t + 1) * n // ntasks)
 
 
 def check_layout(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int,
@@ -116,8 +110,12 @@ def check_layout(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray,
                          f"scale {s3.shape}, zero point {z3.shape}, out {out.shape[0]}")
 
 
-def _tasks(n: int) -> int:
-    return 1 if n < PAR_MIN or num_threads() == 1 else 4 * num_threads()
+def _launch(x, s3, z3, out, d_len, i_len, block, lo, hi) -> None:
+    n = x.shape[0]
+    if n < PAR_MIN or num_threads() == 1:
+        _units(x, s3, z3, out, d_len, i_len, block, lo, hi, 0, n)
+    else:
+        _quantize_kernel(x, s3, z3, out, d_len, i_len, block, lo, hi, 4 * num_threads())
 
 
 def quantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int, block: int,
@@ -128,12 +126,7 @@ def quantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_l
         return
     check_layout(x, s3, z3, out, d_len, i_len, block)
     z3 = z3.astype(np.float64)  # exact: zero points are 16-bit
-    lo, hi = float(lo), float(hi)
-    t = _tasks(n)
-    if t == 1:
-        _quantize_units(x, s3, z3, out, d_len, i_len, block, lo, hi, 0, n)
-    else:
-        _quantize_kernel(x, s3, z3, out, d_len, i_len, block, lo, hi, t)
+    _launch(x, s3, z3, out, d_len, i_len, block, float(lo), float(hi))
 
 
 def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int,
@@ -144,42 +137,7 @@ def dequantize(x: np.ndarray, s3: np.ndarray, z3: np.ndarray, out: np.ndarray, d
         return
     check_layout(x, s3, z3, out, d_len, i_len, block)
     z3 = z3.astype(np.int64 if x.dtype == np.int32 else np.float32)
-    t = _tasks(n)
-    if t == 1:
-        _dequantize_units(x, s3, z3, out, d_len, i_len, block, 0, n)
-    else:
-        _dequantize_kernel(x, s3, z3, out, d_len, i_len, block, t)
-
-
-@njit(**SERIAL)
-def _requantize_run(acc, out, m, z, lo, hi, i0, i1):
-    """out[i] = clamp(round_half_even(float64(acc[i]) * m) + z, lo, hi); a NaN product lands on lo."""
-    for i in range(i0, i1):
-        out[i] = _round_clamp(np.float64(acc[i]) * m, z, lo, hi)
-
-
-@njit(**SERIAL)
-def _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, e0, e1):
-    """Requantize flat elements e0..e1 of an int32 (O, D, I) accumulator; ``m3`` / ``z3`` float64 (1, 1|D, 1|I)."""
-    # a multiplier of one row along D is read at d // d_len = 0, as a per-axis one is at d // 1 = d
-    block = 1 if m3.shape[1] > 1 else d_len
-    per_o = m3.shape[0] > 1  # False (the wrapper checks); a variable, so _span keeps one signature
-    e = e0
-    while e < e1:
-        base, i0, i1, _, sd = _span(e, e1, d_len, i_len, block, per_o)
-        if m3.shape[2] > 1:
-            for i in range(i0, i1):
-                _requantize_run(acc, out, m3[0, sd, i], z3[0, sd, i], lo, hi, base + i, base + i + 1)
-        else:
-            _requantize_run(acc, out, m3[0, sd, 0], z3[0, sd, 0], lo, hi, base + i0, base + i1)
-        e += i1 - i0
-
-
-@njit(**KERNEL)
-def _requantize_kernel(acc, m3, z3, out, d_len, i_len, lo, hi, ntasks):
-    n = acc.shape[0]
-    for t in prange(ntasks):
-        _requantize_units(acc, m3, z3, out, d_len, i_len, lo, hi, t * n // ntasks, (t + 1) * n // ntasks)
+    _launch(x, s3, z3, out, d_len, i_len, block, 0.0, 0.0)
 
 
 def requantize(acc: np.ndarray, m3: np.ndarray, z3: np.ndarray, out: np.ndarray, d_len: int, i_len: int, lo: int,
@@ -189,11 +147,9 @@ def requantize(acc: np.ndarray, m3: np.ndarray, z3: np.ndarray, out: np.ndarray,
     n = acc.shape[0]
     if n == 0:
         return
-    check_layout(acc, m3, z3, out, d_len, i_len, 1 if m3.shape[1] > 1 else d_len)
+    # a multiplier of one row along D is read at d // d_len = 0, as a per-axis one is at d // 1 = d
+    block = 1 if m3.shape[1] > 1 else d_len
+    check_layout(acc, m3, z3, out, d_len, i_len, block)
     if m3.shape[0] != 1:
         raise ValueError(f"requantize multiplier must be (1, D or 1, I or 1), got {m3.shape}")
-    t = _tasks(n)
-    if t == 1:
-        _requantize_units(acc, m3, z3, out, d_len, i_len, float(lo), float(hi), 0, n)
-    else:
-        _requantize_kernel(acc, m3, z3, out, d_len, i_len, float(lo), float(hi), t)
+    _launch(acc, m3, z3, out, d_len, i_len, block, float(lo), float(hi))
