@@ -215,12 +215,33 @@ class BlasPinned:
                 cls._libs = []
         return cls._libs
 
+    #: controller -> (get, set): OpenBLAS's own ctypes entry points when its pool is its own pthreads (what
+    #: threadpoolctl calls too, after resolving the symbol and checking the calling thread: ~4 us per library per
+    #: run), else the controller's methods
+    _calls: dict = {}
+
+    @classmethod
+    def _get_set(cls, lib):
+        calls = cls._calls.get(lib)
+        if calls is None:
+            calls = (lambda: lib.num_threads), lib.set_num_threads
+            try:
+                if lib.internal_api == "openblas" and lib.threading_layer != "openmp":
+                    get, set_ = lib._get_symbol("openblas_get_num_threads"), lib._get_symbol("openblas_set_num_threads")
+                    if get is not None and set_ is not None and get() == lib.num_threads:
+                        calls = get, set_
+            except Exception:  # another threadpoolctl: its public methods
+                pass
+            cls._calls[lib] = calls
+        return calls
+
     def __enter__(self):
         self._saved = []
         for lib in self._controllers():
-            n = lib.num_threads
+            get, set_ = self._get_set(lib)
+            n = get()
             if n != 1:
-                lib.set_num_threads(1)
+                set_(1)
                 self._saved.append((lib, n))
         self._active.append(self)
         return self
@@ -228,5 +249,5 @@ class BlasPinned:
     def __exit__(self, *exc):
         self._active.remove(self)
         for lib, n in self._saved:
-            lib.set_num_threads(n)
+            self._get_set(lib)[1](n)
         return False
