@@ -16,6 +16,8 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
+
+from onnumba.ops import _kernel_load  # noqa: E402
 from numba import njit, prange  # noqa: F401, E402  (re-exported for kernels)
 
 _FASTMATH = os.environ.get("ONNUMBA_FASTMATH", "") not in ("", "0")
@@ -156,6 +158,7 @@ def _install_cache_locator() -> None:
 
 
 _install_cache_locator()
+_kernel_load.install(_PKG_ROOT)  # cached kernels load without Numba's compile-time registries
 
 #: flags for kernels with ``prange`` loops
 KERNEL = dict(parallel=True, cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
@@ -196,9 +199,10 @@ class BlasPinned:
         libraries again, and pin the new ones now if a context is entered (its exit restores them)."""
         if cls._libs is None:
             return
-        known = {lib.filepath for lib in cls._libs}
+        known = {lib.filepath: lib for lib in cls._libs}
         cls._libs = None
-        for lib in cls._controllers():
+        cls._libs = [known.get(lib.filepath, lib) for lib in cls._controllers()]  # the known keep their objects
+        for lib in cls._libs:
             n = lib.num_threads
             if lib.filepath not in known and cls._active and n != 1:
                 lib.set_num_threads(1)

@@ -61,6 +61,15 @@ def _load_scipy_blas() -> None:
         del os.environ["OPENBLAS_CORETYPE"]
 
 
+def load_scipy_blas() -> None:
+    """Import scipy's BLAS unless imported already (see :func:`_load_scipy_blas`), and have
+    :class:`~onnumba.ops._numba.BlasPinned` pin it: to one thread in the run now in progress and every later
+    one. Called by :func:`ensure_ready`, and before Numba's first full context refresh (which imports it)."""
+    if "scipy.linalg.cython_blas" not in sys.modules:
+        _load_scipy_blas()
+        BlasPinned.libraries_loaded()
+
+
 _ready = False
 
 # int numba_xxgemm(char kind, char transa, char transb, intp m, intp n, intp k, void* alpha, void* a, intp lda,
@@ -141,15 +150,10 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
 
 
 def ensure_ready() -> None:
-    """Import scipy's BLAS and bind its symbols on the calling (Python) thread; cheap after the first call.
-
-    A library loaded here is new to :class:`~onnumba.ops._numba.BlasPinned`: it is pinned to one thread in
-    the run now in progress and in every later one."""
+    """Import scipy's BLAS and bind its symbols on the calling (Python) thread; cheap after the first call."""
     global _ready
     if not _ready:
-        if "scipy.linalg.cython_blas" not in sys.modules:
-            _load_scipy_blas()
-            BlasPinned.libraries_loaded()
+        load_scipy_blas()
         for dt in (np.float32, np.float64):
             a = np.ones((2, 2), dt)
             c = np.empty((2, 2), dt)

@@ -85,9 +85,30 @@ def test_a_session_imports_only_the_families_its_model_uses():
             "s = onnumba.InferenceSession(m.SerializeToString())\n"
             "y = s.run(None, {'x': np.array([[-1, 2, -3], [4, -5, 6]], np.float32)})[0]\n"
             "assert y.tolist() == [[0, 2, 0], [4, 0, 6]]\n" + _LOADED)
+    _fresh(code)  # may compile the Relu kernel (a compile loads Numba's registries and with them scipy's BLAS)
     loaded = eval(_fresh(code))  # noqa: S307  (our own child's printed list)
     assert "activation" in loaded and "fusion" in loaded
-    assert not {"conv", "recurrent", "einsum", "quantized_linear"} & set(loaded), loaded
+    assert not {"conv", "recurrent", "einsum", "quantized_linear", "scipy.linalg"} & set(loaded), loaded
+
+
+def test_cached_kernels_load_without_numbas_compiler_registries():
+    # the first child may compile the Relu kernel into the cache; the second loads it
+    code = ("import sys, numpy as np, onnumba\nfrom onnx import TensorProto, helper\n"
+            "g = helper.make_graph([helper.make_node('Relu', ['x'], ['y'])], 'g',\n"
+            "    [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 3])],\n"
+            "    [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 3])])\n"
+            "m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 14)])\n"
+            "s = onnumba.InferenceSession(m.SerializeToString())\n"
+            "y = s.run(None, {'x': np.array([[-1, 2, -3], [4, -5, 6]], np.float32)})[0]\n"
+            "assert y.tolist() == [[0, 2, 0], [4, 0, 6]]\n"
+            "light = 'numba.np.arraymath' not in sys.modules and 'scipy.linalg' not in sys.modules\n"
+            # a compile after a light load gets Numba's full set-up (np.dot needs scipy's BLAS and the registries)
+            "import numba\n@numba.njit\ndef f(a):\n    d = {1: a.sum()}\n    return np.dot(a, a)[0, 0] + d[1]\n"
+            "a = np.ones((3, 3))\nassert f(a) == 12.0, f(a)\n"
+            "assert 'scipy.linalg.cython_blas' in sys.modules\n"
+            "print('light' if light else 'full')")
+    _fresh(code)
+    assert _fresh(code) == "light"
 
 
 def test_an_op_missing_from_families_still_resolves():
