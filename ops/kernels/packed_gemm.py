@@ -49,8 +49,6 @@ AVX512 = (MR, NR) == (8, 32)  # the 8 x 32 micro-kernel (else 6 x 16)
 KC = 256
 #: N block: a packed B block of KC x NC floats (384 KiB) stays in L2
 NC = 384
-#: an int64 zero for kernel-to-kernel calls (a literal 0 would compile the callee once more, for Literal[int](0))
-_ZERO = np.int64(0)
 
 
 def pack_a(a, groups: int = 1) -> np.ndarray:
@@ -92,45 +90,36 @@ def _st(c, off, v, n):
         vstore_lanes(c, off, v, 0, n)
 
 
-# The row helpers take every row index, offset and flag as a runtime value (``mv > r``, ``bo + r``): a literal
-# argument (a row number) would type and compile the helper once per value.
+@njit(**SERIAL)
+def _row_out(c, off, x0, x1, nv, last, bv, has_bias, act, a0, a1):
+    if last:
+        x0 = epilogue_vec(x0, bv, has_bias, act, a0, a1)
+        x1 = epilogue_vec(x1, bv, has_bias, act, a0, a1)
+    _st(c, off, x0, nv)
+    _st(c, off + 16, x1, nv - 16)
 
 
 @njit(**SERIAL)
 def _row_in(c, off, nv, on):
-    """The two 16-lane vectors of the C row at c[off] to continue from (``on``), else zeros."""
+    # ``on`` (accumulate and the row is < mv) is computed by the caller: a literal row number passed here would
+    # type, and compile, this helper once per row
     if on:
         return _ld(c, off, nv), _ld(c, off + 16, nv - 16)
     return vzero(), vzero()
 
 
 @njit(**SERIAL)
+def _row_out1(c, off, x, nv, last, bv, has_bias, act, a0, a1):
+    if last:
+        x = epilogue_vec(x, bv, has_bias, act, a0, a1)
+    _st(c, off, x, nv)
+
+
+@njit(**SERIAL)
 def _row_in1(c, off, nv, on):
-    """The 16-lane vector of the C row at c[off] to continue from (``on``), else zeros."""
     if on:
         return _ld(c, off, nv)
     return vzero()
-
-
-@njit(**SERIAL)
-def _row_out(c, off, x0, x1, nv, on, last, bias, bo, has_bias, act, a0, a1):
-    """Store a row of two vectors when ``on`` (the row is < mv), with the epilogue when ``last``."""
-    if on:
-        if last:
-            bv = bias[bo] if has_bias else np.float32(0.0)
-            x0 = epilogue_vec(x0, bv, has_bias, act, a0, a1)
-            x1 = epilogue_vec(x1, bv, has_bias, act, a0, a1)
-        _st(c, off, x0, nv)
-        _st(c, off + 16, x1, nv - 16)
-
-
-@njit(**SERIAL)
-def _row_out1(c, off, x, nv, on, last, bias, bo, has_bias, act, a0, a1):
-    """Store a row of one vector when ``on``, with the epilogue when ``last``."""
-    if on:
-        if last:
-            x = epilogue_vec(x, bias[bo] if has_bias else np.float32(0.0), has_bias, act, a0, a1)
-        _st(c, off, x, nv)
 
 
 @njit(**SERIAL)
@@ -154,12 +143,18 @@ def _micro_6x16(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, 
         x5 = vfma(x5, u, sload(ap, a + 5))
         a += 6
         b += 16
-    _row_out1(c, coff, x0, nv, mv > 0, last, bias, bo, has_bias, act, a0, a1)
-    _row_out1(c, coff + ldc, x1, nv, mv > 1, last, bias, bo + 1, has_bias, act, a0, a1)
-    _row_out1(c, coff + 2 * ldc, x2, nv, mv > 2, last, bias, bo + 2, has_bias, act, a0, a1)
-    _row_out1(c, coff + 3 * ldc, x3, nv, mv > 3, last, bias, bo + 3, has_bias, act, a0, a1)
-    _row_out1(c, coff + 4 * ldc, x4, nv, mv > 4, last, bias, bo + 4, has_bias, act, a0, a1)
-    _row_out1(c, coff + 5 * ldc, x5, nv, mv > 5, last, bias, bo + 5, has_bias, act, a0, a1)
+    z = np.float32(0.0)
+    _row_out1(c, coff, x0, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 1:
+        _row_out1(c, coff + ldc, x1, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 2:
+        _row_out1(c, coff + 2 * ldc, x2, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 3:
+        _row_out1(c, coff + 3 * ldc, x3, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 4:
+        _row_out1(c, coff + 4 * ldc, x4, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 5:
+        _row_out1(c, coff + 5 * ldc, x5, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -189,14 +184,22 @@ def _micro_8x32(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, 
         s = sload(ap, a + 7); x70 = vfma(x70, u, s); x71 = vfma(x71, v, s)  # noqa: E702
         a += 8
         b += 32
-    _row_out(c, coff, x00, x01, nv, mv > 0, last, bias, bo, has_bias, act, a0, a1)
-    _row_out(c, coff + ldc, x10, x11, nv, mv > 1, last, bias, bo + 1, has_bias, act, a0, a1)
-    _row_out(c, coff + 2 * ldc, x20, x21, nv, mv > 2, last, bias, bo + 2, has_bias, act, a0, a1)
-    _row_out(c, coff + 3 * ldc, x30, x31, nv, mv > 3, last, bias, bo + 3, has_bias, act, a0, a1)
-    _row_out(c, coff + 4 * ldc, x40, x41, nv, mv > 4, last, bias, bo + 4, has_bias, act, a0, a1)
-    _row_out(c, coff + 5 * ldc, x50, x51, nv, mv > 5, last, bias, bo + 5, has_bias, act, a0, a1)
-    _row_out(c, coff + 6 * ldc, x60, x61, nv, mv > 6, last, bias, bo + 6, has_bias, act, a0, a1)
-    _row_out(c, coff + 7 * ldc, x70, x71, nv, mv > 7, last, bias, bo + 7, has_bias, act, a0, a1)
+    z = np.float32(0.0)
+    _row_out(c, coff, x00, x01, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 1:
+        _row_out(c, coff + ldc, x10, x11, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 2:
+        _row_out(c, coff + 2 * ldc, x20, x21, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 3:
+        _row_out(c, coff + 3 * ldc, x30, x31, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 4:
+        _row_out(c, coff + 4 * ldc, x40, x41, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 5:
+        _row_out(c, coff + 5 * ldc, x50, x51, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 6:
+        _row_out(c, coff + 6 * ldc, x60, x61, nv, last, bias[bo + 6] if has_bias else z, has_bias, act, a0, a1)
+    if mv > 7:
+        _row_out(c, coff + 7 * ldc, x70, x71, nv, last, bias[bo + 7] if has_bias else z, has_bias, act, a0, a1)
 
 
 #: the micro-kernel of this ISA's tile
@@ -204,7 +207,7 @@ _micro = _micro_8x32 if AVX512 else _micro_6x16
 
 
 @njit(**SERIAL)
-def _pack_b(b, boff, ldb, kc, nc, bp, bpoff):
+def _pack_b(b, boff, ldb, kc, nc, bp, bpoff=0):
     """bp[bpoff + (s * kc + k) * NR + j] = B[k, s * NR + j] for the kc x nc block at b[boff + k*ldb + j]; zeros
     past nc."""
     nstr = (nc + NR - 1) // NR
@@ -240,7 +243,8 @@ def gemm(ap, M, K, b, boff, ldb, N, c, coff, ldc, bias, bias_off, has_bias, act,
         for j0 in range(0, N, NC):
             nc = min(NC, N - j0)
             nstr = (nc + NR - 1) // NR
-            _pack_b(b, boff + p0 * ldb + j0, ldb, kc, nc, bp, _ZERO)
+            # bpoff left at its default: compiled with a constant 0, this copy runs faster than with an int64
+            _pack_b(b, boff + p0 * ldb + j0, ldb, kc, nc, bp)
             for ip in range(npan):
                 mv = min(MR, M - ip * MR)
                 aoff = p0 * npan * MR + ip * kc * MR
