@@ -492,7 +492,10 @@ class InferenceSession:
         feeds = self._check_feeds(input_feed)
         training = _training_flag(run_options)
         plan = None
-        if not self._value_inputs:
+        # a plan specialised on a fed input's value is looked up by that value (_plan_for); when no such input is
+        # fed (e.g. an overridable training_mode left at its initializer), names, dtypes and shapes decide
+        fast = self._value_inputs.isdisjoint(feeds)
+        if fast:
             fast_key = (wanted, training, tuple([(n, a.dtype, a.shape) for n, a in feeds.items()]))
             plan = self._fast_plans.get(fast_key)
             if plan is not None:
@@ -501,7 +504,7 @@ class InferenceSession:
         with _Listening(listener) if listener is not None else _NO_CONTEXT:
             if plan is None:
                 plan = self._plan_feeds(feeds, training, wanted)
-                if not self._value_inputs:
+                if fast:
                     if len(self._fast_plans) > 64:
                         self._fast_plans.clear()
                     self._fast_plans[fast_key] = plan

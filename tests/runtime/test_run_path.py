@@ -161,3 +161,21 @@ def test_intermediates_are_released_during_the_run():
     freed = {k for step in prog.steps for k in step[5]}
     names = {n for st in plan.steps for n in st.free}
     assert len(freed) == len(names) and "t0" not in names and "t1" in names
+
+
+def test_overridable_plan_value_fed_or_left_to_its_initializer():
+    # Reshape's shape is an overridable initializer (IR >= 4 lists it as an input too): left unfed, the plan is
+    # looked up by shapes alone; fed, by its value
+    shape = numpy_helper.from_array(np.array([3, 2], np.int64), "shape")
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("Relu", ["r"], ["y"])],
+                          "g", [helper.make_tensor_value_info("x", F, [2, 3]),
+                                helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                          [helper.make_tensor_value_info("y", F, ["a", "b"])], [shape])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    sess = onnumba.InferenceSession(m.SerializeToString())
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) - 3
+    for fed in (None, [6, 1], None, [1, 6], [6, 1]):
+        feeds = {"x": x} if fed is None else {"x": x, "shape": np.array(fed, np.int64)}
+        (y,) = sess.run(None, feeds)
+        np.testing.assert_array_equal(y, np.maximum(x, 0).reshape(fed or (3, 2)))
