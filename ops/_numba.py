@@ -175,9 +175,32 @@ INLINE = dict(SERIAL, forceinline=True)
 REASSOC = dict(SERIAL, fastmath=True if _FASTMATH else {"reassoc"})
 
 
+_GET_THREADS = None  # Numba's ctypes getter, bound by the first num_threads() call
+
+
 def num_threads() -> int:
-    """Threads the current thread's parallel kernels will use."""
-    return numba.get_num_threads()
+    """Threads the current thread's parallel kernels will use.
+
+    Called on every run of many ops: numba.get_num_threads takes two locks per call (microseconds), so once it has
+    launched the pool this calls the ctypes getter Numba binds then (the same thread-local count).
+    """
+    get = _GET_THREADS
+    if get is None:
+        get = _bind_get_threads()
+    return get()
+
+
+def _bind_get_threads():
+    global _GET_THREADS
+    n = numba.get_num_threads()  # launches the pool
+    try:
+        from numba.np.ufunc import parallel  # noqa: PLC0415
+
+        get = parallel._get_num_threads
+        _GET_THREADS = get if callable(get) and get() == n else numba.get_num_threads
+    except (ImportError, AttributeError):
+        _GET_THREADS = numba.get_num_threads
+    return _GET_THREADS
 
 
 class BlasPinned:
