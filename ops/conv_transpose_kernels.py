@@ -16,7 +16,7 @@ import numpy as np
 
 from onnumba.ops._geometry import G_DD, G_DH, G_DW, G_ID, G_IH, G_IW, G_KD, G_KH, G_KW, G_OD, G_OH, G_OW, G_PD, \
     G_PH, G_PW, G_SD, G_SH, G_SW
-from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
+from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, prange
 from onnumba.ops.kernels import blas as _blas
 from onnumba.ops.kernels.simd import vfma as _vfma, vload as _vload, vsplat as _vsplat, vstore as _vstore, \
     vstore_lanes as _vstore_lanes, vzip_hi as _vzip_hi, vzip_lo as _vzip_lo
@@ -83,6 +83,21 @@ def _advance(iy, ix, k, rowlen):
     return iy, ix
 
 
+@njit(**INLINE)
+def _tile_task(t, xp, wp, PB, MR, P, rowlen):
+    """Task ``t`` of the stride-2 kernels' (image, chunk of ``P`` positions, block of ``MR`` output channels)
+    space, the channel block varying fastest: (n, chunk pb, first channel m0, first position q0 and its (row,
+    column) with row length ``rowlen``, the image's input xp[n], the block's packed weights wp[mb])."""
+    MB = wp.shape[0]
+    n = t // (PB * MB)
+    r = t - n * PB * MB
+    pb = r // MB
+    mb = r - pb * MB
+    q0 = pb * P
+    iy = q0 // rowlen
+    return n, pb, mb * MR, q0, iy, q0 - iy * rowlen, xp[n], wp[mb]
+
+
 @njit(**KERNEL)
 def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W, P):
     """Kernel 2x2, stride 2, no padding: each input pixel owns one 2x2 output block, out = 2H x 2W.
@@ -101,16 +116,7 @@ def _conv_transpose_kernel_k2s2(xp, wp, bias, out, C, L, H, W, P):
     OW = 2 * W
     PB = -(-L // P)
     for t in prange(N * PB * MB):
-        n = t // (PB * MB)
-        r = t - n * PB * MB
-        pb = r // MB
-        mb = r - pb * MB
-        x = xp[n]
-        w = wp[mb]
-        m0 = mb * _MR2
-        q0 = pb * P
-        iy = q0 // W
-        ix = q0 - iy * W
+        n, pb, m0, q0, iy, ix, x, w = _tile_task(t, xp, wp, PB, _MR2, P, W)
         for q in range(q0, min(q0 + P, L32), 32):
             # a, b, c: channels m0..m0+2 at positions q..q+15; e, f, g: the same at q+16..q+31; digit = kh*2 + kw
             a0 = _vsplat(bias[m0]); a1 = a0; a2 = a0; a3 = a0; e0 = a0; e1 = a0; e2 = a0; e3 = a0  # noqa: E702
@@ -191,16 +197,7 @@ def _conv_transpose_kernel_k3s2(xp, wp, bias, out, C, L, H, W, Q, P):
     OW = 2 * W
     PB = -(-Q // P)
     for t in prange(N * PB * MB):
-        n = t // (PB * MB)
-        r = t - n * PB * MB
-        pb = r // MB
-        mb = r - pb * MB
-        x = xp[n]
-        w = wp[mb]
-        m0 = mb * _MR3
-        q0 = pb * P
-        iy = q0 // W1
-        ix = q0 - iy * W1
+        n, pb, m0, q0, iy, ix, x, w = _tile_task(t, xp, wp, PB, _MR3, P, W1)
         for q in range(q0, min(q0 + P, Q), 32):
             # channel m0: ee (even output row, even column), eo, oe, oo at positions q..q+15, then (p) q+16..q+31
             ee0 = _vsplat(bias[m0]); eo0 = ee0; oe0 = ee0; oo0 = ee0  # noqa: E702
