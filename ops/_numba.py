@@ -63,6 +63,7 @@ _PKG_ROOT = os.path.dirname(os.path.abspath(__file__))  # ops/ (or site-packages
 _IMPORT_RE = None
 _STAMPS: dict = {}
 _WRITABLE: set = set()  # cache folders found writable by this process
+_IMPORTS: dict = {}  # module file -> the onnumba.ops module files it imports
 
 
 def _ops_imports(path: str) -> set:
@@ -111,7 +112,9 @@ def _source_stamp(path: str) -> str:
         f = todo.pop()
         if f not in seen:
             seen.add(f)
-            todo += _ops_imports(f)
+            if f not in _IMPORTS:  # each module's imports are parsed once, not once per kernel file using it
+                _IMPORTS[f] = _ops_imports(f)
+            todo += _IMPORTS[f]
     h = hashlib.sha1()
     for f in sorted(seen):
         try:
