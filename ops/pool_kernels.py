@@ -21,6 +21,19 @@ def _fmax(a, b):
     a plain ``a if a > b else b`` keeps or drops a NaN depending on the argument order."""
     return a if (a > b or a != a) else b
 
+
+@njit(**INLINE)
+def _accumulate(acc, src, n, is_max):
+    """acc[i] = max(src[i], acc[i]) (NaN propagating) or acc[i] + src[i] for i < n: one more window row."""
+    if is_max:
+        for i in range(n):
+            u = src[i]
+            z = acc[i]
+            acc[i] = _fmax(u, z)
+    else:
+        for i in range(n):
+            acc[i] += src[i]
+
 @njit(**SERIAL_IEEE)
 def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, den2, is_max, init):
     """Max / average pooling over the last two axes of x (P, H, W) -> out (P, OH, OW), planes pl0..pl1.
@@ -92,15 +105,7 @@ def _pool_planes(x, out, pl0, pl1, lo1, hi1, s1, d1, p1, den1, k2, s2, d2, p2, d
                 for i in range(m):
                     vm[i] = a[i]
                 for j in range(1, nr):
-                    a = xs[r + j * d1, w0:]
-                    if is_max:
-                        for i in range(m):
-                            u = a[i]
-                            z = vm[i]
-                            vm[i] = _fmax(u, z)
-                    else:
-                        for i in range(m):
-                            vm[i] += a[i]
+                    _accumulate(vm, xs[r + j * d1, w0:], m, is_max)
             # along W: windows of k2 cells of v at stride s2
             dst = o[oh]
             if hmode == 1:
@@ -173,15 +178,7 @@ def _pool_kernel_outer(x, out, lo, hi, s, d, p, den, is_max, init):
         for q in range(b_n):
             dst[q] = init
         for j in range(lo[o], hi[o]):
-            src = x[a, o * s - p + j * d]
-            if is_max:
-                for q in range(b_n):
-                    v = src[q]
-                    m = dst[q]
-                    dst[q] = _fmax(v, m)
-            else:
-                for q in range(b_n):
-                    dst[q] += src[q]
+            _accumulate(dst, x[a, o * s - p + j * d], b_n, is_max)
         if not is_max:
             dv = den[o]
             for q in range(b_n):
