@@ -229,8 +229,32 @@ def _lowest(dtype: np.dtype) -> float:
 
 # ----------------------------------------------------------------------------------------------- ops
 
+class _WindowPool(Op):
+    """MaxPool and AveragePool: one attribute parse, one bind (the window plan) and one pooled output."""
+
+    is_max = False
+
+    @classmethod
+    def parse_attrs(cls, node):
+        return _parse_pool_attrs(node, max_pool=cls.is_max)
+
+    @classmethod
+    def bind(cls, node, attrs, inputs, consts, ctx):
+        return _bind_pool(node, attrs, require_input(node, inputs, 0, "X"))
+
+    @classmethod
+    def _dtypes(cls, node) -> tuple:
+        return FLOATS
+
+    @classmethod
+    def infer(cls, node, attrs, inputs, consts):
+        x = inputs[0]
+        check_dtype(node, x, 0, cls._dtypes(node))
+        return [TensorInfo(x.dtype, x.shape[:2] + attrs.out_spatial)]
+
+
 @register("MaxPool", versions=(1, 8, 10, 11, 12, 22))
-class MaxPool(Op):
+class MaxPool(_WindowPool):
     """Max pooling over 1 to 3 spatial axes, with the optional int64 Indices output (opset 8+).
 
     Indices are flattened over N*C*D0*D1*D2 (batch and channel offsets included), row major or, with
@@ -238,26 +262,24 @@ class MaxPool(Op):
     gives -inf for floats and the type's minimum for integers.
     """
 
+    is_max = True
+
     @classmethod
     def parse_attrs(cls, node):
-        attrs = _parse_pool_attrs(node, max_pool=True)
+        attrs = super().parse_attrs(node)
         if node.version < 8 and len(node.outputs) > 1:
             raise node.error(f"MaxPool-{node.version} has one output; Indices needs opset 8", output=1)
         return attrs
 
     @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        return _bind_pool(node, attrs, require_input(node, inputs, 0, "X"))
+    def _dtypes(cls, node) -> tuple:
+        return FLOATS + (_I8 if node.version >= 12 else ())
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
-        x = inputs[0]
-        allowed = FLOATS + (_I8 if node.version >= 12 else ())
-        check_dtype(node, x, 0, allowed)
-        shape = x.shape[:2] + attrs.out_spatial
-        outs = [TensorInfo(x.dtype, shape)]
+        outs = super().infer(node, attrs, inputs, consts)
         if len(node.outputs) > 1 and node.outputs[1]:
-            outs.append(TensorInfo(np.int64, shape))
+            outs.append(TensorInfo(np.int64, outs[0].shape))
         return outs
 
     @classmethod
@@ -278,26 +300,12 @@ class MaxPool(Op):
 
 
 @register("AveragePool", versions=(1, 7, 10, 11, 19, 22))
-class AveragePool(Op):
+class AveragePool(_WindowPool):
     """Average pooling over 1 to 3 spatial axes.
 
     The divisor counts the taps inside the input (``count_include_pad=0``) or inside the padded input
     (``count_include_pad=1``); taps of a ceil-mode window past the end padding are never counted.
     """
-
-    @classmethod
-    def parse_attrs(cls, node):
-        return _parse_pool_attrs(node, max_pool=False)
-
-    @classmethod
-    def bind(cls, node, attrs, inputs, consts, ctx):
-        return _bind_pool(node, attrs, require_input(node, inputs, 0, "X"))
-
-    @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x = inputs[0]
-        check_dtype(node, x, 0, FLOATS)
-        return [TensorInfo(x.dtype, x.shape[:2] + attrs.out_spatial)]
 
     @classmethod
     def run(cls, node, attrs, arrays):
