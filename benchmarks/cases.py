@@ -85,7 +85,7 @@ def random_weight_model(name: str, seed: int = 0, batch: int | None = None,
     for n in g.node:
         for k, i in enumerate(n.input):
             consumers.setdefault(i, []).append((n, k))
-    keep, new_inits = [], []
+    keep, fills = [], []  # fills: (name, shape, role) drawn after the graph is rewritten
     for n in g.node:
         if n.op_type == "ConstantOfShape" and n.input and n.input[0] in inits:
             shape = tuple(int(v) for v in inits[n.input[0]])
@@ -100,19 +100,7 @@ def random_weight_model(name: str, seed: int = 0, batch: int | None = None,
                     # densenet / inception_v2 "scale" layers: Unsqueeze -> Mul
                     role = ("pos", c) if any(cc.op_type == "Mul" for cc, _ in consumers.get(c.output[0], []))\
                         or c.op_type == "Mul" else None
-            if role and role[0] == "w":
-                c = role[1]
-                trans_b = any(a.name == "transB" and a.i for a in c.attribute)
-                if c.op_type == "Gemm":
-                    fan_in = shape[1] if trans_b else shape[0]
-                else:
-                    fan_in = int(np.prod(shape[1:]))
-                val = rng.standard_normal(shape) * np.sqrt(2.0 / max(fan_in, 1))
-            elif role and role[0] == "pos":
-                val = rng.uniform(0.5, 1.5, shape)
-            else:
-                val = rng.standard_normal(shape) * 0.1
-            new_inits.append(numpy_helper.from_array(val.astype(np.float32), n.output[0]))
+            fills.append((n.output[0], shape, role))
         else:
             keep.append(n)
     del g.node[:]
@@ -121,20 +109,42 @@ def random_weight_model(name: str, seed: int = 0, batch: int | None = None,
     real = {vi.name for vi in real_inputs(m)}
     old = [t for t in g.initializer if t.name in used]
     del g.initializer[:]
-    g.initializer.extend(old + new_inits)
     kept_inputs = [vi for vi in g.input if vi.name in real]
     # IR 3: every initializer is also listed as a graph input
-    kept_inputs += [onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in g.initializer]
+    kept_inputs += [onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in old]
+    kept_inputs += [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, list(shape))
+                    for name, shape, _ in fills]
     del g.input[:]
     g.input.extend(kept_inputs)
+    g.initializer.extend(old)  # small (shapes, fills' shapes): inference reads Reshape targets from them
     if expose_logits:
         soft = [n for n in g.node if n.op_type == "Softmax"]
         if soft:
+            # inferred while the graph holds no weights yet (the inputs above carry their shapes): inferring
+            # on vgg19 with its weights copies 0.5 GB several times
             name = soft[-1].input[0]
             inferred = onnx.shape_inference.infer_shapes(m)
             vi = next((v for v in inferred.graph.value_info if v.name == name), None)
             g.output.append(vi if vi is not None else
                             onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [None, None]))
+    for name, shape, role in fills:
+        if role and role[0] == "w":
+            c = role[1]
+            trans_b = any(a.name == "transB" and a.i for a in c.attribute)
+            if c.op_type == "Gemm":
+                fan_in = shape[1] if trans_b else shape[0]
+            else:
+                fan_in = int(np.prod(shape[1:]))
+            # float32 draws scaled in place: a float64 draw of vgg19's FC weights alone is 0.8 GB
+            val = rng.standard_normal(shape, dtype=np.float32)
+            val *= np.float32(np.sqrt(2.0 / max(fan_in, 1)))
+        elif role and role[0] == "pos":
+            val = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+        else:
+            val = rng.standard_normal(shape, dtype=np.float32)
+            val *= np.float32(0.1)
+        g.initializer.add().CopyFrom(numpy_helper.from_array(val, name))
+        del val
     if batch is not None:
         for vi in g.input:
             if vi.name in real:
