@@ -36,30 +36,36 @@ def _block_attrs(node, mode_from: int) -> BlockAttrs:
     return BlockAttrs(bs, mode == "CRD")
 
 
-def _check_nchw(node, inputs) -> TensorInfo:
-    x = require_input(node, inputs, 0, "input")
-    check_dtype(node, x, 0, MOVABLE)
-    if x.rank != 4:
-        raise node.error(f"expected a 4-d (N, C, H, W) input, got shape {shape_str(x.shape)}", input=0)
-    return x
+class _BlockRearrange(Op):
+    """DepthToSpace and SpaceToDepth: one attribute parse and one input check; each op gives its output shape
+    (refusing sizes its blocks do not divide) and its transpose."""
 
-
-@register("DepthToSpace", versions=(1, 11, 13, 28))
-class DepthToSpace(Op):
-    """(N, C, H, W) -> (N, C/b², H·b, W·b): channel blocks become b x b spatial blocks (mode DCR or CRD)."""
+    mode_from = 11  # the opset from which the op has the 'mode' attribute
 
     @classmethod
     def parse_attrs(cls, node):
-        return _block_attrs(node, 11)
+        return _block_attrs(node, cls.mode_from)
 
     @classmethod
     def infer(cls, node, attrs, inputs, consts):
-        x, b = _check_nchw(node, inputs), attrs.blocksize
-        n, c, h, w = x.shape
+        x = require_input(node, inputs, 0, "input")
+        check_dtype(node, x, 0, MOVABLE)
+        if x.rank != 4:
+            raise node.error(f"expected a 4-d (N, C, H, W) input, got shape {shape_str(x.shape)}", input=0)
+        return [TensorInfo(x.dtype, cls._out_shape(node, x.shape, attrs.blocksize))]
+
+
+@register("DepthToSpace", versions=(1, 11, 13, 28))
+class DepthToSpace(_BlockRearrange):
+    """(N, C, H, W) -> (N, C/b², H·b, W·b): channel blocks become b x b spatial blocks (mode DCR or CRD)."""
+
+    @classmethod
+    def _out_shape(cls, node, shape, b):
+        n, c, h, w = shape
         if c % (b * b):
-            raise node.error(f"channels {c} of the input {shape_str(x.shape)} are not divisible by blocksize² = "
+            raise node.error(f"channels {c} of the input {shape_str(shape)} are not divisible by blocksize² = "
                              f"{b * b}", input=0)
-        return [TensorInfo(x.dtype, (n, c // (b * b), h * b, w * b))]
+        return n, c // (b * b), h * b, w * b
 
     @classmethod
     def run(cls, node, attrs, arrays):
@@ -73,21 +79,18 @@ class DepthToSpace(Op):
 
 
 @register("SpaceToDepth", versions=(1, 13, 28))
-class SpaceToDepth(Op):
+class SpaceToDepth(_BlockRearrange):
     """(N, C, H, W) -> (N, C·b², H/b, W/b): b x b spatial blocks become channels (mode DCR, or CRD from 28)."""
 
-    @classmethod
-    def parse_attrs(cls, node):
-        return _block_attrs(node, 28)
+    mode_from = 28
 
     @classmethod
-    def infer(cls, node, attrs, inputs, consts):
-        x, b = _check_nchw(node, inputs), attrs.blocksize
-        n, c, h, w = x.shape
+    def _out_shape(cls, node, shape, b):
+        n, c, h, w = shape
         if h % b or w % b:
-            raise node.error(f"height and width of the input {shape_str(x.shape)} must be divisible by blocksize "
+            raise node.error(f"height and width of the input {shape_str(shape)} must be divisible by blocksize "
                              f"{b}", input=0)
-        return [TensorInfo(x.dtype, (n, c * b * b, h // b, w // b))]
+        return n, c * b * b, h // b, w // b
 
     @classmethod
     def run(cls, node, attrs, arrays):
