@@ -103,12 +103,16 @@ CASES = [
 ]
 
 
-def chain_model(n: int) -> bytes:
-    """``n`` cheap nodes in a chain on a 1x16 float32 tensor: Relu and Add (of the input) alternating."""
+def chain_model(n: int, identity: bool = False) -> bytes:
+    """``n`` cheap nodes in a chain on a 1x16 float32 tensor: Relu and Add (of the input) alternating, or
+    Identity nodes only (``identity``: the runtime's dispatch alone, with graph optimisations off)."""
     nodes, prev = [], "X"
     for i in range(n):
-        nodes.append(helper.make_node("Relu", [prev], [f"t{i}"]) if i % 2 == 0 else
-                     helper.make_node("Add", [prev, "X"], [f"t{i}"]))
+        if identity:
+            nodes.append(helper.make_node("Identity", [prev], [f"t{i}"]))
+        else:
+            nodes.append(helper.make_node("Relu", [prev], [f"t{i}"]) if i % 2 == 0 else
+                         helper.make_node("Add", [prev, "X"], [f"t{i}"]))
         prev = f"t{i}"
     nodes.append(helper.make_node("Identity", [prev], ["Y"]))
     io = [helper.make_tensor_value_info(v, TensorProto.FLOAT, [1, 16]) for v in ("X", "Y")]
@@ -132,11 +136,24 @@ def _model_feeds(path: str) -> dict:
     return feeds
 
 
-def _pair_time(model, feeds, threads, repeats, target=0.02):
+def _pair_time(model, feeds, threads, repeats, target=0.02, optimize=True):
     """Median seconds per run of (onnumba, onnxruntime), interleaved bursts after a warm-up."""
     from benchmarks._common import ort_session, ours_session  # noqa: PLC0415
 
     ours, theirs = ours_session(model, threads), ort_session(model, threads)
+    if not optimize:  # both runtimes with graph optimisations off (every node stays a step)
+        import onnxruntime as ort  # noqa: PLC0415
+
+        import onnumba  # noqa: PLC0415
+
+        so = onnumba.SessionOptions()
+        so.intra_op_num_threads, so.graph_optimization_level = threads, 0
+        ours = onnumba.InferenceSession(model, so)
+        oo = ort.SessionOptions()
+        oo.intra_op_num_threads, oo.inter_op_num_threads = threads, 1
+        oo.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        oo.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        theirs = ort.InferenceSession(model, oo, providers=["CPUExecutionProvider"])
     a = lambda: ours.run(None, feeds)  # noqa: E731
     b = lambda: theirs.run(None, feeds)  # noqa: E731
     ya, yb = a(), b()
@@ -157,23 +174,27 @@ def overhead(args) -> None:
     x = {"X": np.random.default_rng(0).standard_normal((1, 16)).astype(np.float32)}
     rows, models = [], []
     for threads in [int(t) for t in args.threads.split(",")]:
-        (a1, b1), (an, bn) = (_pair_time(chain_model(n), x, threads, repeats) for n in (1, 201))
-        rows.append((threads, (an - a1) / 200, a1 - (an - a1) / 200, (bn - b1) / 200, b1 - (bn - b1) / 200))
-        print(f"{threads}T per node: onnumba {rows[-1][1] * 1e6:.2f} us, ORT {rows[-1][3] * 1e6:.2f} us; fixed per "
-              f"run: onnumba {rows[-1][2] * 1e6:.1f} us, ORT {rows[-1][4] * 1e6:.1f} us", flush=True)
+        for kind in ("Relu/Add", "Identity"):
+            ident = kind == "Identity"
+            (a1, b1), (an, bn) = (_pair_time(chain_model(n, ident), x, threads, repeats, optimize=not ident)
+                                  for n in (1, 201))
+            rows.append((threads, kind, (an - a1) / 200, a1 - (an - a1) / 200, (bn - b1) / 200, b1 - (bn - b1) / 200))
+            print(f"{threads}T {kind} per node: onnumba {rows[-1][2] * 1e6:.2f} us, ORT {rows[-1][4] * 1e6:.2f} us; "
+                  f"fixed per run: onnumba {rows[-1][3] * 1e6:.1f} us, ORT {rows[-1][5] * 1e6:.1f} us", flush=True)
         for name in ("tiny_cnn", "vgg_small"):
             path = os.path.join(os.path.dirname(here), "models", name + ".onnx")
             a, b = _pair_time(path, _model_feeds(path), threads, repeats)
             models.append((threads, name, a, b))
             print(f"{threads}T {name}: onnumba {a * 1e6:.0f} us, ORT {b * 1e6:.0f} us, ratio {a / b:.2f}", flush=True)
     lines = table_preamble("Session overhead: per node and per run, onnumba vs onnxruntime", "bench_misc.py --overhead")
-    lines += [machine_line() + " Chain of N cheap nodes (Relu and Add alternating, 1x16 float32) at N = 1 and "
-              "N = 201: per node = slope, fixed per run = intercept (both include each runtime's own kernel for "
-              "16 elements). Medians of interleaved bursts after warm-up.", ""]
-    lines += table_head(["threads", "onnumba us/node", "ORT us/node", "onnumba us/run fixed", "ORT us/run fixed"],
-                        "rrrrr")
-    lines += [f"| {t} | {pa * 1e6:.2f} | {pb * 1e6:.2f} | {fa * 1e6:.1f} | {fb * 1e6:.1f} |"
-              for t, pa, fa, pb, fb in rows]
+    lines += [machine_line() + " Chain of N nodes on a 1x16 float32 tensor at N = 1 and N = 201: per node = "
+              "slope, fixed per run = intercept. 'Relu/Add': the two ops alternating (each runtime's op code for 16 "
+              "elements included); 'Identity': Identity nodes with graph optimisations off in both runtimes (the "
+              "dispatch alone). Medians of interleaved bursts after warm-up.", ""]
+    lines += table_head(["threads", "chain", "onnumba us/node", "ORT us/node", "onnumba us/run fixed",
+                         "ORT us/run fixed"], "rlrrrr")
+    lines += [f"| {t} | {k} | {pa * 1e6:.2f} | {pb * 1e6:.2f} | {fa * 1e6:.1f} | {fb * 1e6:.1f} |"
+              for t, k, pa, fa, pb, fb in rows]
     lines += ["", "Small models, batch 1:", ""] + table_head(["threads", "model", "onnumba us", "ORT us", "ratio"],
                                                               "rlrrr")
     lines += [f"| {t} | {m} | {a * 1e6:.0f} | {b * 1e6:.0f} | {a / b:.2f} |" for t, m, a, b in models]
