@@ -18,26 +18,27 @@ from onnumba.ops.kernels.epilogue import CLIP, HARD_SIGMOID, LEAKY_RELU, NONE, R
 
 
 @njit(**INLINE)
+def _affine_loop(src, dst, mv, av, bv, act, a0, a1):
+    for i in range(src.shape[0]):
+        dst[i] = activate((src[i] - mv) * av + bv, act, a0, a1)
+
+
+@njit(**INLINE)
 def _affine_row(src, dst, mv, av, bv, act, a0, a1):
-    # one loop per kind, each with a constant kind, so the branch is outside the vectorised loop
+    # one call per kind with the kind a constant: once inlined, each loop has the kind's branch folded away and
+    # vectorises (NONE folds to the plain affine)
     if act == NONE:
-        for i in range(src.shape[0]):
-            dst[i] = (src[i] - mv) * av + bv
+        _affine_loop(src, dst, mv, av, bv, NONE, a0, a1)
     elif act == RELU:
-        for i in range(src.shape[0]):
-            dst[i] = activate((src[i] - mv) * av + bv, RELU, a0, a1)
+        _affine_loop(src, dst, mv, av, bv, RELU, a0, a1)
     elif act == LEAKY_RELU:
-        for i in range(src.shape[0]):
-            dst[i] = activate((src[i] - mv) * av + bv, LEAKY_RELU, a0, a1)
+        _affine_loop(src, dst, mv, av, bv, LEAKY_RELU, a0, a1)
     elif act == CLIP:
-        for i in range(src.shape[0]):
-            dst[i] = activate((src[i] - mv) * av + bv, CLIP, a0, a1)
+        _affine_loop(src, dst, mv, av, bv, CLIP, a0, a1)
     elif act == HARD_SIGMOID:
-        for i in range(src.shape[0]):
-            dst[i] = activate((src[i] - mv) * av + bv, HARD_SIGMOID, a0, a1)
+        _affine_loop(src, dst, mv, av, bv, HARD_SIGMOID, a0, a1)
     else:  # every other fusable kind (HARD_SWISH)
-        for i in range(src.shape[0]):
-            dst[i] = activate((src[i] - mv) * av + bv, act, a0, a1)
+        _affine_loop(src, dst, mv, av, bv, act, a0, a1)
 
 
 @njit(**KERNEL)
