@@ -61,17 +61,31 @@ def _protocol(st):
     return None, None
 
 
-def _float_output(state, st) -> bool:
-    info = st.infos[0] if st.infos else None
-    return info is not None and info.dtype in _FLOAT and len([o for o in st.outputs if o]) == 1
-
-
-def _single_reader(state, name: str, producers: dict, reader):
-    """``name``'s producer when ``reader`` is its only reader, else None."""
+def _float_producer(state, name: str, producers: dict, reader):
+    """``name``'s producer when ``reader`` is its only reader and ``name`` its one output, of a float type; else
+    None: only then can the producer take ``reader`` over."""
     prod = producers.get(name)
     if prod is None or state.single_consumer(name) is not reader:
         return None
+    info = prod.infos[0] if prod.infos else None
+    if info is None or info.dtype not in _FLOAT or len([o for o in prod.outputs if o]) != 1:
+        return None
     return prod
+
+
+def _candidates(state, match):
+    """``(step, match(state, step), producer)`` for each step that ``match`` accepts (not None) and whose input 0
+    comes from a :func:`_float_producer`. The caller may absorb the step into the producer between items: the
+    producer map is rebuilt after each."""
+    producers = _producers(state)
+    for st in list(state.steps):
+        found = match(state, st)
+        if found is None:
+            continue
+        prod = _float_producer(state, st.inputs[0], producers, st)
+        if prod is not None:
+            yield st, found, prod
+            producers = _producers(state)
 
 
 @register_rewrite(order=ORDER_DROPOUT)
@@ -119,14 +133,7 @@ def _bn_params(state, bn):
 
 @register_rewrite(order=ORDER_BN_INTO_WEIGHTS)
 def fold_batchnorm_into_weights(state) -> None:
-    producers = _producers(state)
-    for bn in list(state.steps):
-        p = _bn_params(state, bn)
-        if p is None:
-            continue
-        prod = _single_reader(state, bn.inputs[0], producers, bn)
-        if prod is None or not _float_output(state, prod):
-            continue
+    for bn, p, prod in _candidates(state, _bn_params):
         shape = prod.infos[0].shape
         if len(shape) < 2 or not all(v.shape == (shape[1],) for v in p):
             continue  # spatial=0 parameters (one value per position) are not per channel
@@ -135,7 +142,6 @@ def fold_batchnorm_into_weights(state) -> None:
             a = scale / np.sqrt(var + bn.attrs.epsilon)
         if _fold_into_producer(state, prod, mean, a, bias):
             _absorb(state, prod, bn)
-            producers = _producers(state)
 
 
 # ----------------------------------------------------------------------------------------------- ChannelAffine
@@ -240,8 +246,8 @@ def fold_per_channel_arithmetic(state) -> None:
         if op not in ("Mul", "Add", "Sub") or len(st.inputs) != 2:
             continue
         for data_index in ((0, 1) if op != "Sub" else (0,)):
-            prod = _single_reader(state, st.inputs[data_index], producers, st)
-            if prod is None or not _float_output(state, prod):
+            prod = _float_producer(state, st.inputs[data_index], producers, st)
+            if prod is None:
                 continue
             v = _per_channel_operand(state, st, data_index)
             if v is None:
@@ -295,17 +301,11 @@ def _activation_epilogue(state, st) -> Epilogue | None:
 def fuse_activation(state) -> None:
     """A Relu / LeakyRelu / Clip / HardSigmoid / HardSwish reading a fusable producer's float output (and nothing else reading it)
     becomes that producer's epilogue."""
-    producers = _producers(state)
-    for st in list(state.steps):
-        ep = _activation_epilogue(state, st)
-        if ep is None:
-            continue
-        prod = _single_reader(state, st.inputs[0], producers, st)
-        if prod is None or not _float_output(state, prod) or prod.infos[0].dtype != st.infos[0].dtype:
+    for st, ep, prod in _candidates(state, _activation_epilogue):
+        if prod.infos[0].dtype != st.infos[0].dtype:
             continue
         proto, cur = _protocol(prod)
         if proto is None or cur is None or not cur.is_identity:
             continue
         prod.attrs = proto.with_epilogue(prod.attrs, ep)
         _absorb(state, prod, st)
-        producers = _producers(state)
