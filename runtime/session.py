@@ -18,8 +18,8 @@ import numpy as np
 
 import onnumba.ops  # noqa: F401  (fills the registry)
 from onnumba import memory, progress
-from onnumba.errors import (InputError, InputTypeError, ModelWarning, OnnumbaError, UnsupportedFeatureError,
-                            shape_str)
+from onnumba.errors import InputError, ModelWarning, OnnumbaError, UnsupportedFeatureError, shape_str
+from onnumba.feeds import FeedChecker
 from onnumba.graph import ValueInfo, build_graph, check_model, dtype_to_type_name, load_model
 from onnumba.ops._numba import BlasPinned
 from onnumba.options import (MEMORY_LIMIT_KEY, TRAINING_MODE_KEY, ExecutionMode, GraphOptimizationLevel,
@@ -142,20 +142,6 @@ def _training_flag(run_options) -> bool | None:
     return None if mode is None else bool(mode)
 
 
-def _feed_dtype_ok(arr: np.ndarray, want: np.dtype) -> bool:
-    if want == object:
-        return arr.dtype == object or arr.dtype.kind in "US"
-    return arr.dtype == want
-
-
-def _feed_spec(vi) -> tuple:
-    """What a feed of ``vi`` is checked against, derived once: (vi, dtype, rank or None, ((axis, dim), ...) for
-    its static dims)."""
-    if vi.shape is None:
-        return vi, vi.dtype, None, ()
-    return vi, vi.dtype, len(vi.shape), tuple((k, d) for k, d in enumerate(vi.shape) if isinstance(d, int))
-
-
 def _thread_target(threads) -> int | None:
     """The Numba thread count a session's runs use (None: leave the caller's)."""
     threads = int(threads or 0)
@@ -246,9 +232,7 @@ class InferenceSession:
             # small fed inputs whose values shape the plan (e.g. a Reshape's shape given as a graph input)
             self._value_inputs = value_inputs(graph)
             self._lock = threading.Lock()
-            self._feed_specs = {name: _feed_spec(vi) for name, vi in
-                                list(graph.overridable.items()) + list(self._inputs.items())}
-            self._required = frozenset(self._inputs)
+            self._feed_checker = FeedChecker(self._inputs, graph.overridable, self._memory_limit)
             # plans by (wanted, training, (name, dtype, shape) per feed in the caller's order): the run's lookup
             # without sorting or TensorInfo; a miss falls back to _plan_for, the canonical cache
             self._fast_plans: dict = {}
@@ -358,45 +342,7 @@ class InferenceSession:
         raise UnsupportedFeatureError("run_with_iobinding is not supported (no IOBinding); use run()")
 
     def _check_feeds(self, input_feed) -> dict:
-        if not isinstance(input_feed, dict):
-            raise InputError(f"input_feed must be a dict of input name -> numpy array, got "
-                             f"{type(input_feed).__name__}")
-        feeds = {}
-        specs = self._feed_specs
-        for name, value in input_feed.items():
-            spec = specs.get(name)
-            if spec is None:
-                raise InputError(f"unknown input {name!r}; the model's inputs are {list(self._inputs)}")
-            vi, want, rank, static = spec
-            arr = value if isinstance(value, np.ndarray) else np.asarray(value)
-            if arr.dtype != want and not _feed_dtype_ok(arr, want):
-                raise InputTypeError(f"input {name!r}: expected element type {vi.type_name}, got "
-                                     f"{dtype_to_type_name(arr.dtype) if arr.dtype.kind not in 'US' else 'string'}"
-                                     f" (numpy {arr.dtype}); convert it with .astype(np.{want.name})")
-            if rank is not None:
-                shape = arr.shape
-                if len(shape) != rank:
-                    raise InputError(f"input {name!r}: expected rank {rank} with shape "
-                                     f"{shape_str(vi.shape)}, got rank {arr.ndim} with shape {shape_str(shape)}")
-                for axis, d in static:
-                    if shape[axis] != d:
-                        raise InputError(f"input {name!r}: dimension {axis} must be {d} (expected shape "
-                                         f"{shape_str(vi.shape)}), got shape {shape_str(shape)}")
-            if want == object and arr.dtype != object:
-                memory.check_feed_copy(name, arr, self._memory_limit)
-                arr = arr.astype(object)
-            else:
-                flags = arr.flags
-                if not (flags.writeable and flags.aligned):
-                    # e.g. np.frombuffer data or a stride-0 broadcast view: kernels are compiled for writeable,
-                    # aligned arrays only; the copy's size is checked first (a broadcast view may be tiny in memory)
-                    memory.check_feed_copy(name, arr, self._memory_limit)
-                    arr = np.array(arr, copy=True)
-            feeds[name] = arr
-        if not self._required <= feeds.keys():
-            missing = [n for n in self._inputs if n not in feeds]
-            raise InputError(f"missing input(s) {missing}; the model's inputs are {list(self._inputs)}")
-        return feeds
+        return self._feed_checker(input_feed)
 
     def _plan_for(self, infos: dict, overrides: frozenset, training: bool | None, wanted, values: dict | None = None):
         vkey = tuple(sorted((n, a.dtype.str, a.shape, a.tobytes()) for n, a in (values or {}).items()))
