@@ -15,16 +15,10 @@ import numpy as np
 from numba import uintp
 
 from onnumba.ops._geometry import G_OH, G_OW, G_PH, G_PW
-from onnumba.ops._numba import INLINE, KERNEL, SERIAL, njit, prange
+from onnumba.ops._numba import KERNEL, SERIAL, njit, prange
 from onnumba.ops.kernels import packed_gemm as _gemm
 from onnumba.ops.kernels.epilogue import epilogue_row
 from onnumba.ops.kernels.gemm_block import gemm_block
-
-
-@njit(**INLINE)
-def _bt(d0, d1, d2, d3):
-    """B^T applied to four values along one axis of a 4x4 input tile."""
-    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
 @njit(**SERIAL)
@@ -54,19 +48,32 @@ def _winograd_input(x, v, rows, n, th0, th1, ph, pw, TW, WP, ncopy):
             p3 = rows[3]
             for tw in range(TW):
                 q = 2 * tw
+                # B^T d: combine the four rows, for each of the tile's four columns
+                a0_, a1_, a2_, a3_ = p0[q] - p2[q], p1[q] + p2[q], p2[q] - p1[q], p1[q] - p3[q]
+                b0_, b1_, b2_, b3_ = (p0[q + 1] - p2[q + 1], p1[q + 1] + p2[q + 1], p2[q + 1] - p1[q + 1],
+                                      p1[q + 1] - p3[q + 1])
+                c0_, c1_, c2_, c3_ = (p0[q + 2] - p2[q + 2], p1[q + 2] + p2[q + 2], p2[q + 2] - p1[q + 2],
+                                      p1[q + 2] - p3[q + 2])
+                d0_, d1_, d2_, d3_ = (p0[q + 3] - p2[q + 3], p1[q + 3] + p2[q + 3], p2[q + 3] - p1[q + 3],
+                                      p1[q + 3] - p3[q + 3])
                 k = k0 + tw
-                # B^T d: each of the tile's four columns combines the four rows
-                t0 = _bt(p0[q], p1[q], p2[q], p3[q])
-                t1 = _bt(p0[q + 1], p1[q + 1], p2[q + 1], p3[q + 1])
-                t2 = _bt(p0[q + 2], p1[q + 2], p2[q + 2], p3[q + 2])
-                t3 = _bt(p0[q + 3], p1[q + 3], p2[q + 3], p3[q + 3])
-                # (B^T d) B: each row combines the four columns
-                for i in range(4):
-                    r = _bt(t0[i], t1[i], t2[i], t3[i])
-                    v[4 * i, c, k] = r[0]
-                    v[4 * i + 1, c, k] = r[1]
-                    v[4 * i + 2, c, k] = r[2]
-                    v[4 * i + 3, c, k] = r[3]
+                # (B^T d) B: combine the columns
+                v[0, c, k] = a0_ - c0_
+                v[1, c, k] = b0_ + c0_
+                v[2, c, k] = c0_ - b0_
+                v[3, c, k] = b0_ - d0_
+                v[4, c, k] = a1_ - c1_
+                v[5, c, k] = b1_ + c1_
+                v[6, c, k] = c1_ - b1_
+                v[7, c, k] = b1_ - d1_
+                v[8, c, k] = a2_ - c2_
+                v[9, c, k] = b2_ + c2_
+                v[10, c, k] = c2_ - b2_
+                v[11, c, k] = b2_ - d2_
+                v[12, c, k] = a3_ - c3_
+                v[13, c, k] = b3_ + c3_
+                v[14, c, k] = c3_ - b3_
+                v[15, c, k] = b3_ - d3_
 
 
 @njit(**SERIAL)
