@@ -37,8 +37,7 @@ import numpy as np
 from onnumba.ops._numba import SERIAL, njit
 from onnumba.ops.kernels import isa
 from onnumba.ops.kernels.epilogue import epilogue_vec
-from onnumba.ops.kernels.simd import sload, vadd, vfma, vload, vload_lanes, vmul, vsel_ge, vsel_gt, vsel_lt, vsplat, vstore, \
-    vstore_lanes, vzero
+from onnumba.ops.kernels.simd import sload, vfma, vload, vload_lanes, vstore, vstore_lanes, vzero
 
 #: the register tile, rows (output channels) x columns (output pixels), per ISA (ops/kernels/isa.py): AVX-512,
 #: 8 x 32 = two 16-lane vectors a row, 16 zmm accumulators of 32; AVX2, 6 x 16 = one 16-lane vector (two ymm) a
