@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnumba.ops._numba import SERIAL, njit
+from onnumba.ops._numba import INLINE, SERIAL, njit
 from onnumba.ops.kernels import isa
 from onnumba.ops.kernels.epilogue import epilogue_vec
 from onnumba.ops.kernels.simd import sload, vfma, vload, vload_lanes, vstore, vstore_lanes, vzero
@@ -89,13 +89,22 @@ def _st(c, off, v, n):
         vstore_lanes(c, off, v, 0, n)
 
 
+@njit(**INLINE)
+def _bv(bias, i, hi, has_bias):
+    """The bias of a row: bias[min(i, hi)], or 0 without bias (then ``bias`` is not read). A row past the tile's
+    mv stores nothing but is handed bias[hi], the tile's last row's, so the read stays inside the array."""
+    return bias[min(i, hi)] if has_bias else np.float32(0.0)
+
+
 @njit(**SERIAL)
-def _row_out(c, off, x0, x1, nv, last, bv, has_bias, act, a0, a1):
-    if last:
-        x0 = epilogue_vec(x0, bv, has_bias, act, a0, a1)
-        x1 = epilogue_vec(x1, bv, has_bias, act, a0, a1)
-    _st(c, off, x0, nv)
-    _st(c, off + 16, x1, nv - 16)
+def _row_out(c, off, x0, x1, nv, on, last, bv, has_bias, act, a0, a1):
+    """Store a C row of two vectors when ``on`` (the row is < mv), after the epilogue when ``last``."""
+    if on:
+        if last:
+            x0 = epilogue_vec(x0, bv, has_bias, act, a0, a1)
+            x1 = epilogue_vec(x1, bv, has_bias, act, a0, a1)
+        _st(c, off, x0, nv)
+        _st(c, off + 16, x1, nv - 16)
 
 
 @njit(**SERIAL)
@@ -108,10 +117,12 @@ def _row_in(c, off, nv, on):
 
 
 @njit(**SERIAL)
-def _row_out1(c, off, x, nv, last, bv, has_bias, act, a0, a1):
-    if last:
-        x = epilogue_vec(x, bv, has_bias, act, a0, a1)
-    _st(c, off, x, nv)
+def _row_out1(c, off, x, nv, on, last, bv, has_bias, act, a0, a1):
+    """Store a C row of one vector when ``on`` (the row is < mv), after the epilogue when ``last``."""
+    if on:
+        if last:
+            x = epilogue_vec(x, bv, has_bias, act, a0, a1)
+        _st(c, off, x, nv)
 
 
 @njit(**SERIAL)
@@ -142,18 +153,13 @@ def _micro_6x16(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, 
         x5 = vfma(x5, u, sload(ap, a + 5))
         a += 6
         b += 16
-    z = np.float32(0.0)
-    _row_out1(c, coff, x0, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 1:
-        _row_out1(c, coff + ldc, x1, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 2:
-        _row_out1(c, coff + 2 * ldc, x2, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 3:
-        _row_out1(c, coff + 3 * ldc, x3, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 4:
-        _row_out1(c, coff + 4 * ldc, x4, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 5:
-        _row_out1(c, coff + 5 * ldc, x5, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
+    bl = bo + mv - 1
+    _row_out1(c, coff, x0, nv, mv > 0, last, _bv(bias, bo, bl, has_bias), has_bias, act, a0, a1)
+    _row_out1(c, coff + ldc, x1, nv, mv > 1, last, _bv(bias, bo + 1, bl, has_bias), has_bias, act, a0, a1)
+    _row_out1(c, coff + 2 * ldc, x2, nv, mv > 2, last, _bv(bias, bo + 2, bl, has_bias), has_bias, act, a0, a1)
+    _row_out1(c, coff + 3 * ldc, x3, nv, mv > 3, last, _bv(bias, bo + 3, bl, has_bias), has_bias, act, a0, a1)
+    _row_out1(c, coff + 4 * ldc, x4, nv, mv > 4, last, _bv(bias, bo + 4, bl, has_bias), has_bias, act, a0, a1)
+    _row_out1(c, coff + 5 * ldc, x5, nv, mv > 5, last, _bv(bias, bo + 5, bl, has_bias), has_bias, act, a0, a1)
 
 
 @njit(**SERIAL)
@@ -183,22 +189,15 @@ def _micro_8x32(ap, aoff, bp, boff, kc, c, coff, ldc, mv, nv, accumulate, last, 
         s = sload(ap, a + 7); x70 = vfma(x70, u, s); x71 = vfma(x71, v, s)  # noqa: E702
         a += 8
         b += 32
-    z = np.float32(0.0)
-    _row_out(c, coff, x00, x01, nv, last, bias[bo] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 1:
-        _row_out(c, coff + ldc, x10, x11, nv, last, bias[bo + 1] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 2:
-        _row_out(c, coff + 2 * ldc, x20, x21, nv, last, bias[bo + 2] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 3:
-        _row_out(c, coff + 3 * ldc, x30, x31, nv, last, bias[bo + 3] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 4:
-        _row_out(c, coff + 4 * ldc, x40, x41, nv, last, bias[bo + 4] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 5:
-        _row_out(c, coff + 5 * ldc, x50, x51, nv, last, bias[bo + 5] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 6:
-        _row_out(c, coff + 6 * ldc, x60, x61, nv, last, bias[bo + 6] if has_bias else z, has_bias, act, a0, a1)
-    if mv > 7:
-        _row_out(c, coff + 7 * ldc, x70, x71, nv, last, bias[bo + 7] if has_bias else z, has_bias, act, a0, a1)
+    bl = bo + mv - 1
+    _row_out(c, coff, x00, x01, nv, mv > 0, last, _bv(bias, bo, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + ldc, x10, x11, nv, mv > 1, last, _bv(bias, bo + 1, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 2 * ldc, x20, x21, nv, mv > 2, last, _bv(bias, bo + 2, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 3 * ldc, x30, x31, nv, mv > 3, last, _bv(bias, bo + 3, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 4 * ldc, x40, x41, nv, mv > 4, last, _bv(bias, bo + 4, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 5 * ldc, x50, x51, nv, mv > 5, last, _bv(bias, bo + 5, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 6 * ldc, x60, x61, nv, mv > 6, last, _bv(bias, bo + 6, bl, has_bias), has_bias, act, a0, a1)
+    _row_out(c, coff + 7 * ldc, x70, x71, nv, mv > 7, last, _bv(bias, bo + 7, bl, has_bias), has_bias, act, a0, a1)
 
 
 #: the micro-kernel of this ISA's tile
